@@ -1,0 +1,46 @@
+# Furrow: `make run` brings the whole pipeline up, `make test` runs every check.
+# Downloads are cached outside the clone (pip: ~/.cache/pip, Maven: ~/.m2, Furrow: ~/.cache/furrow).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+CHECKED_PATHS := libs services iglu_registry devstack
+
+.PHONY: install run stop status test check unit bench clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Furrow needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17+ is needed: apt-get install openjdk-17-jdk-headless"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is needed: apt-get install maven"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/python -m devstack up
+
+stop:
+	@test -x $(BIN)/python || { echo "nothing to stop: never installed"; exit 0; } ; \
+		$(BIN)/python -m devstack down
+
+status: install
+	$(BIN)/python -m devstack status
+
+check: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(CHECKED_PATHS)
+
+test: check
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest -m 'not servers'
+
+clean: stop
+	rm -rf .run $(VENV)
