@@ -1,0 +1,136 @@
+"""The Furrow services as one background process (`furrow up`) and where each one answers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.process import (
+    StackError,
+    read_pid,
+    run_dir,
+    start_background,
+    stop_process,
+    wait_until,
+)
+from iglu_registry.config import RegistryConfig
+from libs.config import load_config
+from services.collector.config import CollectorConfig
+from services.enrich.config import EnrichConfig
+from services.log_listener.config import LogListenerConfig
+from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
+
+NAME = "furrow"
+SUPER_KEY_VARIABLE = "FURROW_REGISTRY_SUPER_KEY"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    component: str
+    listens: str
+    health_url: str
+
+
+def endpoints() -> list[Endpoint]:
+    """Every service's address and health URL, from the same configuration the services read."""
+    registry = load_config(RegistryConfig, "registry")
+    collector = load_config(CollectorConfig, "collector")
+    enrich = load_config(EnrichConfig, "enrich")
+    listener = load_config(LogListenerConfig, "logs")
+    found = [
+        Endpoint(
+            "registry",
+            f"http://{registry.host}:{registry.port}/api",
+            f"http://{registry.host}:{registry.port}/api/meta/health",
+        ),
+        Endpoint(
+            "collector",
+            f"http://{collector.host}:{collector.port}",
+            f"http://{collector.host}:{collector.port}/health",
+        ),
+        Endpoint(
+            "enrich",
+            f"raw -> good, bad (metrics :{enrich.health_port})",
+            f"http://{enrich.health_host}:{enrich.health_port}/health",
+        ),
+    ]
+    for kind in SINK_KINDS:
+        sink = load_config(SinkConfig, f"sink_{kind}", defaults=sink_defaults(kind))
+        found.append(
+            Endpoint(
+                f"sink {kind}",
+                f"{kind} -> index {sink.index} (metrics :{sink.health_port})",
+                f"http://{sink.health_host}:{sink.health_port}/health",
+            )
+        )
+    found.append(
+        Endpoint(
+            "log listener",
+            f"tcp://{listener.host}:{listener.port} (metrics :{listener.health_port})",
+            f"http://{listener.health_host}:{listener.health_port}/health",
+        )
+    )
+    return found
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def super_key() -> tuple[str, bool]:
+    """The registry's super key: the environment's, else the one kept under `.run/`, else a new
+    one; True when it was generated now."""
+    if key := os.environ.get(SUPER_KEY_VARIABLE):
+        return key, False
+    key_file = run_dir() / "registry-super-key"
+    if key_file.exists():
+        return key_file.read_text().strip(), False
+    key = str(uuid.uuid4())
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key, True
+
+
+def start() -> bool:
+    """Start `furrow up` in the background unless it runs; wait until every service is healthy."""
+    started = False
+    if read_pid(NAME) is None:
+        key, _ = super_key()
+        environment = {**os.environ, SUPER_KEY_VARIABLE: key}
+        furrow = Path(sys.executable).with_name("furrow")
+        start_background(NAME, [str(furrow), "up"], env=environment)
+        started = True
+    log = run_dir() / NAME / "output.log"
+    try:
+        for endpoint in endpoints():
+            wait_until(
+                functools.partial(answers, endpoint.health_url),
+                what=f"furrow {endpoint.component}",
+                timeout=60,
+                log=log,
+                pid_name=NAME,
+            )
+    except StackError:
+        # A half-started stack would be reused by the next `make run` as if it were healthy.
+        if started:
+            stop()
+        raise
+    return started
+
+
+def stop() -> bool:
+    return stop_process(NAME, timeout=40)
+
+
+def is_ready() -> bool:
+    return read_pid(NAME) is not None and all(answers(e.health_url) for e in endpoints())
