@@ -1,0 +1,1 @@
+"""Code shared by every Furrow service: configuration, Kafka pipes, logging and metrics."""

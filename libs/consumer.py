@@ -1,0 +1,45 @@
+"""Run a consumer service: its Kafka source, the Kafka sink its handler writes to, a health and
+metrics port, and a clean drain on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from libs.kafka import KafkaSink, KafkaSource
+from libs.metrics import embedded_server, health_app
+from libs.pipes import BatchHandler, run_pipe
+
+logger = logging.getLogger(__name__)
+
+
+async def serve_consumer(
+    source: KafkaSource,
+    sink: KafkaSink,
+    handle: BatchHandler,
+    *,
+    health_host: str,
+    health_port: int,
+) -> None:
+    """Consume until a stop signal, then finish the batch in hand, commit it and return.
+
+    `handle` writes its outputs through `sink`, which is open for as long as the source is."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, source.close)
+    server = embedded_server(health_app(source.is_healthy), health_host, health_port)
+    serving = asyncio.create_task(server.serve())
+    await sink.start()
+    await source.start()
+    logger.info("consuming", extra={"health_port": health_port})
+    try:
+        await run_pipe(source, handle)
+    finally:
+        await source.stop()
+        await sink.stop()
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        logger.info("stopped")

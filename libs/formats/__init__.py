@@ -1,0 +1,1 @@
+"""Wire formats, each in one module with pure encode/decode functions."""

@@ -1,0 +1,123 @@
+"""The pipes between services: a `Source` of records and a `Sink` that makes messages durable.
+
+Services depend on these protocols only; `libs.kafka` implements them over Kafka and `MemoryPipe`
+in memory for unit tests of the cores. `run_pipe` holds the at-least-once rule once for everybody:
+a batch is committed only after its handler has returned, i.e. after its outputs are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Something to write to a topic."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Something read from a topic, with the position needed to commit it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None = None
+    timestamp_ms: int = 0
+
+
+class SinkError(RuntimeError):
+    """The sink could not make the messages durable; none of them may be assumed written."""
+
+
+class Sink(Protocol):
+    @property
+    def max_bytes(self) -> int:
+        """The largest message value this sink accepts."""
+        ...
+
+    def is_healthy(self) -> bool:
+        """True while writes succeed; false before the first write and after a failed one."""
+        ...
+
+    async def write(self, messages: Sequence[Message]) -> None:
+        """Return once every message is durable; raise SinkError otherwise."""
+        ...
+
+
+class Source(Protocol):
+    def is_healthy(self) -> bool:
+        """True while the source is polling its topics."""
+        ...
+
+    def batches(self) -> AsyncIterator[list[Record]]:
+        """Non-empty batches of records, in order within each partition, until `close()`."""
+        ...
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        """Mark `records` (and everything before them in their partitions) as done."""
+        ...
+
+    def close(self) -> None:
+        """End `batches()` after the batch in hand, so the caller drains and stops."""
+        ...
+
+
+BatchHandler = Callable[[list[Record]], Awaitable[None]]
+
+
+async def run_pipe(source: Source, handle: BatchHandler) -> None:
+    """Feed every batch of `source` to `handle`, committing it only after `handle` returned.
+
+    A batch whose handler raises is not committed and the exception propagates: the process stops
+    and the records are read again after a restart (at-least-once, never a silent drop).
+    """
+    async for batch in source.batches():
+        await handle(batch)
+        await source.commit(batch)
+
+
+@dataclass
+class MemoryPipe:
+    """An in-memory Sink and Source for unit tests: written messages become readable records."""
+
+    max_bytes: int = 1_048_576
+    healthy: bool = True
+    written: list[Message] = field(default_factory=list)
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    _queue: asyncio.Queue[list[Record] | None] = field(default_factory=asyncio.Queue)
+
+    def is_healthy(self) -> bool:
+        return self.healthy
+
+    async def write(self, messages: Sequence[Message]) -> None:
+        if not self.healthy:
+            raise SinkError("memory pipe set unhealthy")
+        self.written.extend(messages)
+
+    def feed(self, records: list[Record]) -> None:
+        """Queue one batch for `batches()`."""
+        self._queue.put_nowait(records)
+
+    async def batches(self) -> AsyncIterator[list[Record]]:
+        while (batch := await self._queue.get()) is not None:
+            yield batch
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        for record in records:
+            position = (record.topic, record.partition)
+            self.committed[position] = max(self.committed.get(position, -1), record.offset + 1)
+
+    def close(self) -> None:
+        self._queue.put_nowait(None)
