@@ -1,0 +1,1 @@
+"""Furrow's schema registry: an Iglu Server-compatible REST API on port 8081."""

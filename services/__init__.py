@@ -1,0 +1,1 @@
+"""Furrow's services: collector, enricher, Elasticsearch sinks and log listener."""

@@ -1,0 +1,37 @@
+"""`furrow collector`: read the config, open the Kafka sink, serve HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from libs.config import load_config
+from libs.kafka import KafkaSink
+from libs.log import configure_logging
+from services.collector.app import build_app
+from services.collector.config import CollectorConfig
+
+
+def run(config_path: Path | None) -> None:
+    config = load_config(CollectorConfig, "collector", path=config_path)
+    configure_logging("collector", config.logging)
+    sink = KafkaSink(config.kafka)
+
+    @asynccontextmanager
+    async def kafka_lifespan(app: Starlette) -> AsyncIterator[None]:
+        await sink.start()
+        try:
+            yield
+        finally:
+            await sink.stop()
+
+    app = build_app(sink, lifespan=kafka_lifespan)
+    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    run(None)

@@ -1,0 +1,1 @@
+"""The Elasticsearch sinks: the `good`, `bad` and `logs` topics bulk-loaded into their indices."""
