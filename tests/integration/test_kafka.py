@@ -1,0 +1,96 @@
+"""KafkaSink and KafkaSource against the real broker, on a topic of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from libs.config import KafkaSettings
+from libs.kafka import KafkaSink, KafkaSource
+from libs.pipes import Message, Record
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> AsyncIterator[str]:
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+    try:
+        yield name
+    finally:
+        await admin.delete_topics([name])
+        await admin.close()
+
+
+@pytest.fixture
+async def sink(kafka_bootstrap: str) -> AsyncIterator[KafkaSink]:
+    writer = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    await writer.start()
+    try:
+        yield writer
+    finally:
+        await writer.stop()
+
+
+async def read(source: KafkaSource, count: int, timeout_s: float = 20.0) -> list[Record]:
+    records: list[Record] = []
+    async with asyncio.timeout(timeout_s):
+        async for batch in source.batches():
+            records.extend(batch)
+            if len(records) >= count:
+                break
+    return records
+
+
+def messages(topic: str, count: int) -> list[Message]:
+    return [Message(topic, b"event-%d" % i, key=b"user-%d" % (i % 3)) for i in range(count)]
+
+
+async def test_written_records_are_read_back_in_order_per_key(
+    kafka_bootstrap: str, topic: str, sink: KafkaSink
+) -> None:
+    assert not sink.is_healthy()
+    await sink.write(messages(topic, 30))
+    assert sink.is_healthy()
+    source = KafkaSource(KafkaSettings(bootstrap_servers=kafka_bootstrap), [topic], "g-order")
+    await source.start()
+    try:
+        records = await read(source, 30)
+    finally:
+        await source.stop()
+    assert sorted(record.value for record in records) == sorted(
+        message.value for message in messages(topic, 30)
+    )
+    for key in (b"user-0", b"user-1", b"user-2"):
+        values = [record.value for record in records if record.key == key]
+        assert values == sorted(values, key=lambda value: int(value.split(b"-")[1]))
+
+
+async def test_a_group_resumes_after_what_it_committed_and_rereads_the_rest(
+    kafka_bootstrap: str, topic: str, sink: KafkaSink
+) -> None:
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    await sink.write(messages(topic, 10))
+    first = KafkaSource(settings, [topic], "g-resume", max_batch=1)
+    await first.start()
+    try:
+        committed = await read(first, 4)
+        await first.commit(committed)
+    finally:
+        await first.stop()
+    # Records read but not committed by the first member are delivered again to the next one.
+    second = KafkaSource(settings, [topic], "g-resume")
+    await second.start()
+    try:
+        rest = await read(second, 10 - len(committed))
+    finally:
+        await second.stop()
+    assert {r.value for r in committed} | {r.value for r in rest} == {
+        m.value for m in messages(topic, 10)
+    }
+    assert not {r.value for r in committed} & {r.value for r in rest}

@@ -1,0 +1,165 @@
+"""Every Furrow service as `make run` starts it: healthy, in its consumer group, and moving
+records through the real Kafka into the real Elasticsearch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from elasticsearch import AsyncElasticsearch
+
+from devstack.furrow import Endpoint
+from libs.config import KafkaSettings, LoggingSettings
+from libs.kafka import KafkaSink
+from libs.log import configure_logging
+from libs.pipes import Message
+
+CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furrow-sink-logs")
+
+
+@pytest.fixture
+async def client(
+    elasticsearch_url: str, furrow_stack: list[Endpoint]
+) -> AsyncIterator[AsyncElasticsearch]:
+    es = AsyncElasticsearch(elasticsearch_url)
+    try:
+        yield es
+    finally:
+        await es.close()
+
+
+async def wait_for_hit(
+    client: AsyncElasticsearch, index: str, query: dict[str, Any], timeout_s: float = 30.0
+) -> dict[str, Any]:
+    """The first document matching `query`, polling until it has been indexed."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if await client.indices.exists(index=index):
+                await client.indices.refresh(index=index)
+                found = await client.search(index=index, query=query)
+                if hits := found["hits"]["hits"]:
+                    return dict(hits[0]["_source"])
+            await asyncio.sleep(0.5)
+
+
+def test_every_service_answers_health_and_metrics(furrow_stack: list[Endpoint]) -> None:
+    assert {endpoint.component for endpoint in furrow_stack} == {
+        "registry",
+        "collector",
+        "enrich",
+        "sink good",
+        "sink bad",
+        "sink logs",
+        "log listener",
+    }
+    for endpoint in furrow_stack:
+        health = httpx.get(endpoint.health_url)
+        assert health.status_code == 200, endpoint
+        metrics = httpx.get(
+            endpoint.health_url.replace("/api/meta/health", "/health").replace(
+                "/health", "/metrics"
+            )
+        )
+        assert metrics.status_code == 200, endpoint
+        assert "process_resident_memory_bytes" in metrics.text, endpoint
+
+
+def test_collector_sink_health_waits_for_a_first_write(furrow_stack: list[Endpoint]) -> None:
+    collector = next(e for e in furrow_stack if e.component == "collector")
+    base = collector.health_url.removesuffix("/health")
+    assert httpx.get(f"{base}/robots.txt").text == "User-agent: *\nDisallow: /\n"
+    # Nothing in this release writes through the collector yet, so Kafka has taken no write.
+    assert httpx.get(f"{base}/sink-health").status_code == 503
+
+
+async def test_consumers_have_joined_their_groups(
+    kafka_bootstrap: str, furrow_stack: list[Endpoint]
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    joined = {group_id: ("Stable", 1) for group_id in CONSUMER_GROUPS}
+    try:
+        for _ in range(60):
+            states = {group_id: await group_state(admin, group_id) for group_id in CONSUMER_GROUPS}
+            if states == joined:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    assert states == joined
+
+
+async def group_state(admin: AIOKafkaAdminClient, group_id: str) -> tuple[str, int]:
+    """The group's state and member count (one group per request: aiokafka 0.14 cannot decode a
+    DescribeGroups answer that covers several)."""
+    (response,) = await admin.describe_consumer_groups([group_id])
+    (group,) = response.groups
+    error_code, _, state, _, _, members = group[:6]
+    assert error_code == 0, group
+    return state, len(members)
+
+
+async def test_a_log_line_over_tcp_is_searchable_in_the_logs_index(
+    client: AsyncElasticsearch,
+) -> None:
+    marker = f"log-{uuid.uuid4()}"
+    line = orjson.dumps(
+        {
+            "@timestamp": "2026-11-23T11:00:00.000+01:00",
+            "message": marker,
+            "level": "ERROR",
+            "logger_name": "test",
+        }
+    )
+    with socket.create_connection(("127.0.0.1", 9600)) as connection:
+        # Keep-alive newline, then the line split across two writes.
+        connection.sendall(b"\n" + line[:10])
+        connection.sendall(line[10:] + b"\r\n")
+    document = await wait_for_hit(client, "logs", {"match_phrase": {"message": marker}})
+    assert document["level"] == "ERROR"
+    assert document["@timestamp"] == "2026-11-23T10:00:00.000Z"
+    assert document["host"] == "127.0.0.1"
+
+
+async def test_a_python_service_ships_its_own_logs_with_logstash_async(
+    client: AsyncElasticsearch,
+) -> None:
+    marker = f"shipped-{uuid.uuid4()}"
+    configure_logging("test-shipper", LoggingSettings(ship_to="127.0.0.1:9600"))
+    try:
+        logging.getLogger("furrow.test").warning(marker)
+        handler = logging.getLogger().handlers[-1]
+        handler.flush()
+        document = await wait_for_hit(client, "logs", {"match_phrase": {"message": marker}})
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.close()
+        logging.getLogger().handlers.clear()
+    assert document["level"] == "WARNING"
+    assert document["logger_name"] == "furrow.test"
+    assert document["service"] == "test-shipper"
+
+
+async def test_a_raw_record_reaches_the_bad_index_whole_until_enrichment_exists(
+    kafka_bootstrap: str, client: AsyncElasticsearch
+) -> None:
+    raw = f"raw-{uuid.uuid4()}".encode()
+    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    await sink.start()
+    try:
+        await sink.write([Message("raw", raw)])
+    finally:
+        await sink.stop()
+    payload = base64.b64encode(raw).decode()
+    document = await wait_for_hit(client, "bad", {"term": {"data.payload.keyword": payload}})
+    assert document["schema"].endswith("/generic_error/jsonschema/1-0-0")
+    assert document["data"]["processor"]["artifact"] == "furrow-enrich"
