@@ -30,8 +30,9 @@ def _act(names: list[str], verb: Callable[[ModuleType], bool], done: str, skippe
 
 
 def up() -> None:
-    _act(list(SERVERS), lambda server: bool(server.start()), "started", "already running")
+    # Asked before the services start, which would otherwise make the key and hide that it is new.
     key, generated = furrow.super_key()
+    _act(list(SERVERS), lambda server: bool(server.start()), "started", "already running")
     print()
     print_table()
     print()
