@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-CHECKED_PATHS := libs services iglu_registry devstack
+CHECKED_PATHS := libs services iglu_registry devstack bench
 
 .PHONY: install run stop status test check unit bench clean
 
@@ -41,6 +41,10 @@ test: check
 
 unit: install
 	$(BIN)/pytest -m 'not servers'
+
+# Speed and memory against the real servers; `make bench PARTS="collector"` runs one part.
+bench: install
+	$(BIN)/python -m bench $(PARTS)
 
 clean: stop
 	rm -rf .run $(VENV)
