@@ -15,6 +15,7 @@ from libs.version import ARTIFACT, VERSION
 
 VENDOR = "com.snowplowanalytics.snowplow.badrows"
 GENERIC_ERROR = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
+SIZE_VIOLATION = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
 LOADER_PARSING_ERROR = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
 
 
@@ -27,6 +28,25 @@ def generic_error(component: str, errors: list[str], payload: str, *, now: datet
     """A failure that fits no more specific bad-row type."""
     failure = {"timestamp": _timestamp(now), "errors": errors}
     return _encode(GENERIC_ERROR, component, failure, payload)
+
+
+def size_violation(
+    component: str,
+    *,
+    maximum_bytes: int,
+    actual_bytes: int,
+    expectation: str,
+    payload: str,
+    now: datetime,
+) -> bytes:
+    """Something too large to store; `payload` is its beginning only, so the row itself fits."""
+    failure = {
+        "timestamp": _timestamp(now),
+        "maximumAllowedSizeBytes": maximum_bytes,
+        "actualSizeBytes": actual_bytes,
+        "expectation": expectation,
+    }
+    return _encode(SIZE_VIOLATION, component, failure, payload)
 
 
 def loader_parsing_error(component: str, failure: dict[str, Any], payload: str) -> bytes:
