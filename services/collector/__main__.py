@@ -19,7 +19,7 @@ from services.collector.config import CollectorConfig
 def run(config_path: Path | None) -> None:
     config = load_config(CollectorConfig, "collector", path=config_path)
     configure_logging("collector", config.logging)
-    sink = KafkaSink(config.kafka)
+    sink = KafkaSink(config.kafka, write_timeout_s=config.write_timeout_s)
 
     @asynccontextmanager
     async def kafka_lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -29,7 +29,7 @@ def run(config_path: Path | None) -> None:
         finally:
             await sink.stop()
 
-    app = build_app(sink, lifespan=kafka_lifespan)
+    app = build_app(config, sink, lifespan=kafka_lifespan)
     uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
 
 
