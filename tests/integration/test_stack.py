@@ -18,10 +18,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch
 
 from devstack.furrow import Endpoint
-from libs.config import KafkaSettings, LoggingSettings
-from libs.kafka import KafkaSink
+from libs.config import LoggingSettings
+from libs.formats.collector_payload import decode
 from libs.log import configure_logging
-from libs.pipes import Message
 
 CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furrow-sink-logs")
 
@@ -73,12 +72,14 @@ def test_every_service_answers_health_and_metrics(furrow_stack: list[Endpoint]) 
         assert "process_resident_memory_bytes" in metrics.text, endpoint
 
 
-def test_collector_sink_health_waits_for_a_first_write(furrow_stack: list[Endpoint]) -> None:
+def test_collector_sink_health_is_ok_once_kafka_took_a_write(
+    furrow_stack: list[Endpoint],
+) -> None:
     collector = next(e for e in furrow_stack if e.component == "collector")
     base = collector.health_url.removesuffix("/health")
     assert httpx.get(f"{base}/robots.txt").text == "User-agent: *\nDisallow: /\n"
-    # Nothing in this release writes through the collector yet, so Kafka has taken no write.
-    assert httpx.get(f"{base}/sink-health").status_code == 503
+    assert httpx.get(f"{base}/i", params={"e": "pv"}).status_code == 200
+    assert httpx.get(f"{base}/sink-health").status_code == 200
 
 
 async def test_consumers_have_joined_their_groups(
@@ -149,17 +150,34 @@ async def test_a_python_service_ships_its_own_logs_with_logstash_async(
     assert document["service"] == "test-shipper"
 
 
-async def test_a_raw_record_reaches_the_bad_index_whole_until_enrichment_exists(
-    kafka_bootstrap: str, client: AsyncElasticsearch
+async def test_a_tracked_event_reaches_the_bad_index_whole_until_enrichment_exists(
+    client: AsyncElasticsearch, furrow_stack: list[Endpoint]
 ) -> None:
-    raw = f"raw-{uuid.uuid4()}".encode()
-    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap))
-    await sink.start()
-    try:
-        await sink.write([Message("raw", raw)])
-    finally:
-        await sink.stop()
-    payload = base64.b64encode(raw).decode()
-    document = await wait_for_hit(client, "bad", {"term": {"data.payload.keyword": payload}})
-    assert document["schema"].endswith("/generic_error/jsonschema/1-0-0")
-    assert document["data"]["processor"]["artifact"] == "furrow-enrich"
+    collector = next(e for e in furrow_stack if e.component == "collector")
+    marker = f"stack-{uuid.uuid4()}"
+    async with httpx.AsyncClient(base_url=collector.listens) as http:
+        response = await http.get("/i", params={"e": "pv", "aid": marker})
+    assert response.status_code == 200
+    # The enricher keeps the whole raw record, base64-encoded, in a generic_error bad row.
+    found = None
+    async with asyncio.timeout(30):
+        while found is None:
+            await asyncio.sleep(0.5)
+            if await client.indices.exists(index="bad"):
+                await client.indices.refresh(index="bad")
+                hits = await client.search(
+                    index="bad",
+                    query={"term": {"data.processor.artifact.keyword": "furrow-enrich"}},
+                    sort=[{"@timestamp": "desc"}],
+                    size=50,
+                )
+                found = next(
+                    (
+                        hit["_source"]
+                        for hit in hits["hits"]["hits"]
+                        if decode(base64.b64decode(hit["_source"]["data"]["payload"])).querystring
+                        == f"e=pv&aid={marker}"
+                    ),
+                    None,
+                )
+    assert found["schema"].endswith("/generic_error/jsonschema/1-0-0")
