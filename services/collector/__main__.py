@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
 
 from libs.config import load_config
 from libs.kafka import KafkaSink
@@ -22,15 +21,23 @@ def run(config_path: Path | None) -> None:
     sink = KafkaSink(config.kafka, write_timeout_s=config.write_timeout_s)
 
     @asynccontextmanager
-    async def kafka_lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def kafka_open() -> AsyncIterator[None]:
         await sink.start()
         try:
             yield
         finally:
             await sink.stop()
 
-    app = build_app(config, sink, lifespan=kafka_lifespan)
-    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
+    uvicorn.run(
+        build_app(config, sink, lifespan=kafka_open),
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        # The collector decides itself whether to trust X-Forwarded-For (trust_proxy_headers).
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -1,24 +1,26 @@
-"""The collector's HTTP surface: which request is what, and the answers trackers expect."""
+"""The collector's HTTP surface: which request is what, and the answers trackers expect.
+
+A plain ASGI app rather than a Starlette one: tracking requests are the hot path, and framework
+layers (middleware, Request and Headers objects) cost more than the collector's own work.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from prometheus_client import Counter, Histogram
-from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
-from starlette.types import Lifespan
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from libs.metrics import metrics_route
 from libs.pipes import Message, Sink, SinkError
 from libs.version import VERSION
 from services.collector.config import CollectorConfig
@@ -33,10 +35,16 @@ from services.collector.split import fit, violation
 
 logger = logging.getLogger(__name__)
 
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Lifespan = Callable[[], AbstractAsyncContextManager[None]]
+HeaderList = list[tuple[bytes, bytes]]
+
 COLLECTOR_NAME = f"furrow-{VERSION}-kafka"
 # The transparent 1x1 GIF every Snowplow collector answers pixel requests with.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
-NO_CACHE = "no-cache, no-store, must-revalidate"
+NO_CACHE = b"no-cache, no-store, must-revalidate"
 # Kafka refuses a produce request larger than max.request.size, counting the record's own framing.
 RECORD_FRAMING_BYTES = 1024
 BODY_TOO_LARGE = "request body larger than the collector accepts"
@@ -53,6 +61,7 @@ class Endpoint(Enum):
     HEALTH = "health"
     SINK_HEALTH = "sink-health"
     ROBOTS = "robots"
+    METRICS = "metrics"
     PIXEL = "pixel"
     VENDOR = "vendor"
     REDIRECT = "redirect"
@@ -63,6 +72,7 @@ FIXED_PATHS = {
     "/health": Endpoint.HEALTH,
     "/sink-health": Endpoint.SINK_HEALTH,
     "/robots.txt": Endpoint.ROBOTS,
+    "/metrics": Endpoint.METRICS,
     "/i": Endpoint.PIXEL,
     "/ice.png": Endpoint.PIXEL,
     "/r/tp2": Endpoint.REDIRECT,
@@ -95,120 +105,192 @@ def redirect_target(query_string: str, allowed_domains: list[str]) -> str | None
     return target
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+def text(status: int, content: str) -> Reply:
+    return Reply(status, content.encode(), ((b"content-type", b"text/plain; charset=utf-8"),))
+
+
+PIXEL_REPLY = Reply(200, PIXEL, ((b"content-type", b"image/gif"), (b"cache-control", NO_CACHE)))
+OK_REPLY = text(200, "ok")
+NOT_FOUND = text(404, "not found")
+METHOD_NOT_ALLOWED = text(405, "method not allowed")
+NOT_STORED = text(503, "events not stored, retry later")
+
+
+ROBOTS_REPLY = text(200, "User-agent: *\nDisallow: /\n")
+SINK_UNHEALTHY = text(503, "sink unhealthy")
+BODY_TOO_LARGE_REPLY = text(413, BODY_TOO_LARGE)
+REDIRECT_REFUSED = text(400, "u must be an absolute http(s) URL to an allowed domain")
+REDIRECTS_DISABLED = text(404, "redirects are disabled")
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived."""
+
+
 class Collector:
     """Turns tracking requests into raw records in `sink`, answering only once they are stored
-    (or at once, in fire-and-forget mode)."""
+    (or at once, in fire-and-forget mode). An ASGI application; `lifespan` is entered while the
+    server runs (to start and stop what the caller owns)."""
 
-    def __init__(self, config: CollectorConfig, sink: Sink) -> None:
+    def __init__(
+        self, config: CollectorConfig, sink: Sink, lifespan: Lifespan | None = None
+    ) -> None:
         self.config = config
         self.sink = sink
         self.record_limit = sink.max_bytes - RECORD_FRAMING_BYTES
+        self._lifespan = lifespan
         self._background: set[asyncio.Task[None]] = set()
+        self._request_counters: dict[tuple[Endpoint, int], Any] = {}
 
-    async def handle(self, request: Request) -> Response:
-        path = self.config.paths.get(request.url.path, request.url.path)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._run_lifespan(receive, send)
+            return
+        requested: str = scope["path"]
+        path = self.config.paths.get(requested, requested)
         endpoint = endpoint_of(path)
-        response = await self._answer(request, path, endpoint)
-        REQUESTS.labels(endpoint.value, str(response.status_code)).inc()
-        return response
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+        ]
+        try:
+            reply = await self._answer(scope, receive, path, endpoint, headers)
+        except ClientGone:
+            return
+        self._count(endpoint, reply.status)
+        response_headers = [*reply.headers, (b"content-length", b"%d" % len(reply.body))]
+        await send(
+            {"type": "http.response.start", "status": reply.status, "headers": response_headers}
+        )
+        body = b"" if scope["method"] == "HEAD" else reply.body
+        await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, request: Request, path: str, endpoint: Endpoint) -> Response:
-        method = request.method
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        path: str,
+        endpoint: Endpoint,
+        headers: list[tuple[str, str]],
+    ) -> Reply:
+        method = scope["method"]
         if method == "OPTIONS":
-            return self._preflight(request)
+            return self._preflight(headers)
         if endpoint is Endpoint.UNKNOWN:
-            return PlainTextResponse("not found", status_code=404)
+            return NOT_FOUND
         if endpoint in (Endpoint.PIXEL, Endpoint.VENDOR) and method in ("GET", "HEAD"):
-            return await self._track(request, path, _pixel)
+            return await self._track(scope, receive, path, headers, PIXEL_REPLY)
         if endpoint is Endpoint.VENDOR and method == "POST":
-            return await self._track(request, path, _ok)
+            return await self._track(scope, receive, path, headers, OK_REPLY)
         if endpoint is Endpoint.REDIRECT and method == "GET":
-            return await self._redirect(request, path)
+            return await self._redirect(scope, receive, path, headers)
         if method != "GET":
-            return PlainTextResponse("method not allowed", status_code=405)
+            return METHOD_NOT_ALLOWED
         if endpoint is Endpoint.HEALTH:
-            return PlainTextResponse("ok")
+            return OK_REPLY
         if endpoint is Endpoint.SINK_HEALTH:
-            if self.sink.is_healthy():
-                return PlainTextResponse("ok")
-            return PlainTextResponse("sink unhealthy", status_code=503)
-        # Every other GET endpoint was answered above.
-        return PlainTextResponse("User-agent: *\nDisallow: /\n")
+            # Snowplow's contract: unhealthy until the first write has gone through.
+            return OK_REPLY if self.sink.is_healthy() else SINK_UNHEALTHY
+        if endpoint is Endpoint.METRICS:
+            return Reply(200, generate_latest(), ((b"content-type", CONTENT_TYPE_LATEST.encode()),))
+        return ROBOTS_REPLY
 
-    async def _redirect(self, request: Request, path: str) -> Response:
+    async def _redirect(
+        self, scope: Scope, receive: Receive, path: str, headers: list[tuple[str, str]]
+    ) -> Reply:
         if not self.config.redirect_enabled:
-            return PlainTextResponse("redirects are disabled", status_code=404)
-        target = redirect_target(request.url.query, self.config.redirect_domains)
+            return REDIRECTS_DISABLED
+        query = scope["query_string"].decode("utf-8", errors="replace")
+        target = redirect_target(query, self.config.redirect_domains)
         if target is None:
-            return PlainTextResponse(
-                "u must be an absolute http(s) URL to an allowed domain", status_code=400
-            )
-        return await self._track(request, path, lambda: RedirectResponse(target, 302))
+            return REDIRECT_REFUSED
+        location = Reply(302, b"", ((b"location", target.encode("latin-1", errors="replace")),))
+        return await self._track(scope, receive, path, headers, location)
 
-    async def _track(self, request: Request, path: str, answer: Callable[[], Response]) -> Response:
-        cookies = request.cookies
-        if is_do_not_track(cookies, self.config):
-            return self._with_cors(answer(), request)
+    async def _track(
+        self,
+        scope: Scope,
+        receive: Receive,
+        path: str,
+        headers: list[tuple[str, str]],
+        success: Reply,
+    ) -> Reply:
         body: bytes | None = None
-        if request.method == "POST":
-            try:
-                body = await self._read_body(request)
-            except ClientDisconnect:
-                return PlainTextResponse("client went away", status_code=400)
+        if scope["method"] == "POST":
+            body = await self._read_body(receive, headers)
             if body is None:
-                return PlainTextResponse(BODY_TOO_LARGE, status_code=413)
+                return BODY_TOO_LARGE_REPLY
         now = datetime.now(UTC)
-        tracking = TrackingRequest(
+        client = scope.get("client")
+        request = TrackingRequest(
             path=path,
-            query_string=request.scope["query_string"].decode("utf-8", errors="replace"),
-            headers=[
-                (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in request.scope["headers"]
-            ],
+            query_string=scope["query_string"].decode("utf-8", errors="replace"),
+            headers=headers,
             body=body,
-            peer_ip=request.client.host if request.client else "unknown",
+            peer_ip=client[0] if client else "unknown",
             received_ms=int(now.timestamp() * 1000),
         )
-        user_id = network_user_id(tracking, cookies, self.config.cookie_name)
+        origin = request.header("origin")
+        answered = (
+            *success.headers,
+            (b"access-control-allow-origin", (origin or "*").encode("latin-1")),
+            (b"access-control-allow-credentials", b"true"),
+        )
+        if is_do_not_track(request, self.config):
+            return Reply(success.status, success.body, answered)
+        user_id = network_user_id(request, self.config.cookie_name)
         payload = collector_payload(
-            tracking, collector=COLLECTOR_NAME, config=self.config, user_id=user_id
+            request, collector=COLLECTOR_NAME, config=self.config, user_id=user_id
         )
         fitted = fit(payload, self.record_limit, now=now)
         key = payload.ip_address.encode() if self.config.partition_key == "ip" else None
         messages = [Message(self.config.topics.raw, record, key) for record in fitted.records]
         messages += [Message(self.config.topics.bad, row) for row in fitted.bad_rows]
         if not await self._store(messages):
-            return PlainTextResponse("events not stored, retry later", status_code=503)
+            return NOT_STORED
         EVENTS.inc(fitted.events)
-        BAD_ROWS.inc(len(fitted.bad_rows))
-        response = self._with_cors(answer(), request)
-        if self.config.cookie_enabled and not tracking.anonymous:
-            origin = request.headers.get("origin")
-            response.headers.append(
-                "set-cookie", set_cookie_header(user_id, origin, self.config, now=now)
-            )
-        return response
+        if fitted.bad_rows:
+            BAD_ROWS.inc(len(fitted.bad_rows))
+        if self.config.cookie_enabled and not request.anonymous:
+            cookie = set_cookie_header(user_id, origin, self.config, now=now)
+            answered += ((b"set-cookie", cookie.encode("latin-1")),)
+        return Reply(success.status, success.body, answered)
 
-    async def _read_body(self, request: Request) -> bytes | None:
+    async def _read_body(self, receive: Receive, headers: list[tuple[str, str]]) -> bytes | None:
         """The whole body, or None (after recording a size_violation) if it is over the limit."""
         limit = self.config.max_body_bytes
-        declared = request.headers.get("content-length", "")
+        declared = next((value for name, value in headers if name == "content-length"), "")
         chunks: list[bytes] = []
         received = 0
-        if not (declared.isdigit() and int(declared) > limit):
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit:
-                    break
-                chunks.append(chunk)
-            else:
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse_body(b"", int(declared))
+            return None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            chunks.append(chunk)
+            if received > limit:
+                await self._refuse_body(b"".join(chunks), received)
+                return None
+            if not message.get("more_body", False):
                 BODY_BYTES.inc(received)
                 return b"".join(chunks)
-        actual = int(declared) if declared.isdigit() else received
-        row = violation(b"".join(chunks), actual, limit, BODY_TOO_LARGE, datetime.now(UTC))
+
+    async def _refuse_body(self, start: bytes, actual_bytes: int) -> None:
+        """Record a body over the limit as a size_violation bad row."""
+        limit = self.config.max_body_bytes
+        row = violation(start, actual_bytes, limit, BODY_TOO_LARGE, datetime.now(UTC))
         if await self._store([Message(self.config.topics.bad, row)]):
             BAD_ROWS.inc()
-        return None
 
     async def _store(self, messages: list[Message]) -> bool:
         """True once Kafka holds `messages` (at once in fire-and-forget mode)."""
@@ -234,37 +316,41 @@ class Collector:
         if not await self._write(messages):
             logger.error("fire-and-forget write lost", extra={"records": len(messages)})
 
-    def _preflight(self, request: Request) -> Response:
-        response = self._with_cors(Response(status_code=200), request)
-        response.headers["access-control-allow-headers"] = "Content-Type, SP-Anonymous"
-        response.headers["access-control-max-age"] = str(self.config.cors_max_age_s)
-        return response
+    def _preflight(self, headers: list[tuple[str, str]]) -> Reply:
+        origin = next((value for name, value in headers if name == "origin"), "*")
+        return Reply(
+            200,
+            b"",
+            (
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-allow-credentials", b"true"),
+                (b"access-control-allow-headers", b"Content-Type, SP-Anonymous"),
+                (b"access-control-max-age", str(self.config.cors_max_age_s).encode()),
+            ),
+        )
 
-    @staticmethod
-    def _with_cors(response: Response, request: Request) -> Response:
-        response.headers["access-control-allow-origin"] = request.headers.get("origin", "*")
-        response.headers["access-control-allow-credentials"] = "true"
-        return response
+    def _count(self, endpoint: Endpoint, status: int) -> None:
+        # Resolving a labelled child costs a lock and a dict lookup per request; keep them.
+        counter = self._request_counters.get((endpoint, status))
+        if counter is None:
+            counter = REQUESTS.labels(endpoint.value, str(status))
+            self._request_counters[(endpoint, status)] = counter
+        counter.inc()
+
+    async def _run_lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        async with contextlib.AsyncExitStack() as resources:
+            if self._lifespan is not None:
+                try:
+                    await resources.enter_async_context(self._lifespan())
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": repr(error)})
+                    return
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
 
 
-def _pixel() -> Response:
-    return Response(PIXEL, media_type="image/gif", headers={"cache-control": NO_CACHE})
-
-
-def _ok() -> Response:
-    return PlainTextResponse("ok")
-
-
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-
-def build_app(
-    config: CollectorConfig, sink: Sink, lifespan: Lifespan[Starlette] | None = None
-) -> Starlette:
-    """The collector app writing to `sink`; `lifespan` starts and stops what the caller owns."""
-    collector = Collector(config, sink)
-    handle: Callable[[Request], Awaitable[Response]] = collector.handle
-    return Starlette(
-        routes=[metrics_route(), Route("/{path:path}", handle, methods=ALL_METHODS)],
-        lifespan=lifespan,
-    )
+def build_app(config: CollectorConfig, sink: Sink, lifespan: Lifespan | None = None) -> Collector:
+    """The collector ASGI app writing to `sink`."""
+    return Collector(config, sink, lifespan)

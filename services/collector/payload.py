@@ -5,9 +5,10 @@ Pure functions of the request's facts and the configuration; the HTTP layer gath
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -60,7 +61,19 @@ def client_ip(request: TrackingRequest, *, trust_proxy_headers: bool) -> str:
     return request.peer_ip
 
 
-def network_user_id(request: TrackingRequest, cookies: Mapping[str, str], cookie_name: str) -> str:
+def cookie_value(request: TrackingRequest, name: str) -> str | None:
+    """The value of cookie `name` in the request's Cookie header, if it is there."""
+    header = request.header("cookie")
+    if header is None or name not in header:
+        return None
+    for pair in header.split(";"):
+        key, _, value = pair.partition("=")
+        if key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
+def network_user_id(request: TrackingRequest, cookie_name: str) -> str:
     """The `nuid` query parameter, else the network user id cookie, else a new UUID."""
     if request.anonymous:
         return ANONYMOUS_USER_ID
@@ -68,7 +81,7 @@ def network_user_id(request: TrackingRequest, cookies: Mapping[str, str], cookie
         for name, value in parse_qsl(request.query_string, keep_blank_values=False):
             if name == "nuid":
                 return value
-    return cookies.get(cookie_name) or str(uuid.uuid4())
+    return cookie_value(request, cookie_name) or str(uuid.uuid4())
 
 
 def stored_headers(request: TrackingRequest) -> tuple[str, ...]:
@@ -113,11 +126,11 @@ def _without_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def is_do_not_track(cookies: Mapping[str, str], config: CollectorConfig) -> bool:
+def is_do_not_track(request: TrackingRequest, config: CollectorConfig) -> bool:
     """True when the configured do-not-track cookie is present with a matching value."""
     if config.do_not_track_cookie_name is None:
         return False
-    value = cookies.get(config.do_not_track_cookie_name)
+    value = cookie_value(request, config.do_not_track_cookie_name)
     return value is not None and re.fullmatch(config.do_not_track_cookie_value, value) is not None
 
 
@@ -138,7 +151,7 @@ def set_cookie_header(
 ) -> str:
     """The Set-Cookie value carrying the network user id."""
     max_age = int(timedelta(days=config.cookie_expiry_days).total_seconds())
-    expires = format_datetime(now.astimezone(UTC) + timedelta(seconds=max_age), usegmt=True)
+    expires = _http_date(int(now.timestamp()) + max_age)
     parts = [f"{config.cookie_name}={user_id}", f"Expires={expires}", f"Max-Age={max_age}"]
     if domain := cookie_domain(origin, config):
         parts.append(f"Domain={domain}")
@@ -149,3 +162,9 @@ def set_cookie_header(
         parts.append("HttpOnly")
     parts.append(f"SameSite={config.cookie_same_site}")
     return "; ".join(parts)
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(epoch_second: int) -> str:
+    # Formatting a date is slow next to the rest of a request, and it only changes once a second.
+    return format_datetime(datetime.fromtimestamp(epoch_second, UTC), usegmt=True)

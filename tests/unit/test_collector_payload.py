@@ -11,6 +11,7 @@ from services.collector.payload import (
     client_ip,
     collector_payload,
     cookie_domain,
+    cookie_value,
     is_do_not_track,
     network_user_id,
     set_cookie_header,
@@ -52,25 +53,46 @@ def test_client_ip(headers: tuple[tuple[str, str], ...], trusted: bool, expected
     assert client_ip(request(*headers), trust_proxy_headers=trusted) == expected
 
 
+COOKIE = ("cookie", "_ga=1; sp=from-cookie")
+
+
 @pytest.mark.parametrize(
-    ("headers", "query", "cookies", "expected"),
+    ("headers", "query", "expected"),
     [
-        ((), "e=pv&nuid=from-query", {"sp": "from-cookie"}, "from-query"),
-        ((), "e=pv", {"sp": "from-cookie"}, "from-cookie"),
-        ((), "e=pv&nuid=", {"sp": "from-cookie"}, "from-cookie"),
-        ((), "e=pv&nuid=a%20b", {}, "a b"),
-        ((ANONYMOUS,), "nuid=from-query", {"sp": "from-cookie"}, ANONYMOUS_USER_ID),
+        ((COOKIE,), "e=pv&nuid=from-query", "from-query"),
+        ((COOKIE,), "e=pv", "from-cookie"),
+        ((COOKIE,), "e=pv&nuid=", "from-cookie"),
+        ((), "e=pv&nuid=a%20b", "a b"),
+        ((COOKIE, ANONYMOUS), "nuid=from-query", ANONYMOUS_USER_ID),
     ],
 )
 def test_network_user_id_priority(
-    headers: tuple[tuple[str, str], ...], query: str, cookies: dict[str, str], expected: str
+    headers: tuple[tuple[str, str], ...], query: str, expected: str
 ) -> None:
-    assert network_user_id(request(*headers, query=query), cookies, "sp") == expected
+    assert network_user_id(request(*headers, query=query), "sp") == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("sp=abc", "abc"),
+        ("a=1; sp=abc; b=2", "abc"),
+        ("a=1;sp=abc", "abc"),
+        ('sp="quoted"', "quoted"),
+        ("spx=1; xsp=2", None),
+        ("sp=", ""),
+        ("garbage;;; =; sp=ok", "ok"),
+    ],
+)
+def test_cookie_value(header: str | None, expected: str | None) -> None:
+    headers = (("cookie", header),) if header is not None else ()
+    assert cookie_value(request(*headers), "sp") == expected
 
 
 def test_a_new_visitor_gets_a_fresh_uuid() -> None:
-    first = network_user_id(request(), {}, "sp")
-    second = network_user_id(request(), {}, "sp")
+    first = network_user_id(request(), "sp")
+    second = network_user_id(request(), "sp")
     assert len(first) == 36 and first.count("-") == 4
     assert first != second
 
@@ -133,20 +155,18 @@ def test_set_cookie_header_follows_configuration() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "pattern", "cookies", "expected"),
+    ("name", "pattern", "cookie", "expected"),
     [
-        (None, ".*", {"dnt": "1"}, False),
-        ("dnt", ".*", {"dnt": "1"}, True),
-        ("dnt", "yes|1", {"dnt": "1"}, True),
-        ("dnt", "yes", {"dnt": "yes-please"}, False),
-        ("dnt", ".*", {"other": "1"}, False),
+        (None, ".*", "dnt=1", False),
+        ("dnt", ".*", "dnt=1", True),
+        ("dnt", "yes|1", "a=b; dnt=1", True),
+        ("dnt", "yes", "dnt=yes-please", False),
+        ("dnt", ".*", "other=1", False),
     ],
 )
-def test_do_not_track_cookie(
-    name: str | None, pattern: str, cookies: dict[str, str], expected: bool
-) -> None:
+def test_do_not_track_cookie(name: str | None, pattern: str, cookie: str, expected: bool) -> None:
     config = CollectorConfig(do_not_track_cookie_name=name, do_not_track_cookie_value=pattern)
-    assert is_do_not_track(cookies, config) is expected
+    assert is_do_not_track(request(("cookie", cookie)), config) is expected
 
 
 @pytest.mark.parametrize(
