@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from libs.formats.iglu import IgluError, SchemaKey
+from libs.iglu_client import (
+    DirectoryRepository,
+    RepositoryError,
+    RepositorySettings,
+    ResolutionError,
+    Resolver,
+    TtlCache,
+)
+
+ITEM = "iglu:com.acme/item/jsonschema/1-0-0"
+
+
+def schema(version: str = "1-0-0", **extra: Any) -> dict[str, Any]:
+    return {
+        "$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+        "self": {"vendor": "com.acme", "name": "item", "format": "jsonschema", "version": version},
+        "type": "object",
+        "properties": {
+            "sku": {"type": "string", "maxLength": 5},
+            "price": {"type": "number", "minimum": 0},
+            "id": {"type": "string", "format": "uuid"},
+            "email": {"type": "string", "format": "email"},
+            "at": {"type": "string", "format": "date-time"},
+            "ip": {"type": "string", "format": "ipv4"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["sku"],
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+class FakeRepository:
+    """Answers from a dict; raises for keys in `failing`; counts fetches."""
+
+    def __init__(self, name: str, schemas: dict[str, dict[str, Any]], **settings: Any) -> None:
+        self.settings = RepositorySettings(name=name, url="http://fake", **settings)
+        self.schemas = schemas
+        self.failing: set[str] = set()
+        self.fetches = 0
+
+    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+        self.fetches += 1
+        if key.uri in self.failing:
+            raise RepositoryError("registry down")
+        return self.schemas.get(key.uri)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def repository() -> FakeRepository:
+    return FakeRepository("registry", {ITEM: schema()})
+
+
+def resolver(*repositories: Any, clock: Clock | None = None) -> Resolver:
+    return Resolver(list(repositories), backoff_s=0, clock=clock or Clock())
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"sku": "a1"}, []),
+        ({"sku": "toolong"}, [("$.sku", "maxLength")]),
+        ({"price": -1}, [("$", "required"), ("$.price", "minimum")]),
+        ({"sku": "a", "id": "not-a-uuid"}, [("$.id", "format")]),
+        ({"sku": "a", "id": "8e5b7c1e-3f4d-4c2b-9a1e-0d9f8e7c6b5a"}, []),
+        ({"sku": "a", "email": "nope"}, [("$.email", "format")]),
+        ({"sku": "a", "at": "yesterday"}, [("$.at", "format")]),
+        ({"sku": "a", "ip": "300.1.1.1"}, [("$.ip", "format")]),
+        ({"sku": "a", "tags": ["x", 2]}, [("$.tags[1]", "type")]),
+        ({"sku": "a", "extra": 1}, [("$", "additionalProperties")]),
+    ],
+)
+def test_every_issue_with_its_path(
+    repository: FakeRepository, data: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    issues = resolver(repository).validate({"schema": ITEM, "data": data})
+    assert sorted((issue.path, issue.keyword) for issue in issues) == sorted(expected)
+    assert all(issue.message for issue in issues)
+
+
+def test_schemas_and_validators_are_cached(repository: FakeRepository) -> None:
+    resolve = resolver(repository)
+    for _ in range(100):
+        resolve.validate({"schema": ITEM, "data": {"sku": "a"}})
+    assert repository.fetches == 1
+
+
+def test_cache_entries_expire_after_the_ttl(repository: FakeRepository) -> None:
+    clock = Clock()
+    resolve = Resolver([repository], cache_ttl_s=60, backoff_s=0, clock=clock)
+    resolve.schema(SchemaKey.parse_uri(ITEM))
+    clock.now = 59
+    resolve.schema(SchemaKey.parse_uri(ITEM))
+    clock.now = 61
+    resolve.schema(SchemaKey.parse_uri(ITEM))
+    assert repository.fetches == 2
+
+
+def test_not_found_is_cached_until_the_ttl_ends(repository: FakeRepository) -> None:
+    clock = Clock()
+    resolve = Resolver([repository], cache_ttl_s=60, backoff_s=0, clock=clock)
+    missing = SchemaKey.parse_uri("iglu:com.acme/missing/jsonschema/1-0-0")
+    for _ in range(5):
+        with pytest.raises(ResolutionError) as raised:
+            resolve.schema(missing)
+    assert repository.fetches == 1
+    assert raised.value.lookup_history == [
+        {"repository": "registry", "errors": ["not found"], "attempts": 1}
+    ]
+    repository.schemas[missing.uri] = schema()
+    clock.now = 61
+    assert resolve.schema(missing)["type"] == "object"
+
+
+def test_an_outage_is_retried_and_never_cached(repository: FakeRepository) -> None:
+    repository.failing.add(ITEM)
+    resolve = resolver(repository)
+    with pytest.raises(ResolutionError) as raised:
+        resolve.schema(SchemaKey.parse_uri(ITEM))
+    (entry,) = raised.value.lookup_history
+    assert entry["attempts"] == 3
+    assert entry["errors"] == ["registry down"] * 3
+    repository.failing.clear()
+    assert resolve.schema(SchemaKey.parse_uri(ITEM))["type"] == "object"
+
+
+def test_repositories_by_vendor_prefix_then_priority() -> None:
+    first = FakeRepository("first", {ITEM: schema()}, priority=0)
+    acme = FakeRepository(
+        "acme", {ITEM: schema(description="from acme")}, priority=5, vendor_prefixes=["com.acme"]
+    )
+    other = FakeRepository(
+        "other", {ITEM: schema(description="from other")}, priority=1, vendor_prefixes=["org.other"]
+    )
+    assert (
+        resolver(first, acme, other).schema(SchemaKey.parse_uri(ITEM))["description"] == "from acme"
+    )
+    sub_vendor = "iglu:com.acme.shop/item/jsonschema/1-0-0"
+    acme.schemas[sub_vendor] = schema(description="acme sub-vendor")
+    first.schemas[sub_vendor] = schema(description="first")
+    assert (
+        resolver(first, acme).schema(SchemaKey.parse_uri(sub_vendor))["description"]
+        == "acme sub-vendor"
+    )
+    lookalike = "iglu:com.acmecorp/item/jsonschema/1-0-0"
+    acme.schemas[lookalike] = schema(description="acme")
+    first.schemas[lookalike] = schema(description="first")
+    assert resolver(first, acme).schema(SchemaKey.parse_uri(lookalike))["description"] == "first"
+
+
+def test_a_repository_without_the_schema_falls_through_to_the_next() -> None:
+    empty = FakeRepository("empty", {}, priority=0)
+    full = FakeRepository("full", {ITEM: schema()}, priority=1)
+    assert resolver(empty, full).validate({"schema": ITEM, "data": {"sku": "a"}}) == []
+
+
+def test_a_superseded_version_validates_against_its_successor() -> None:
+    old = schema("1-0-0", **{"$supersededBy": "1-0-1"})
+    new = schema("1-0-1")
+    new["properties"]["sku"] = {"type": "string", "maxLength": 50}
+    repository = FakeRepository("registry", {ITEM: old, "iglu:com.acme/item/jsonschema/1-0-1": new})
+    assert resolver(repository).validate({"schema": ITEM, "data": {"sku": "a-longer-sku"}}) == []
+
+
+def test_a_directory_repository(tmp_path: Path) -> None:
+    (tmp_path / "com.acme/item/jsonschema").mkdir(parents=True)
+    (tmp_path / "com.acme/item/jsonschema/1-0-0").write_text(json.dumps(schema()))
+    embedded = DirectoryRepository(RepositorySettings(name="embedded", path=tmp_path))
+    resolve = Resolver([embedded])
+    assert resolve.validate({"schema": ITEM, "data": {"sku": "a"}}) == []
+    with pytest.raises(ResolutionError):
+        resolve.validate({"schema": "iglu:com.acme/other/jsonschema/1-0-0", "data": {}})
+
+
+@pytest.mark.parametrize("uri", ["iglu:com.acme/item/jsonschema", "http://x/y", "iglu:a/b/c/1-0"])
+def test_malformed_schema_uris(repository: FakeRepository, uri: str) -> None:
+    with pytest.raises(IgluError):
+        resolver(repository).validate({"schema": uri, "data": {}})
+
+
+def test_ttl_cache_forgets_the_least_recently_used_first() -> None:
+    cache: TtlCache[int] = TtlCache(size=2, ttl_s=100, clock=Clock())
+    a, b, c = (SchemaKey.parse_uri(f"iglu:v/{n}/jsonschema/1-0-0") for n in "abc")
+    cache.put(a, 1)
+    cache.put(b, 2)
+    assert cache.get(a) == 1
+    cache.put(c, 3)
+    assert (cache.get(a), cache.get(b), cache.get(c)) == (1, None, 3)
