@@ -6,16 +6,23 @@ string, so the row alone is enough to inspect or replay what failed.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from libs.formats.collector_payload import CollectorPayload
 from libs.version import ARTIFACT, VERSION
 
 VENDOR = "com.snowplowanalytics.snowplow.badrows"
 GENERIC_ERROR = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
 SIZE_VIOLATION = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
+CP_FORMAT_VIOLATION = f"iglu:{VENDOR}/collector_payload_format_violation/jsonschema/1-0-0"
+ADAPTER_FAILURES = f"iglu:{VENDOR}/adapter_failures/jsonschema/1-0-0"
+TRACKER_PROTOCOL_VIOLATIONS = f"iglu:{VENDOR}/tracker_protocol_violations/jsonschema/1-0-1"
+SCHEMA_VIOLATIONS = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
+ENRICHMENT_FAILURES = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
 LOADER_PARSING_ERROR = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
 
 
@@ -49,13 +56,105 @@ def size_violation(
     return _encode(SIZE_VIOLATION, component, failure, payload)
 
 
+def collector_payload_format_violation(
+    component: str, raw: bytes, error: str, *, now: datetime
+) -> bytes:
+    """A raw record that is not a CollectorPayload; the payload is the record, base64-encoded."""
+    failure = {"timestamp": _timestamp(now), "loader": "thrift", "message": {"error": error}}
+    return _encode(CP_FORMAT_VIOLATION, component, failure, base64.b64encode(raw).decode())
+
+
+def adapter_failures(
+    component: str,
+    payload: CollectorPayload,
+    vendor: str,
+    version: str,
+    messages: list[dict[str, str]],
+    *,
+    now: datetime,
+) -> bytes:
+    """A request no adapter could read; `messages` are `{field, value, expectation}`."""
+    failure = {
+        "timestamp": _timestamp(now),
+        "vendor": vendor,
+        "version": version,
+        "messages": messages,
+    }
+    return _encode(ADAPTER_FAILURES, component, failure, collector_payload_fields(payload))
+
+
+def tracker_protocol_violations(
+    component: str,
+    payload: CollectorPayload,
+    vendor: str,
+    version: str,
+    messages: list[dict[str, str]],
+    *,
+    now: datetime,
+) -> bytes:
+    """A request, or one event of it, that breaks the tracker protocol."""
+    failure = {
+        "timestamp": _timestamp(now),
+        "vendor": vendor,
+        "version": version,
+        "messages": messages,
+    }
+    return _encode(
+        TRACKER_PROTOCOL_VIOLATIONS, component, failure, collector_payload_fields(payload)
+    )
+
+
+def schema_violations(
+    component: str,
+    enrichment_payload: dict[str, Any],
+    messages: list[dict[str, Any]],
+    *,
+    now: datetime,
+) -> bytes:
+    """An event whose self-describing JSON breaks its schema or names one that cannot be had;
+    `messages` are `{schemaKey, error}`."""
+    failure = {"timestamp": _timestamp(now), "messages": messages}
+    return _encode(SCHEMA_VIOLATIONS, component, failure, enrichment_payload)
+
+
+def enrichment_failures(
+    component: str,
+    enrichment_payload: dict[str, Any],
+    messages: list[dict[str, Any]],
+    *,
+    now: datetime,
+) -> bytes:
+    """An event an enrichment or a validity rule refused; `messages` are `{enrichment, message}`."""
+    failure = {"timestamp": _timestamp(now), "messages": messages}
+    return _encode(ENRICHMENT_FAILURES, component, failure, enrichment_payload)
+
+
+def collector_payload_fields(payload: CollectorPayload) -> dict[str, Any]:
+    """The request as bad rows show it: the CollectorPayload, field by field, readable."""
+    return {
+        "querystring": payload.querystring,
+        "contentType": payload.content_type,
+        "body": None if payload.body is None else payload.body.decode("utf-8", errors="replace"),
+        "collector": payload.collector,
+        "encoding": payload.encoding,
+        "hostname": payload.hostname,
+        "timestamp": _timestamp(datetime.fromtimestamp(payload.timestamp_ms / 1000, UTC)),
+        "ipAddress": payload.ip_address,
+        "useragent": payload.user_agent,
+        "refererUri": payload.referer_uri,
+        "headers": list(payload.headers),
+        "networkUserId": payload.network_user_id,
+        "path": payload.path,
+    }
+
+
 def loader_parsing_error(component: str, failure: dict[str, Any], payload: str) -> bytes:
     """A loader could not read a record of its input topic; `failure` names the parsing error
     as the Snowplow Analytics SDK does (`{"type": "NotTSV"}`, ...)."""
     return _encode(LOADER_PARSING_ERROR, component, failure, payload)
 
 
-def _encode(schema: str, component: str, failure: dict[str, Any], payload: str) -> bytes:
+def _encode(schema: str, component: str, failure: dict[str, Any], payload: object) -> bytes:
     data = {"processor": processor(component), "failure": failure, "payload": payload}
     return orjson.dumps({"schema": schema, "data": data})
 

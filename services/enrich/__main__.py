@@ -1,4 +1,4 @@
-"""`furrow enrich`: consume `raw`, write each record's outputs, commit after Kafka has them."""
+"""`furrow enrich`: consume `raw`, write every event's output, commit once Kafka has them."""
 
 from __future__ import annotations
 
@@ -10,26 +10,62 @@ from prometheus_client import Counter
 
 from libs.config import load_config
 from libs.consumer import serve_consumer
+from libs.iglu_client import Resolver
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from libs.pipes import Message, Record
 from services.enrich.config import EnrichConfig
-from services.enrich.core import enrich
+from services.enrich.core import Enricher, Outputs
+from services.enrich.rules import Deduplicator, ValidityRules
 
 RAW_RECORDS = Counter("furrow_enrich_raw_records_total", "Raw records consumed")
-BAD_ROWS = Counter("furrow_enrich_bad_rows_total", "Bad rows written to the bad topic")
+GOOD_EVENTS = Counter("furrow_enrich_good_events_total", "Enriched events written to good")
+BAD_ROWS = Counter("furrow_enrich_bad_rows_total", "Bad rows written to bad", ["type"])
+DUPLICATES = Counter("furrow_enrich_duplicates_total", "Exact duplicates dropped")
+
+
+def build_enricher(config: EnrichConfig) -> Enricher:
+    resolver = Resolver.from_settings(
+        config.repositories(),
+        cache_size=config.schema_cache_size,
+        cache_ttl_s=config.schema_cache_ttl_s,
+    )
+    return Enricher(
+        validator=resolver,
+        rules=ValidityRules(
+            max_device_age_s=config.max_device_age_s,
+            max_device_future_s=config.max_device_future_s,
+            required_fields=config.required_fields,
+        ),
+        deduplicator=Deduplicator(config.dedup_window_s, config.dedup_max_events),
+        telemetry_vendor=config.telemetry_vendor,
+        max_event_bytes=config.kafka.max_request_size - 1024,
+    )
 
 
 async def serve(config: EnrichConfig) -> None:
+    enricher = build_enricher(config)
     source = KafkaSource(config.kafka, [config.topics.raw], config.group_id)
     sink = KafkaSink(config.kafka)
 
-    async def handle(batch: list[Record]) -> None:
+    def enrich_batch(batch: list[Record]) -> Outputs:
+        outputs = Outputs()
         now = datetime.now(UTC)
-        bad_rows = [row for record in batch for row in enrich(record.value, now=now)]
-        await sink.write([Message(config.topics.bad, row) for row in bad_rows])
+        for record in batch:
+            enricher.enrich(record.value, now=now, outputs=outputs)
+        return outputs
+
+    async def handle(batch: list[Record]) -> None:
+        # The core is CPU-bound; in a thread it leaves the loop free for Kafka's heartbeats.
+        outputs = await asyncio.to_thread(enrich_batch, batch)
+        messages = [Message(config.topics.good, line.encode()) for line in outputs.good]
+        messages += [Message(config.topics.bad, row) for row in outputs.bad]
+        await sink.write(messages)
         RAW_RECORDS.inc(len(batch))
-        BAD_ROWS.inc(len(bad_rows))
+        GOOD_EVENTS.inc(len(outputs.good))
+        DUPLICATES.inc(outputs.duplicates)
+        for kind, count in outputs.bad_types.items():
+            BAD_ROWS.labels(kind).inc(count)
 
     await serve_consumer(
         source, sink, handle, health_host=config.health_host, health_port=config.health_port

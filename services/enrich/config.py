@@ -1,4 +1,7 @@
+from pathlib import Path
+
 from libs.config import KafkaSettings, LoggingSettings, Settings, TopicSettings
+from libs.iglu_client import RepositorySettings
 
 
 class EnrichConfig(Settings):
@@ -7,6 +10,36 @@ class EnrichConfig(Settings):
     group_id: str = "furrow-enrich"
     health_host: str = "127.0.0.1"
     health_port: int = 9101
+
+    # Schemas come from Furrow's registry, then from any extra repositories (Iglu Servers or
+    # directories, e.g. a copy of Iglu Central), by vendor prefix and priority.
+    registry_url: str = "http://127.0.0.1:8081"
+    registry_api_key: str | None = None
+    extra_repositories: list[RepositorySettings] = []
+    schema_cache_size: int = 1000
+    schema_cache_ttl_s: float = 600.0
+
+    # A directory of enrichment configuration files (Snowplow's format); none when unset.
+    enrichments_dir: Path | None = None
+    # Sunbird/DIGIT telemetry events get schemas iglu:<vendor>/<eid>/jsonschema/1-0-0.
+    telemetry_vendor: str = "org.sunbird.telemetry"
+
+    # Events whose device clock is further behind, or ahead of, the collector's become bad rows.
+    max_device_age_s: float | None = None
+    max_device_future_s: float | None = None
+    required_fields: list[str] = []
+
+    # Exact duplicates (event id and fingerprint) seen within the window are dropped; at most
+    # dedup_max_events pairs are remembered (about 150 bytes each).
+    dedup_window_s: float = 600.0
+    dedup_max_events: int = 200_000
+
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     logging: LoggingSettings = LoggingSettings()
+
+    def repositories(self) -> list[RepositorySettings]:
+        registry = RepositorySettings(
+            name="furrow registry", url=self.registry_url, api_key=self.registry_api_key
+        )
+        return [registry, *self.extra_repositories]

@@ -1,23 +1,241 @@
-"""What the enricher makes of one raw record, knowing nothing of Kafka."""
+"""What the enricher makes of one raw record, knowing nothing of Kafka: good events as enriched
+TSV lines, and bad rows that say why, one output for every event."""
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
 
 from libs.formats import badrows
+from libs.formats.collector_payload import CollectorPayload, CollectorPayloadError, decode
+from libs.formats.enriched import EnrichedEvent, to_tsv
+from libs.formats.iglu import IgluError, SchemaKey
+from libs.iglu_client import Issue, ResolutionError
+from libs.version import VERSION
+from services.enrich.adapters import adapt
+from services.enrich.model import Enrichment, EnrichmentFailure, RawEvent, SelfDescribingJson
+from services.enrich.protocol import read_event
+from services.enrich.rules import Deduplicator, ValidityRules
 
-NOT_YET_ENRICHED = (
-    "this Furrow release does not enrich yet: the raw record is kept whole here for replay"
-)
+COMPONENT = "enrich"
+ETL_VERSION = f"furrow-enrich-{VERSION}"
+DERIVED_CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+# What a duplicate sent again by a retrying tracker or collector may differ in.
+NOT_IN_FINGERPRINT = frozenset({"eid", "nuid", "stm", "cv"})
 
 
-def enrich(collector_payload: bytes, *, now: datetime) -> list[bytes]:
-    """The bad rows for one raw record.
+class Validator(Protocol):
+    def validate(self, instance: dict[str, Any]) -> list[Issue]: ...
 
-    Thrift decoding, validation and enrichment arrive with the enricher issue; until then every
-    record becomes one `generic_error` row carrying the record base64-encoded, so nothing the
-    collector accepted is lost and all of it can be replayed through the real enricher.
-    """
-    payload = base64.b64encode(collector_payload).decode("ascii")
-    return [badrows.generic_error("enrich", [NOT_YET_ENRICHED], payload, now=now)]
+
+@dataclass
+class Outputs:
+    good: list[str] = field(default_factory=list)
+    bad: list[bytes] = field(default_factory=list)
+    duplicates: int = 0
+    # Bad rows by type, for metrics: "schema_violations" -> 2.
+    bad_types: dict[str, int] = field(default_factory=dict)
+
+    def add_bad(self, kind: str, row: bytes) -> None:
+        self.bad.append(row)
+        self.bad_types[kind] = self.bad_types.get(kind, 0) + 1
+
+
+@dataclass
+class Enricher:
+    validator: Validator
+    enrichments: Sequence[Enrichment] = ()
+    rules: ValidityRules = field(default_factory=ValidityRules)
+    deduplicator: Deduplicator | None = None
+    telemetry_vendor: str = "org.sunbird.telemetry"
+    max_event_bytes: int = 1_000_000
+
+    def enrich(self, raw: bytes, *, now: datetime, outputs: Outputs | None = None) -> Outputs:
+        """The outputs for one raw record (appended to `outputs` when given)."""
+        outputs = outputs if outputs is not None else Outputs()
+        try:
+            payload = decode(raw)
+        except CollectorPayloadError as error:
+            outputs.add_bad(
+                "collector_payload_format_violation",
+                badrows.collector_payload_format_violation(COMPONENT, raw, str(error), now=now),
+            )
+            return outputs
+        adapted = adapt(payload, self._check, telemetry_vendor=self.telemetry_vendor)
+        if adapted.adapter_failures:
+            outputs.add_bad(
+                "adapter_failures",
+                badrows.adapter_failures(
+                    COMPONENT,
+                    payload,
+                    adapted.vendor,
+                    adapted.version,
+                    adapted.adapter_failures,
+                    now=now,
+                ),
+            )
+        if adapted.protocol_violations:
+            outputs.add_bad(
+                "tracker_protocol_violations",
+                badrows.tracker_protocol_violations(
+                    COMPONENT,
+                    payload,
+                    adapted.vendor,
+                    adapted.version,
+                    adapted.protocol_violations,
+                    now=now,
+                ),
+            )
+        for raw_event in adapted.events:
+            self._enrich_event(raw_event, adapted.vendor, adapted.version, now, outputs)
+        return outputs
+
+    def _check(self, instance: SelfDescribingJson) -> list[str]:
+        return [f"{issue.path}: {issue.message}" for issue in self._validate(instance)[1]]
+
+    def _validate(
+        self, instance: SelfDescribingJson
+    ) -> tuple[str, list[Issue], dict[str, Any] | None]:
+        """The schema URI, the issues, and a resolution error (as a bad-row error) if any."""
+        uri = str(instance.get("schema"))
+        try:
+            return uri, self.validator.validate(instance), None
+        except IgluError as error:
+            return uri, [], {"error": "InvalidSchemaKey", "message": str(error)}
+        except ResolutionError as error:
+            return uri, [], {"error": "ResolutionError", "lookupHistory": error.lookup_history}
+
+    def _enrich_event(
+        self, raw: RawEvent, vendor: str, version: str, now: datetime, outputs: Outputs
+    ) -> None:
+        reading = read_event(raw, etl_ms=int(now.timestamp() * 1000), etl_version=ETL_VERSION)
+        event = reading.event
+        if reading.violations:
+            outputs.add_bad(
+                "tracker_protocol_violations",
+                badrows.tracker_protocol_violations(
+                    COMPONENT, raw.payload, vendor, version, reading.violations, now=now
+                ),
+            )
+            return
+        schema_messages = []
+        instances = [reading.unstruct_event] if reading.unstruct_event else []
+        for instance in [*instances, *reading.contexts]:
+            uri, issues, resolution = self._validate(instance)
+            if resolution is not None:
+                schema_messages.append({"schemaKey": _key_or_raw(uri), "error": resolution})
+            elif issues:
+                schema_messages.append(
+                    {
+                        "schemaKey": uri,
+                        "error": {
+                            "error": "ValidationError",
+                            "dataReports": [
+                                {"message": i.message, "path": i.path, "keyword": i.keyword}
+                                for i in issues
+                            ],
+                        },
+                    }
+                )
+        if schema_messages:
+            outputs.add_bad(
+                "schema_violations",
+                badrows.schema_violations(
+                    COMPONENT,
+                    _enrichment_payload(event, raw, vendor, version),
+                    schema_messages,
+                    now=now,
+                ),
+            )
+            return
+        derived: list[SelfDescribingJson] = []
+        failures: list[dict[str, Any]] = []
+        for enrichment in self.enrichments:
+            try:
+                derived.extend(enrichment.apply(event, raw))
+            except EnrichmentFailure as failure:
+                failures.append(
+                    {
+                        "enrichment": {"identifier": failure.enrichment},
+                        "message": {"error": failure.message},
+                    }
+                )
+        failures.extend(
+            {"enrichment": {"identifier": "validity_rules"}, "message": {"error": problem}}
+            for problem in self.rules.problems(event)
+        )
+        if failures:
+            outputs.add_bad(
+                "enrichment_failures",
+                badrows.enrichment_failures(
+                    COMPONENT, _enrichment_payload(event, raw, vendor, version), failures, now=now
+                ),
+            )
+            return
+        if derived:
+            event["derived_contexts"] = orjson.dumps(
+                {"schema": DERIVED_CONTEXTS, "data": derived}
+            ).decode()
+        if self.deduplicator is not None and self.deduplicator.is_duplicate(
+            event["event_id"], event.get("event_fingerprint") or _fingerprint(raw), now.timestamp()
+        ):
+            outputs.duplicates += 1
+            return
+        line = to_tsv(event)
+        if len(line.encode()) > self.max_event_bytes:
+            outputs.add_bad(
+                "size_violation",
+                badrows.size_violation(
+                    COMPONENT,
+                    maximum_bytes=self.max_event_bytes,
+                    actual_bytes=len(line.encode()),
+                    expectation="an enriched event must fit in one Kafka record",
+                    payload=line[: self.max_event_bytes // 10],
+                    now=now,
+                ),
+            )
+            return
+        outputs.good.append(line)
+
+
+def _fingerprint(raw: RawEvent) -> str:
+    parameters = sorted((k, v) for k, v in raw.parameters.items() if k not in NOT_IN_FINGERPRINT)
+    return hashlib.md5(orjson.dumps(parameters), usedforsecurity=False).hexdigest()
+
+
+def _key_or_raw(uri: str) -> str:
+    # The bad-row schema wants an Iglu URI; a malformed one is named by a placeholder (the
+    # original stays in the row's payload).
+    try:
+        return SchemaKey.parse_uri(uri).uri
+    except IgluError:
+        return "iglu:com.snowplowanalytics.snowplow/unknown/jsonschema/1-0-0"
+
+
+def _enrichment_payload(
+    event: EnrichedEvent, raw: RawEvent, vendor: str, version: str
+) -> dict[str, Any]:
+    payload: CollectorPayload = raw.payload
+    return {
+        "enriched": dict(event),
+        "raw": {
+            "vendor": vendor,
+            "version": version,
+            "parameters": [{"name": k, "value": v} for k, v in raw.parameters.items()],
+            "contentType": payload.content_type,
+            "loaderName": "thrift",
+            "encoding": payload.encoding,
+            "hostname": payload.hostname,
+            "timestamp": datetime.fromtimestamp(payload.timestamp_ms / 1000, UTC).isoformat(),
+            "ipAddress": payload.ip_address,
+            "useragent": payload.user_agent,
+            "refererUri": payload.referer_uri,
+            "headers": list(payload.headers),
+            "userId": payload.network_user_id,
+        },
+    }

@@ -4,7 +4,6 @@ records through the real Kafka into the real Elasticsearch."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import socket
 import uuid
@@ -19,7 +18,6 @@ from elasticsearch import AsyncElasticsearch
 
 from devstack.furrow import Endpoint
 from libs.config import LoggingSettings
-from libs.formats.collector_payload import decode
 from libs.log import configure_logging
 
 CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furrow-sink-logs")
@@ -150,34 +148,17 @@ async def test_a_python_service_ships_its_own_logs_with_logstash_async(
     assert document["service"] == "test-shipper"
 
 
-async def test_a_tracked_event_reaches_the_bad_index_whole_until_enrichment_exists(
+async def test_a_tracked_page_view_is_enriched_and_searchable_in_good(
     client: AsyncElasticsearch, furrow_stack: list[Endpoint]
 ) -> None:
     collector = next(e for e in furrow_stack if e.component == "collector")
     marker = f"stack-{uuid.uuid4()}"
     async with httpx.AsyncClient(base_url=collector.listens) as http:
-        response = await http.get("/i", params={"e": "pv", "aid": marker})
+        response = await http.get(
+            "/i", params={"e": "pv", "p": "web", "tv": "t", "aid": marker, "url": "https://x.io/"}
+        )
     assert response.status_code == 200
-    # The enricher keeps the whole raw record, base64-encoded, in a generic_error bad row.
-    found = None
-    async with asyncio.timeout(30):
-        while found is None:
-            await asyncio.sleep(0.5)
-            if await client.indices.exists(index="bad"):
-                await client.indices.refresh(index="bad")
-                hits = await client.search(
-                    index="bad",
-                    query={"term": {"data.processor.artifact.keyword": "furrow-enrich"}},
-                    sort=[{"@timestamp": "desc"}],
-                    size=50,
-                )
-                found = next(
-                    (
-                        hit["_source"]
-                        for hit in hits["hits"]["hits"]
-                        if decode(base64.b64decode(hit["_source"]["data"]["payload"])).querystring
-                        == f"e=pv&aid={marker}"
-                    ),
-                    None,
-                )
-    assert found["schema"].endswith("/generic_error/jsonschema/1-0-0")
+    document = await wait_for_hit(client, "good", {"term": {"app_id.keyword": marker}})
+    assert document["event"] == "page_view"
+    assert document["page_urlhost"] == "x.io"
+    assert document["v_etl"].startswith("furrow-enrich-")

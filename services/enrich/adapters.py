@@ -1,0 +1,239 @@
+"""Adapters: a raw request, by its path, read into tracker-protocol events.
+
+`/i`, `/ice.png` and `/com.snowplowanalytics.snowplow/tp2` carry the tracker protocol itself; the
+Iglu webhook, the redirect endpoint and Sunbird/DIGIT telemetry are turned into self-describing
+events. A request no adapter can read is an adapter failure; one that breaks the tracker protocol
+is a protocol violation. Either way every problem is listed, and the enricher makes a bad row.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import orjson
+
+from libs.formats.collector_payload import CollectorPayload
+from services.enrich.model import RawEvent, SelfDescribingJson
+from services.enrich.protocol import UNSTRUCT_EVENT
+
+PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
+CONTEXTS_1_0_1 = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
+PIXEL_PATHS = frozenset({"/i", "/ice.png"})
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+SchemaCheck = Callable[[SelfDescribingJson], list[str]]
+"""Validates self-describing JSON against its schema; the problems found, empty if valid."""
+
+
+@dataclass
+class Adapted:
+    """What an adapter made of a request: its events, or the problems that stopped it."""
+
+    vendor: str
+    version: str
+    events: list[RawEvent] = field(default_factory=list)
+    # Set when no adapter exists for the path or the request is not what it expects.
+    adapter_failures: list[dict[str, str]] = field(default_factory=list)
+    # Set when the request is for the tracker protocol but breaks it.
+    protocol_violations: list[dict[str, str]] = field(default_factory=list)
+
+
+def vendor_and_version(path: str) -> tuple[str, str]:
+    if path in PIXEL_PATHS:
+        return "com.snowplowanalytics.snowplow", "tp1"
+    vendor, _, version = path.strip("/").partition("/")
+    return vendor, version
+
+
+def adapt(payload: CollectorPayload, check: SchemaCheck, *, telemetry_vendor: str) -> Adapted:
+    """The events of one request."""
+    vendor, version = vendor_and_version(payload.path)
+    adapted = Adapted(vendor, version)
+    query = parse_query(payload.querystring or "", adapted.protocol_violations, "querystring")
+    if adapted.protocol_violations:
+        return adapted
+    if payload.path in PIXEL_PATHS or (vendor, version) == (
+        "com.snowplowanalytics.snowplow",
+        "tp2",
+    ):
+        _tracker_protocol(payload, query, check, adapted)
+    elif (vendor, version) == ("r", "tp2"):
+        _redirect(payload, query, adapted)
+    elif (vendor, version) == ("com.snowplowanalytics.iglu", "v1"):
+        _iglu_webhook(payload, query, adapted)
+    elif (vendor, version) == ("v1", "telemetry"):
+        _telemetry(payload, query, telemetry_vendor, adapted)
+    else:
+        adapted.adapter_failures.append(
+            {"field": "path", "value": payload.path, "expectation": "a supported vendor/version"}
+        )
+    return adapted
+
+
+def parse_query(query: str, problems: list[dict[str, str]], where: str) -> dict[str, str]:
+    """The parameters of a query string; malformed percent-encoding or non-UTF-8 values are
+    problems, not silently replaced characters."""
+    parameters: dict[str, str] = {}
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        decoded = []
+        for part in (name, value):
+            if _BAD_PERCENT.search(part):
+                problems.append(
+                    {"field": where, "value": pair[:100], "expectation": "valid %-encoding"}
+                )
+                break
+            try:
+                decoded.append(unquote_to_bytes(part.replace("+", " ")).decode("utf-8"))
+            except UnicodeDecodeError:
+                problems.append({"field": where, "value": pair[:100], "expectation": "UTF-8"})
+                break
+        else:
+            parameters[decoded[0]] = decoded[1]
+    return parameters
+
+
+def _tracker_protocol(
+    payload: CollectorPayload, query: dict[str, str], check: SchemaCheck, adapted: Adapted
+) -> None:
+    if payload.body is None:
+        if not query:
+            adapted.protocol_violations.append(
+                {"field": "querystring", "value": "", "expectation": "tracker parameters"}
+            )
+            return
+        adapted.events.append(RawEvent(query, payload))
+        return
+    document = _json_body(payload, adapted.protocol_violations)
+    if document is None:
+        return
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if not isinstance(schema, str) or not schema.startswith(PAYLOAD_DATA):
+        adapted.protocol_violations.append(
+            {"field": "body", "value": str(schema), "expectation": f"schema {PAYLOAD_DATA}*"}
+        )
+        return
+    if problems := check(document):
+        adapted.protocol_violations.extend(
+            {"field": "body", "value": schema, "expectation": problem} for problem in problems
+        )
+        return
+    for parameters in document["data"]:
+        # Query-string parameters apply to every event of the batch; the event's own win.
+        adapted.events.append(RawEvent({**query, **parameters}, payload))
+
+
+def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any:
+    content_type = (payload.content_type or "application/json").lower()
+    if not content_type.startswith("application/json"):
+        problems.append(
+            {"field": "contentType", "value": content_type, "expectation": "application/json"}
+        )
+        return None
+    try:
+        return orjson.loads(payload.body or b"")
+    except orjson.JSONDecodeError as error:
+        body = (payload.body or b"")[:100].decode("utf-8", errors="replace")
+        problems.append({"field": "body", "value": body, "expectation": f"JSON ({error})"})
+        return None
+
+
+def _redirect(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    target = query.pop("u", None)
+    if not target:
+        adapted.protocol_violations.append(
+            {"field": "u", "value": "", "expectation": "the redirect target URL"}
+        )
+        return
+    parameters = {"e": "ue", "p": "web", "tv": "r-tp2", **query}
+    if parameters["e"] == "ue" and "ue_pr" not in parameters and "ue_px" not in parameters:
+        redirect = {"schema": URI_REDIRECT, "data": {"uri": target}}
+        parameters["ue_pr"] = _unstruct_envelope(redirect)
+    adapted.events.append(RawEvent(parameters, payload))
+
+
+def _iglu_webhook(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    schema = query.pop("schema", None)
+    platform = query.pop("p", "app")
+    data: Any = query
+    if payload.body is not None:
+        content_type = (payload.content_type or "").lower()
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            body = payload.body.decode("utf-8", errors="replace")
+            data = parse_query(body, adapted.adapter_failures, "body")
+        else:
+            document = _json_body(payload, adapted.adapter_failures)
+            if document is None:
+                return
+            if schema is None and isinstance(document, dict) and "schema" in document:
+                schema, data = document.get("schema"), document.get("data")
+            else:
+                data = document
+    if not isinstance(schema, str) or not schema:
+        adapted.adapter_failures.append(
+            {"field": "schema", "value": "", "expectation": "an Iglu schema URI"}
+        )
+        return
+    event = {"schema": schema, "data": data}
+    parameters = {"e": "ue", "p": platform, "tv": "com.snowplowanalytics.iglu-v1"}
+    parameters["ue_pr"] = _unstruct_envelope(event)
+    adapted.events.append(RawEvent(parameters, payload))
+
+
+def _telemetry(
+    payload: CollectorPayload, query: dict[str, str], vendor: str, adapted: Adapted
+) -> None:
+    document = _json_body(payload, adapted.adapter_failures)
+    if document is None:
+        return
+    events = document.get("events") if isinstance(document, dict) else None
+    if not isinstance(events, list) or not events:
+        adapted.adapter_failures.append(
+            {"field": "events", "value": "", "expectation": "a non-empty array of telemetry events"}
+        )
+        return
+    params = document.get("params")
+    batch = {
+        "id": str(document.get("id", "")),
+        "ver": str(document.get("ver", "")),
+        "msgid": str(params.get("msgid", "")) if isinstance(params, Mapping) else "",
+    }
+    context = {"schema": f"iglu:{vendor}/telemetry_batch/jsonschema/1-0-0", "data": batch}
+    for index, telemetry in enumerate(events):
+        name = telemetry.get("eid") if isinstance(telemetry, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            adapted.adapter_failures.append(
+                {
+                    "field": f"events[{index}].eid",
+                    "value": str(name),
+                    "expectation": "an event name",
+                }
+            )
+            continue
+        parameters = {
+            "e": "ue",
+            "p": query.get("p", "app"),
+            "tv": f"sunbird-telemetry-{batch['ver']}",
+            "ue_pr": _unstruct_envelope(
+                {"schema": f"iglu:{vendor}/{name.lower()}/jsonschema/1-0-0", "data": telemetry}
+            ),
+            "co": orjson.dumps({"schema": CONTEXTS_1_0_1, "data": [context]}).decode(),
+        }
+        if isinstance(mid := telemetry.get("mid"), str) and mid:
+            # A stable id per telemetry message: a resent batch deduplicates downstream.
+            parameters["eid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{vendor}/{mid}"))
+        if isinstance(ets := telemetry.get("ets"), int):
+            parameters["dtm"] = str(ets)
+        adapted.events.append(RawEvent(parameters, payload))
+
+
+def _unstruct_envelope(event: SelfDescribingJson) -> str:
+    return orjson.dumps({"schema": UNSTRUCT_EVENT, "data": event}).decode()
