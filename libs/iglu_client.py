@@ -9,6 +9,7 @@ cached. A superseded version validates against the version that supersedes it.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections import OrderedDict
@@ -197,7 +198,7 @@ class Resolver:
     def validate(self, instance: dict[str, Any]) -> list[Issue]:
         """Every way `instance` (self-describing JSON) breaks its schema; empty if it is valid.
         IgluError for a malformed schema URI, ResolutionError for a schema that cannot be had."""
-        key = SchemaKey.parse_uri(instance["schema"])
+        key = _parse_uri(instance["schema"])
         validator = self._validators.get(key)
         if validator is None:
             validator = _compile(self._effective_schema(key))
@@ -252,6 +253,12 @@ class Resolver:
             return (not covers, settings.priority, settings.path is None)
 
         return sorted(self._repositories, key=rank)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_uri(uri: str) -> SchemaKey:
+    # The same few URIs arrive on every event; parsing and checking them each time is waste.
+    return SchemaKey.parse_uri(uri)
 
 
 def _compile(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:

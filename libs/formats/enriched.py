@@ -7,6 +7,7 @@ Timestamps are `YYYY-MM-DD HH:MM:SS.mmm` UTC, booleans `1`/`0`, and the JSON col
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 FIELDS: tuple[str, ...] = (
@@ -158,7 +159,11 @@ def to_tsv(event: EnrichedEvent) -> str:
     """The event as one TSV line (no trailing newline). Unknown keys are an error."""
     if unknown := event.keys() - FIELD_INDEX.keys():
         raise EnrichedEventError(f"not enriched event fields: {sorted(unknown)}")
-    return "\t".join(event.get(name, "").translate(_SEPARATORS) for name in FIELDS)
+    line = "\t".join([event.get(name, "") for name in FIELDS])
+    # Values rarely hold a separator: check the joined line once, clean values only if needed.
+    if line.count("\t") != len(FIELDS) - 1 or "\n" in line or "\r" in line:
+        line = "\t".join([event.get(name, "").translate(_SEPARATORS) for name in FIELDS])
+    return line
 
 
 def from_tsv(line: str) -> EnrichedEvent:
@@ -171,5 +176,11 @@ def from_tsv(line: str) -> EnrichedEvent:
 
 def timestamp(epoch_ms: int) -> str:
     """An epoch time in milliseconds as Snowplow writes timestamps: `2026-11-23 10:00:00.123`."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{epoch_ms % 1000:03d}"
+    seconds, milliseconds = divmod(epoch_ms, 1000)
+    return f"{_second(seconds)}.{milliseconds:03d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(epoch_s: int) -> str:
+    # Events of one batch share a handful of seconds; formatting a date is slow.
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M:%S")

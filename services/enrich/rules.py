@@ -23,6 +23,8 @@ class ValidityRules:
     def problems(self, event: EnrichedEvent) -> list[str]:
         """Why `event` breaks the rules; empty if it does not."""
         found = [f"{name} is required" for name in self.required_fields if not event.get(name)]
+        if self.max_device_age_s is None and self.max_device_future_s is None:
+            return found
         created, collected = event.get("dvce_created_tstamp"), event.get("collector_tstamp")
         if created and collected:
             skew_s = (_parse(collected) - _parse(created)).total_seconds()
