@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,18 @@ def require_command(name: str, hint: str) -> str:
     if found is None:
         raise StackError(f"{name} is not installed: {hint}")
     return found
+
+
+def as_user(user: pwd.struct_passwd) -> list[str]:
+    """The argv prefix that runs a command as `user` (for servers that refuse root)."""
+    # setpriv execs in place (runuser forks), so the recorded pid is the server's process group.
+    return [
+        require_command("setpriv", "apt-get install util-linux"),
+        f"--reuid={user.pw_uid}",
+        f"--regid={user.pw_gid}",
+        "--clear-groups",
+        "--",
+    ]
 
 
 def pid_file(name: str) -> Path:
