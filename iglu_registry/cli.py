@@ -145,7 +145,7 @@ def _tree_problems(schemas: list[TreeSchema]) -> list[TreeProblem]:
     for family in versions.values():
         present = {schema.key.version for schema in family}
         for schema in family:
-            if missing := missing_before(present, schema.key.version):
+            if missing := missing_before(present - {schema.key.version}, schema.key.version):
                 names = ", ".join(str(version) for version in missing)
                 problems.append(TreeProblem(schema.path, f"out of order: {names} missing"))
     return problems
