@@ -21,7 +21,7 @@ from iglu_registry import lint
 from iglu_registry.config import RegistryConfig
 from iglu_registry.tree import TreeProblem, TreeSchema, read_tree
 from libs.config import load_config
-from libs.formats.iglu import missing_before
+from libs.formats.iglu import order_problem
 
 _TIMEOUT_S = 30.0
 
@@ -52,8 +52,9 @@ def run(arguments: argparse.Namespace) -> int:
     return push_tree(arguments.directory, target, is_public=arguments.public)
 
 
-def lint_tree(root: Path, out: TextIO = sys.stdout) -> int:
+def lint_tree(root: Path, out: TextIO | None = None) -> int:
     """Print every problem of the tree at `root`; 0 when there is none, else 1."""
+    out = out or sys.stdout
     schemas, problems = read_tree(root)
     problems.extend(_tree_problems(schemas))
     for problem in problems:
@@ -63,9 +64,10 @@ def lint_tree(root: Path, out: TextIO = sys.stdout) -> int:
 
 
 def push_tree(
-    root: Path, target: Target, *, is_public: bool, out: TextIO = sys.stdout, progress: bool = True
+    root: Path, target: Target, *, is_public: bool, out: TextIO | None = None, progress: bool = True
 ) -> int:
     """Publish every schema under `root` in SchemaVer order; 0 when none failed, else 1."""
+    out = out or sys.stdout
     schemas, problems = read_tree(root)
     outcomes: Counter[str] = Counter()
     failures = [f"{problem.path}: {problem.message}" for problem in problems]
@@ -88,8 +90,9 @@ def push_tree(
     return 1 if outcomes["failed"] else 0
 
 
-def create_keys(prefix: str, target: Target, out: TextIO = sys.stdout) -> int:
+def create_keys(prefix: str, target: Target, out: TextIO | None = None) -> int:
     """Ask the registry for a read and a write key for `prefix` and print them."""
+    out = out or sys.stdout
     with target.client() as client:
         try:
             answer = client.post("/api/auth/keygen", json={"vendorPrefix": prefix})
@@ -145,9 +148,8 @@ def _tree_problems(schemas: list[TreeSchema]) -> list[TreeProblem]:
     for family in versions.values():
         present = {schema.key.version for schema in family}
         for schema in family:
-            if missing := missing_before(present - {schema.key.version}, schema.key.version):
-                names = ", ".join(str(version) for version in missing)
-                problems.append(TreeProblem(schema.path, f"out of order: {names} missing"))
+            if problem := order_problem(present - {schema.key.version}, schema.key.version):
+                problems.append(TreeProblem(schema.path, f"out of order: {problem}"))
     return problems
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from libs.formats.iglu import FORMAT_PATTERN, NAME_PATTERN, VENDOR_PATTERN
+from libs.formats.iglu import FORMAT_PATTERN, MAX_PART_LENGTH, NAME_PATTERN, VENDOR_PATTERN
 from libs.version import VERSION
 
 _MESSAGE = {"$ref": "#/components/schemas/Message"}
@@ -31,7 +31,7 @@ def _path_parameter(name: str, pattern: str, description: str) -> dict[str, Any]
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string", "pattern": f"^{pattern}$"},
+        "schema": {"type": "string", "pattern": f"^{pattern}$", "maxLength": MAX_PART_LENGTH},
     }
 
 
@@ -48,7 +48,9 @@ def _query_parameter(name: str, values: list[str], description: str) -> dict[str
 _VENDOR = _path_parameter("vendor", VENDOR_PATTERN.pattern, "e.g. com.acme")
 _NAME = _path_parameter("name", NAME_PATTERN.pattern, "e.g. ad_click")
 _FORMAT = _path_parameter("format", FORMAT_PATTERN.pattern, "jsonschema")
-_VERSION = _path_parameter("version", "[1-9][0-9]*-[0-9]+-[0-9]+", "SchemaVer, e.g. 1-0-0")
+_VERSION = _path_parameter(
+    "version", "[1-9][0-9]{0,8}-(0|[1-9][0-9]{0,8})-(0|[1-9][0-9]{0,8})", "SchemaVer, e.g. 1-0-0"
+)
 _REPR = _query_parameter(
     "repr", ["uri", "canonical", "meta"], "URIs, whole schemas, or keys with metadata"
 )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from iglu_registry import db
 from iglu_registry.access import Access, Permission
 from iglu_registry.models import ApiKeyRow, SchemaRow
-from libs.formats.iglu import SchemaKey, SchemaVer, missing_before
+from libs.formats.iglu import SchemaKey, SchemaVer, order_problem
 
 
 class Conflict(Exception):
@@ -218,11 +218,8 @@ def _new_row(key: SchemaKey, body: dict[str, Any], now: datetime) -> SchemaRow:
 
 
 def _check_order(key: SchemaKey, family: dict[SchemaVer, SchemaRow]) -> None:
-    if missing := missing_before(family, key.version):
-        names = ", ".join(str(version) for version in missing)
-        raise Conflict(
-            f"{key.uri} is out of order: {names} must be published first (SchemaVer allows no gaps)"
-        )
+    if problem := order_problem(family, key.version):
+        raise Conflict(f"{key.uri} is out of order: {problem} (SchemaVer allows no gaps)")
 
 
 def _check_visibility(key: SchemaKey, family: dict[SchemaVer, SchemaRow], is_public: bool) -> None:

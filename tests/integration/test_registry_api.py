@@ -243,6 +243,9 @@ def test_versions_are_published_in_order_and_a_409_names_what_is_missing(
     assert put(registry.admin, vendor, "2-0-0").status_code == 201
     # A new addition of an older revision is still in order.
     assert put(registry.admin, vendor, "1-0-1").status_code == 201
+    far = put(registry.admin, vendor, "1-0-2147483647")
+    assert far.status_code == 409
+    assert "1-0-2, 1-0-3, 1-0-4, 1-0-5, 1-0-6 and the versions between" in far.json()["message"]
 
 
 def test_an_existing_version_is_a_conflict_without_patches(

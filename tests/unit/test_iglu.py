@@ -2,7 +2,7 @@
 
 import pytest
 
-from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, missing_before
+from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, missing_before, order_problem
 
 
 def v(text: str) -> SchemaVer:
@@ -111,3 +111,34 @@ def test_self_object_rejects(self_object: object, message: str) -> None:
 )
 def test_missing_before(existing: list[str], candidate: str, missing: list[str]) -> None:
     assert [str(x) for x in missing_before({v(e) for e in existing}, v(candidate))] == missing
+
+
+def test_far_versions_cost_nothing_and_list_the_oldest_missing() -> None:
+    assert [str(x) for x in missing_before({v("1-0-0")}, v("1-0-2147483647"), limit=3)] == [
+        "1-0-1",
+        "1-0-2",
+        "1-0-3",
+    ]
+    assert [str(x) for x in missing_before(set(), v("999999999-0-0"), limit=2)] == [
+        "1-0-0",
+        "2-0-0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("existing", "candidate", "problem"),
+    [
+        (["1-0-0"], "1-0-1", None),
+        (["1-0-0"], "1-0-3", "1-0-1, 1-0-2 must be published first"),
+        (
+            ["1-0-0"],
+            "1-0-9",
+            "1-0-1, 1-0-2, 1-0-3, 1-0-4, 1-0-5 and the versions between them and it "
+            "must be published first",
+        ),
+    ],
+)
+def test_order_problem_says_what_is_missing(
+    existing: list[str], candidate: str, problem: str | None
+) -> None:
+    assert order_problem({v(e) for e in existing}, v(candidate)) == problem

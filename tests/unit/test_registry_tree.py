@@ -64,9 +64,9 @@ def test_lint_reports_schema_problems_mismatched_self_and_gaps(tmp_path: Path) -
     assert lint_tree(tmp_path, out) == 1
     report = out.getvalue()
     assert "broken/jsonschema/1-0-0: /type: 'objekt' is not one of" in report
-    assert "event/jsonschema/1-0-2: out of order: 1-0-1 missing" in report
+    assert "event/jsonschema/1-0-2: out of order: 1-0-1 must be published first" in report
     assert "moved/jsonschema/1-0-1: /self: says iglu:com.acme/moved/jsonschema/1-0-0" in report
-    assert "moved/jsonschema/1-0-1: out of order: 1-0-0 missing" in report
+    assert "moved/jsonschema/1-0-1: out of order: 1-0-0 must be published first" in report
     assert report.endswith("4 schemas, 4 problems\n")
 
 
