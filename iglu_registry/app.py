@@ -42,27 +42,28 @@ def build_app(registry: Registry) -> Starlette:
     async def caller(request: Request) -> Access:
         return await registry.access(request.headers.get("apikey"))
 
+    def slot(request: Request) -> tuple[object, ...]:
+        return (request.scope["path"], request.scope["query_string"])
+
     async def list_schemas(request: Request) -> Reply:
-        which = check_filter(Filter(**request.path_params))
-        representation = Representation.parse(request.query_params.get("repr"), Representation.URI)
-        access = await caller(request)
-        return await registry.cached(
-            ("list", request.scope["path"], representation),
-            access,
-            lambda: registry.list_schemas(access, which, representation),
-        )
+        async def read(access: Access) -> Reply:
+            which = check_filter(Filter(**request.path_params))
+            representation = Representation.parse(
+                request.query_params.get("repr"), Representation.URI
+            )
+            return await registry.list_schemas(access, which, representation)
+
+        return await registry.cached(request.headers.get("apikey"), slot(request), read)
 
     async def read_schema(request: Request) -> Reply:
-        key = parse_key_path(**request.path_params)
-        representation = Representation.parse(
-            request.query_params.get("repr"), Representation.CANONICAL
-        )
-        access = await caller(request)
-        return await registry.cached(
-            ("schema", key.uri, representation),
-            access,
-            lambda: registry.read_schema(access, key, representation),
-        )
+        async def read(access: Access) -> Reply:
+            key = parse_key_path(**request.path_params)
+            representation = Representation.parse(
+                request.query_params.get("repr"), Representation.CANONICAL
+            )
+            return await registry.read_schema(access, key, representation)
+
+        return await registry.cached(request.headers.get("apikey"), slot(request), read)
 
     async def put_schema(request: Request) -> Reply:
         key = parse_key_path(**request.path_params)
@@ -117,7 +118,9 @@ def build_app(registry: Registry) -> Starlette:
 
     schema_path = "/api/schemas/{vendor}/{name}/{format}/{version}"
     return Starlette(
+        # The read of one schema first: it is what resolvers hammer.
         routes=[
+            Route(schema_path, _json("read", read_schema), methods=["GET"]),
             Route("/api/schemas", _json("list", list_schemas), methods=["GET"]),
             Route("/api/schemas", _json("post", post_schema), methods=["POST"]),
             Route("/api/schemas/{vendor}", _json("list", list_schemas), methods=["GET"]),
@@ -127,7 +130,6 @@ def build_app(registry: Registry) -> Starlette:
                 _json("list", list_schemas),
                 methods=["GET"],
             ),
-            Route(schema_path, _json("read", read_schema), methods=["GET"]),
             Route(schema_path, _json("put", put_schema), methods=["PUT"]),
             Route(schema_path, _json("delete", delete_schema), methods=["DELETE"]),
             Route(

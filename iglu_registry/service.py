@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -45,6 +45,7 @@ from libs.version import VERSION
 CACHE_LOOKUPS = Counter(
     "furrow_registry_cache_lookups_total", "Reads answered from the cache or not", ["result"]
 )
+CACHE_HITS, CACHE_MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
 WRITES = Counter("furrow_registry_writes_total", "Schema and key writes by outcome", ["outcome"])
 
 Result = TypeVar("Result")
@@ -145,16 +146,22 @@ class Registry:
         self._keys.put(key, found)
         return found
 
-    async def cached(self, slot: tuple[str, ...], access: Access, read: Callable[[], Any]) -> Reply:
-        """The reply to the read `slot` for callers with `access`'s rights, computed by `read`
-        (a coroutine function) on a miss. Errors are cached too: resolvers repeat misses."""
-        cache_key = (access.identity, *slot)
+    async def cached(
+        self,
+        apikey: str | None,
+        slot: tuple[object, ...],
+        read: Callable[[Access], Awaitable[Reply]],
+    ) -> Reply:
+        """The reply to the read `slot` (e.g. a raw path and query) for the caller with `apikey`,
+        computed by `read` on a miss. A hit needs no parsing and no key lookup; errors are cached
+        too, since resolvers repeat their misses."""
+        cache_key = (apikey, *slot)
         if (reply := self._reads.get(cache_key)) is not None:
-            CACHE_LOOKUPS.labels("hit").inc()
+            CACHE_HITS.inc()
             return reply
-        CACHE_LOOKUPS.labels("miss").inc()
+        CACHE_MISSES.inc()
         try:
-            reply = await read()
+            reply = await read(await self.access(apikey))
         except (NotFound, BadRequest) as error:
             reply = Reply.json(error.to_json(), error.status)
         self._reads.put(cache_key, reply)
@@ -244,6 +251,8 @@ class Registry:
         except IgluError as error:
             raise BadRequest(str(error)) from None
         keys = await _blocking(self.store.create_keys, prefix)
+        # Replies are cached per raw key, and a key unknown until now answered as anonymous.
+        self._reads.clear()
         return Reply.json({"read": keys[Permission.READ], "write": keys[Permission.WRITE]}, 201)
 
     async def delete_key(self, access: Access, key: str | None) -> Reply:
