@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,7 +14,8 @@ import urllib.request
 from pathlib import Path
 
 from bench.report import Measurement
-from devstack.process import StackError, run_tool, wait_until
+from devstack.process import StackError, apt_install
+from devstack.registry import running_registry
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
 
 PART = "registry"
@@ -31,16 +31,13 @@ NAMES, VERSIONS = 100, 10
 
 def run() -> list[Measurement]:
     wrk = _wrk()
-    with tempfile.TemporaryDirectory(prefix="furrow-bench-registry-") as scratch:
-        directory = Path(scratch)
-        server = _start(directory)
-        try:
-            _publish_one()
-            requests_per_s = _load(wrk)
-            push_s = _push(_tree(directory / "tree"))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with (
+        tempfile.TemporaryDirectory(prefix="furrow-bench-registry-") as scratch,
+        running_registry(PORT, _settings(Path(scratch)), Path(scratch) / "registry.log"),
+    ):
+        _publish_one()
+        requests_per_s = _load(wrk)
+        push_s = _push(_tree(Path(scratch) / "tree"))
     return [
         Measurement(
             PART,
@@ -62,45 +59,17 @@ def run() -> list[Measurement]:
 
 def _wrk() -> str:
     """wrk's path, installed from Debian's packages when missing (as root)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise StackError("wrk is not installed: apt-get install wrk")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
-    if subprocess.run(install, env=environment, capture_output=True, check=False).returncode:
-        run_tool(["apt-get", "update"], failure="apt-get update failed", env=environment)
-        run_tool(install, failure="apt-get install wrk failed", env=environment)
+    if not shutil.which("wrk"):
+        apt_install("wrk")
     return shutil.which("wrk") or "wrk"
 
 
-def _start(directory: Path) -> subprocess.Popen[bytes]:
-    environment = {
-        **os.environ,
-        "FURROW_REGISTRY_PORT": str(PORT),
+def _settings(directory: Path) -> dict[str, str]:
+    return {
         "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
         "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{directory / 'registry.db'}",
         "FURROW_LOGGING_LEVEL": "WARNING",
     }
-    log = directory / "registry.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "iglu_registry"],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    wait_until(_healthy, what=f"registry at {URL}", timeout=60, log=log)
-    return server
-
-
-def _healthy() -> bool:
-    try:
-        with urllib.request.urlopen(f"{URL}/api/meta/health", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 def _publish_one() -> None:

@@ -21,9 +21,9 @@ import psycopg
 
 from devstack.process import (
     StackError,
+    apt_install,
     as_user,
     read_pid,
-    require_command,
     run_dir,
     run_tool,
     start_background,
@@ -126,7 +126,7 @@ def _binaries() -> Path:
     """The newest installed server's bin directory; installs Debian's package if none is."""
     found = _installed()
     if found is None:
-        _install()
+        apt_install("postgresql")
         found = _installed()
     if found is None:
         raise StackError(f"no PostgreSQL server under {_DEBIAN_BINARIES} after installing it")
@@ -140,22 +140,6 @@ def _installed() -> Path | None:
         if re.fullmatch(r"[0-9]+", path.parent.parent.name)
     ]
     return max(versions)[1] if versions else None
-
-
-def _install() -> None:
-    if os.geteuid() != 0:
-        raise StackError(
-            "PostgreSQL is not installed: run `apt-get install postgresql` as root "
-            "(or run this as root to have it installed)"
-        )
-    apt_get = require_command("apt-get", "PostgreSQL comes from Debian's packages")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [apt_get, "install", "-y", "--no-install-recommends", "postgresql"]
-    failed = subprocess.run(install, env=environment, capture_output=True, check=False)
-    if failed.returncode != 0:
-        # A fresh machine has no package lists yet.
-        run_tool([apt_get, "update"], failure="apt-get update failed", env=environment)
-        run_tool(install, failure="apt-get install postgresql failed", env=environment)
 
 
 def _service_user() -> pwd.struct_passwd | None:

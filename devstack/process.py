@@ -168,6 +168,19 @@ def run_tool(
         raise StackError(f"{failure} (exit {result.returncode}):\n{output}")
 
 
+def apt_install(package: str) -> None:
+    """Install a Debian package (as root), refreshing the package lists if the first try fails."""
+    if os.geteuid() != 0:
+        raise StackError(f"{package} is not installed: run `apt-get install {package}` as root")
+    apt_get = require_command("apt-get", f"{package} comes from Debian's packages")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [apt_get, "install", "-y", "--no-install-recommends", package]
+    if subprocess.run(install, env=environment, capture_output=True, check=False).returncode:
+        # A fresh machine has no package lists yet.
+        run_tool([apt_get, "update"], failure="apt-get update failed", env=environment)
+        run_tool(install, failure=f"apt-get install {package} failed", env=environment)
+
+
 def tail(text: str, lines: int = 20) -> str:
     """The last `lines` lines of `text`."""
     return "\n".join(text.strip().splitlines()[-lines:])

@@ -4,11 +4,7 @@ database (patches forbidden, the default, and patches allowed), each on a databa
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +13,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
+from devstack.registry import running_registry
 
 PORTS = range(18081, 18100)
 SUPER_KEY = "test-super-key"
@@ -48,46 +46,6 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_registry(database_url: str, log: Path, *, allow_patches: bool = False) -> Iterator[str]:
-    """A registry process on a free port until the block ends; yields its base URL."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "FURROW_REGISTRY_PORT": str(port),
-        "FURROW_REGISTRY_DATABASE_URL": database_url,
-        "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
-        "FURROW_REGISTRY_ALLOW_PATCHES": str(allow_patches).lower(),
-        "FURROW_REGISTRY_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-    }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "iglu_registry"],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the registry exited at start-up:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/api/meta/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the registry at {url} did not become healthy:\n{log.read_text()[-3000:]}")
-
-
-@contextlib.contextmanager
 def fresh_database(kind: str, tmp: Path, postgres_url: str | None) -> Iterator[str]:
     """An empty database of `kind` (sqlite or postgres) for one registry; dropped afterwards."""
     if kind == "sqlite":
@@ -116,9 +74,16 @@ def _server(
 ) -> Iterator[RegistryServer]:
     tmp: Path = request.getfixturevalue("tmp_path_factory").mktemp(f"registry-{kind}")
     postgres_url = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    settings = {
+        "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
+        "FURROW_REGISTRY_ALLOW_PATCHES": str(allow_patches).lower(),
+        "FURROW_REGISTRY_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+    }
     with (
         fresh_database(kind, tmp, postgres_url) as url,
-        running_registry(url, tmp / "output.log", allow_patches=allow_patches) as base,
+        running_registry(
+            free_port(), {**settings, "FURROW_REGISTRY_DATABASE_URL": url}, tmp / "output.log"
+        ) as base,
     ):
         yield RegistryServer(base, kind)
 

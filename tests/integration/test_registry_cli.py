@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
 from services.cli import main
 from tests.integration.registry_servers import RegistryServer
-
-
-def write(root: Path, vendor: str, name: str, version: str, **body: object) -> Path:
-    path = root / vendor / name / "jsonschema" / version
-    path.parent.mkdir(parents=True, exist_ok=True)
-    self_object = {"vendor": vendor, "name": name, "format": "jsonschema", "version": version}
-    path.write_text(json.dumps({"$schema": SELF_DESCRIBING_SCHEMA, "self": self_object, **body}))
-    return path
+from tests.schema_trees import write_schema
 
 
 def push(registry: RegistryServer, root: Path, apikey: str, *extra: str) -> int:
@@ -30,8 +21,8 @@ def test_push_publishes_in_schemaver_order_then_skips_what_is_unchanged(
     registry: RegistryServer, vendor: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for version in ("2-0-0", "1-1-0", "1-0-1", "1-0-0"):
-        write(tmp_path, vendor, "event", version, type="object")
-    write(tmp_path, vendor, "other", "1-0-0", type="string")
+        write_schema(tmp_path, vendor, "event", version, type="object")
+    write_schema(tmp_path, vendor, "other", "1-0-0", type="string")
     assert push(registry, tmp_path, registry.super_key, "--public") == 0
     assert capsys.readouterr().out.endswith("created 5, updated 0, skipped 0, failed 0\n")
     listed = registry.client().get(f"/api/schemas/{vendor}").json()
@@ -43,9 +34,9 @@ def test_push_publishes_in_schemaver_order_then_skips_what_is_unchanged(
 def test_push_reports_each_failure_and_exits_1(
     registry: RegistryServer, vendor: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(tmp_path, vendor, "event", "1-0-0", type="object")
-    write(tmp_path, vendor, "event", "1-0-2", type="object")
-    write(tmp_path, vendor, "broken", "1-0-0", type="objekt")
+    write_schema(tmp_path, vendor, "event", "1-0-0", type="object")
+    write_schema(tmp_path, vendor, "event", "1-0-2", type="object")
+    write_schema(tmp_path, vendor, "broken", "1-0-0", type="objekt")
     (tmp_path / "notes.txt").write_text("not a schema")
     assert push(registry, tmp_path, registry.super_key) == 1
     out = capsys.readouterr().out
@@ -55,7 +46,7 @@ def test_push_reports_each_failure_and_exits_1(
     assert "broken/jsonschema/1-0-0: 400 the schema is invalid (/type:" in out
     assert out.endswith("created 1, updated 0, skipped 0, failed 3\n")
     # A changed schema whose version exists is a failure, not a silent skip.
-    write(tmp_path, vendor, "event", "1-0-0", type="string")
+    write_schema(tmp_path, vendor, "event", "1-0-0", type="string")
     assert push(registry, tmp_path, registry.super_key) == 1
     assert "event/jsonschema/1-0-0: 409" in capsys.readouterr().out
 
@@ -67,7 +58,7 @@ def test_keys_create_prints_keys_that_work(
     assert main([*arguments, "--apikey", registry.super_key]) == 0
     lines = dict(line.split(":", 1) for line in capsys.readouterr().out.splitlines())
     write_key = lines["write"].strip()
-    write(tmp_path, vendor, "event", "1-0-0", type="object")
+    write_schema(tmp_path, vendor, "event", "1-0-0", type="object")
     assert push(registry, tmp_path, write_key) == 0
     assert main([*arguments, "--apikey", write_key]) == 1
     assert "refused (403)" in capsys.readouterr().out

@@ -1,29 +1,19 @@
 """Schema trees on disk and `furrow schemas lint` (iglu_registry/tree.py, iglu_registry/cli.py)."""
 
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 from iglu_registry.bootstrap import CORE_SCHEMAS
 from iglu_registry.cli import lint_tree
 from iglu_registry.lint import lint
 from iglu_registry.tree import read_tree
-from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
-
-
-def write(root: Path, vendor: str, name: str, version: str, **body: Any) -> Path:
-    path = root / vendor / name / "jsonschema" / version
-    path.parent.mkdir(parents=True, exist_ok=True)
-    self_object = {"vendor": vendor, "name": name, "format": "jsonschema", "version": version}
-    path.write_text(json.dumps({"$schema": SELF_DESCRIBING_SCHEMA, "self": self_object, **body}))
-    return path
+from tests.schema_trees import write_schema
 
 
 def test_a_tree_is_read_in_schemaver_order(tmp_path: Path) -> None:
     for version in ("1-0-10", "1-0-2", "2-0-0", "1-0-0", "1-1-0", "1-0-1"):
-        write(tmp_path, "com.acme", "event", version, type="object")
-    write(tmp_path, "com.acme", "another", "1-0-0")
+        write_schema(tmp_path, "com.acme", "event", version, type="object")
+    write_schema(tmp_path, "com.acme", "another", "1-0-0")
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "config").write_text("ignored")
     schemas, problems = read_tree(tmp_path)
@@ -55,10 +45,10 @@ def test_files_outside_the_layout_or_not_json_are_problems(tmp_path: Path) -> No
 
 
 def test_lint_reports_schema_problems_mismatched_self_and_gaps(tmp_path: Path) -> None:
-    write(tmp_path, "com.acme", "event", "1-0-0", type="object")
-    write(tmp_path, "com.acme", "event", "1-0-2", type="object")
-    write(tmp_path, "com.acme", "broken", "1-0-0", type="objekt")
-    moved = write(tmp_path, "com.acme", "moved", "1-0-0")
+    write_schema(tmp_path, "com.acme", "event", "1-0-0", type="object")
+    write_schema(tmp_path, "com.acme", "event", "1-0-2", type="object")
+    write_schema(tmp_path, "com.acme", "broken", "1-0-0", type="objekt")
+    moved = write_schema(tmp_path, "com.acme", "moved", "1-0-0")
     moved.rename(moved.with_name("1-0-1"))
     out = io.StringIO()
     assert lint_tree(tmp_path, out) == 1
