@@ -9,7 +9,11 @@ import sys
 from bench.report import REPORT, Measurement, print_table, write_report
 
 # Part name -> module with `run() -> list[Measurement]`; each starts what it needs itself.
-PARTS: dict[str, str] = {"collector": "bench.collector", "enrich": "bench.enrich"}
+PARTS: dict[str, str] = {
+    "collector": "bench.collector",
+    "registry": "bench.registry",
+    "enrich": "bench.enrich",
+}
 
 
 def main() -> int:

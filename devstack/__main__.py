@@ -1,8 +1,9 @@
 """`python -m devstack up|down|status|start|stop [SERVER ...]`.
 
 `up` starts Kafka, Elasticsearch and every Furrow service and prints where each listens; `down`
-stops everything `up` started. `start`/`stop` act on the named servers only (kafka,
-elasticsearch, postgres, furrow).
+stops everything `up` started, and PostgreSQL if it runs. `start`/`stop` act on the named servers
+only (kafka, elasticsearch, postgres, furrow); PostgreSQL starts only when named, since the
+registry's default database is a SQLite file.
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from devstack import elasticsearch, furrow, kafka
+from devstack import elasticsearch, furrow, kafka, postgres
 from devstack.process import StackError
 
 INFRASTRUCTURE: dict[str, ModuleType] = {"kafka": kafka, "elasticsearch": elasticsearch}
 # Started in this order, stopped in the reverse one.
 SERVERS: dict[str, ModuleType] = {**INFRASTRUCTURE, "furrow": furrow}
+ON_REQUEST: dict[str, ModuleType] = {"postgres": postgres}
+KNOWN: dict[str, ModuleType] = {**ON_REQUEST, **SERVERS}
 
 
 def _act(names: list[str], verb: Callable[[ModuleType], bool], done: str, skipped: str) -> None:
     for name in names:
         began = time.monotonic()
-        changed = verb(SERVERS[name])
+        changed = verb(KNOWN[name])
         took = time.monotonic() - began
         print(f"{name}: {done if changed else skipped} ({took:.1f} s)", flush=True)
 
@@ -59,20 +62,21 @@ def print_table() -> None:
 def main() -> int:
     arguments = argparse.ArgumentParser(prog="python -m devstack")
     arguments.add_argument("action", choices=["up", "down", "status", "start", "stop"])
-    arguments.add_argument("servers", nargs="*", metavar="SERVER", help=", ".join(SERVERS))
+    arguments.add_argument("servers", nargs="*", metavar="SERVER", help=", ".join(KNOWN))
     parsed = arguments.parse_args()
-    if unknown := set(parsed.servers) - set(SERVERS):
+    if unknown := set(parsed.servers) - set(KNOWN):
         arguments.error(f"unknown server(s): {', '.join(sorted(unknown))}")
-    names = parsed.servers or list(SERVERS)
     try:
         if parsed.action == "up":
             up()
         elif parsed.action == "status":
             print_table()
         elif parsed.action == "start":
+            names = parsed.servers or list(SERVERS)
             _act(names, lambda server: bool(server.start()), "started", "already running")
         else:
-            stopped = [name for name in SERVERS if name in names][::-1]
+            names = parsed.servers or list(KNOWN)
+            stopped = [name for name in KNOWN if name in names][::-1]
             _act(stopped, lambda server: bool(server.stop()), "stopped", "was not running")
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)

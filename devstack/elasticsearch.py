@@ -22,6 +22,7 @@ from pathlib import Path
 
 from devstack.process import (
     StackError,
+    as_user,
     read_pid,
     require_command,
     run_dir,
@@ -101,7 +102,7 @@ def start() -> bool:
         env = _configure(home, java_home, user)
         argv = [str(home / "bin" / "elasticsearch")]
         if user is not None:
-            argv = [*_as_user(user), *argv]
+            argv = [*as_user(user), *argv]
         start_background(NAME, argv, env=env, cwd=home)
     wait_until(is_ready, what="Elasticsearch", timeout=_START_TIMEOUT, log=log, pid_name=NAME)
     return True
@@ -148,17 +149,6 @@ def _service_user() -> pwd.struct_passwd | None:
         raise StackError(f"could not create system user {_USER}: {result.stderr.strip()}") from None
 
 
-def _as_user(user: pwd.struct_passwd) -> list[str]:
-    # setpriv execs in place (runuser forks), so the recorded pid is the node's process group.
-    return [
-        require_command("setpriv", "apt-get install util-linux"),
-        f"--reuid={user.pw_uid}",
-        f"--regid={user.pw_gid}",
-        "--clear-groups",
-        "--",
-    ]
-
-
 def _base_dir() -> Path:
     """`run_dir()/elasticsearch`, or where its symlink points when the service user needs that."""
     link = run_dir() / NAME
@@ -189,7 +179,7 @@ def _base_dir() -> Path:
 
 
 def _can_enter(user: pwd.struct_passwd, directory: Path) -> bool:
-    check = [*_as_user(user), "test", "-x", str(directory)]
+    check = [*as_user(user), "test", "-x", str(directory)]
     return subprocess.run(check, capture_output=True, check=False).returncode == 0
 
 

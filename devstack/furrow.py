@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.process import (
+    REPO_ROOT,
     StackError,
     read_pid,
     run_dir,
@@ -108,7 +109,8 @@ def start() -> bool:
         key, _ = super_key()
         environment = {**os.environ, SUPER_KEY_VARIABLE: key}
         furrow = Path(sys.executable).with_name("furrow")
-        start_background(NAME, [str(furrow), "up"], env=environment)
+        # From the repo root: the registry's default SQLite file is `.run/registry/registry.db`.
+        start_background(NAME, [str(furrow), "up"], env=environment, cwd=REPO_ROOT)
         started = True
     log = run_dir() / NAME / "output.log"
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,18 @@ def require_command(name: str, hint: str) -> str:
     if found is None:
         raise StackError(f"{name} is not installed: {hint}")
     return found
+
+
+def as_user(user: pwd.struct_passwd) -> list[str]:
+    """The argv prefix that runs a command as `user` (for servers that refuse root)."""
+    # setpriv execs in place (runuser forks), so the recorded pid is the server's process group.
+    return [
+        require_command("setpriv", "apt-get install util-linux"),
+        f"--reuid={user.pw_uid}",
+        f"--regid={user.pw_gid}",
+        "--clear-groups",
+        "--",
+    ]
 
 
 def pid_file(name: str) -> Path:
@@ -153,6 +166,19 @@ def run_tool(
     if result.returncode != 0:
         output = tail(result.stdout + result.stderr)
         raise StackError(f"{failure} (exit {result.returncode}):\n{output}")
+
+
+def apt_install(package: str) -> None:
+    """Install a Debian package (as root), refreshing the package lists if the first try fails."""
+    if os.geteuid() != 0:
+        raise StackError(f"{package} is not installed: run `apt-get install {package}` as root")
+    apt_get = require_command("apt-get", f"{package} comes from Debian's packages")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [apt_get, "install", "-y", "--no-install-recommends", package]
+    if subprocess.run(install, env=environment, capture_output=True, check=False).returncode:
+        # A fresh machine has no package lists yet.
+        run_tool([apt_get, "update"], failure="apt-get update failed", env=environment)
+        run_tool(install, failure=f"apt-get install {package} failed", env=environment)
 
 
 def tail(text: str, lines: int = 20) -> str:

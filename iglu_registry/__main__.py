@@ -1,4 +1,4 @@
-"""`furrow registry`: read the config and serve the Iglu API."""
+"""`furrow registry`: read the config, prepare the database and serve the Iglu API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import uvicorn
 
 from iglu_registry.app import build_app
+from iglu_registry.bootstrap import open_store
 from iglu_registry.config import RegistryConfig
+from iglu_registry.service import Registry
 from libs.config import load_config
 from libs.log import configure_logging
 
@@ -15,7 +17,7 @@ from libs.log import configure_logging
 def run(config_path: Path | None) -> None:
     config = load_config(RegistryConfig, "registry", path=config_path)
     configure_logging("registry", config.logging)
-    app = build_app(config)
+    app = build_app(Registry(config, open_store(config.database_url)))
     uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
 
 

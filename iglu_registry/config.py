@@ -8,4 +8,16 @@ class RegistryConfig(Settings):
     port: int = 8081
     # The key with every right; `make run` generates one when the variable is unset.
     super_key: str | None = None
+    # SQLAlchemy URL. The default SQLite file is relative to the working directory, which is the
+    # repo root under `make run`; `postgresql://user:password@host:port/db` selects PostgreSQL.
+    database_url: str = "sqlite:///.run/registry/registry.db"
+    # Overwriting and deleting published schemas breaks every consumer that cached the old
+    # version, so it is off unless a team opts in (Iglu Server's "patchesAllowed").
+    allow_patches: bool = False
+    # Schemas are a few KiB; anything near this limit is a mistake or an attack.
+    max_body_bytes: int = 1_048_576
+    # Reads are answered from memory and forgotten on every write made through this process;
+    # the TTL bounds how stale a read may be when another process writes to the same database.
+    cache_entries: int = 10_000
+    cache_ttl_s: float = 30.0
     logging: LoggingSettings = LoggingSettings()

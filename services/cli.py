@@ -33,7 +33,31 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")
+    _registry_commands(commands)
     return furrow
+
+
+def _registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    registry = argparse.ArgumentParser(add_help=False)
+    registry.add_argument(
+        "--registry", metavar="URL", help="registry base URL (default: from [registry] config)"
+    )
+    registry.add_argument(
+        "--apikey", help="API key (default: $FURROW_REGISTRY_SUPER_KEY, the super key)"
+    )
+    schemas = commands.add_parser("schemas", help="lint or push a vendor/name/format/M-R-A tree")
+    actions = schemas.add_subparsers(dest="action", required=True, metavar="ACTION")
+    push = actions.add_parser("push", parents=[registry], help="publish in SchemaVer order")
+    push.add_argument("directory", type=Path)
+    push.add_argument("--public", action="store_true", help="readable without a key")
+    lint = actions.add_parser("lint", help="check every schema and the order, offline")
+    lint.add_argument("directory", type=Path)
+    keys = commands.add_parser("keys", help="registry API keys")
+    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = key_actions.add_parser(
+        "create", parents=[registry], help="a read and a write key for a vendor prefix"
+    )
+    create.add_argument("prefix", help="e.g. com.acme (covers com.acme.*), or *")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.supervisor import supervise
 
         return supervise(arguments.config)
+    if arguments.command in ("schemas", "keys"):
+        from iglu_registry.cli import run as run_registry_tool
+
+        return run_registry_tool(arguments)
     if arguments.command == "sink":
         from services.sinks.__main__ import run as run_sink
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack import elasticsearch, furrow, kafka
+from devstack import elasticsearch, furrow, kafka, postgres
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +33,12 @@ def furrow_stack(kafka_bootstrap: str, elasticsearch_url: str) -> Iterator[list[
     yield furrow.endpoints()
     if started:
         furrow.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The `furrow` database of a PostgreSQL cluster started for this session unless one runs."""
+    started = postgres.start()
+    yield postgres.address()
+    if started:
+        postgres.stop()

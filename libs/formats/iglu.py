@@ -7,8 +7,9 @@ it, a new MODEL follows some version of the model before it, and everything star
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Self
 
@@ -138,35 +139,51 @@ def check_part(field: str, value: str, pattern: re.Pattern[str]) -> None:
         raise IgluError(f"invalid {field} {value!r}: only {allowed} are allowed")
 
 
-def missing_before(existing: Collection[SchemaVer], candidate: SchemaVer) -> list[SchemaVer]:
-    """The versions that must be published before `candidate` can be, oldest first.
+def missing_before(
+    existing: Collection[SchemaVer], candidate: SchemaVer, limit: int = 5
+) -> list[SchemaVer]:
+    """The oldest `limit` versions that must be published before `candidate`, oldest first.
 
     Empty when `candidate` may be published now (or already exists). When a whole revision or
-    model is absent, its first version (M-R-0 or M-0-0) is the one named as missing.
+    model is absent, its first version (M-R-0 or M-0-0) is the one named as missing. Computed
+    level by level, never version by version: a candidate such as 1-0-999999999 costs no more
+    than 1-0-1.
     """
     present = set(existing)
     if candidate in present:
         return []
-    missing: list[SchemaVer] = []
-    required = _predecessor(present, candidate)
-    while required is not None:
-        missing.append(required)
-        required = _predecessor(present, required)
-    return missing[::-1]
-
-
-def _predecessor(present: Collection[SchemaVer], version: SchemaVer) -> SchemaVer | None:
-    """What `version` needs before it: None if nothing (1-0-0, or the prerequisite exists)."""
-    model, revision, addition = version.model, version.revision, version.addition
+    model, revision, addition = candidate.model, candidate.revision, candidate.addition
+    # Each level's run of missing versions, from the candidate's level down to the models.
+    runs: list[Iterator[SchemaVer]] = []
     if addition > 0:
-        previous = SchemaVer(model, revision, addition - 1)
-        return None if previous in present else previous
+        lower = [v.addition for v in present if (v.model, v.revision) == (model, revision)]
+        start = max((a + 1 for a in lower if a < addition), default=0)
+        runs.append(SchemaVer(model, revision, a) for a in range(start, addition))
+        if start > 0:
+            return _oldest(runs, limit)
     if revision > 0:
-        if any(v.model == model and v.revision == revision - 1 for v in present):
-            return None
-        return SchemaVer(model, revision - 1, 0)
+        lower = [v.revision for v in present if v.model == model and v.revision < revision]
+        start = max(lower) + 1 if lower else 0
+        runs.append(SchemaVer(model, r, 0) for r in range(start, revision))
+        if lower:
+            return _oldest(runs, limit)
     if model > 1:
-        if any(v.model == model - 1 for v in present):
-            return None
-        return SchemaVer(model - 1, 0, 0)
-    return None
+        lower = [v.model for v in present if v.model < model]
+        start = max(lower) + 1 if lower else 1
+        runs.append(SchemaVer(m, 0, 0) for m in range(start, model))
+    return _oldest(runs, limit)
+
+
+def order_problem(existing: Collection[SchemaVer], candidate: SchemaVer) -> str | None:
+    """What must be published before `candidate`, in words; None when it may be published."""
+    shown = 5
+    missing = missing_before(existing, candidate, limit=shown + 1)
+    if not missing:
+        return None
+    names = ", ".join(str(version) for version in missing[:shown])
+    more = " and the versions between them and it" if len(missing) > shown else ""
+    return f"{names}{more} must be published first"
+
+
+def _oldest(runs: list[Iterator[SchemaVer]], limit: int) -> list[SchemaVer]:
+    return list(itertools.islice(itertools.chain.from_iterable(reversed(runs)), limit))

@@ -76,3 +76,14 @@ def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "docker/Dockerfile").read_text()
     for package in ("libs", "services", "iglu_registry"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_registry_uses_the_compose_postgres_by_url(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    postgres = services["postgres"]["environment"]
+    url = services["registry"]["environment"]["FURROW_REGISTRY_DATABASE_URL"]
+    assert url == (
+        f"postgresql://{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}"
+        f"@postgres:5432/{postgres['POSTGRES_DB']}"
+    )
+    assert "postgres" in services["registry"]["depends_on"]
