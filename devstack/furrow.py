@@ -107,7 +107,12 @@ def start() -> bool:
     started = False
     if read_pid(NAME) is None:
         key, _ = super_key()
-        environment = {**os.environ, SUPER_KEY_VARIABLE: key}
+        # The enricher reads private schemas too; on one machine the super key is its key.
+        environment = {
+            **os.environ,
+            SUPER_KEY_VARIABLE: key,
+            "FURROW_ENRICH_REGISTRY_API_KEY": os.environ.get("FURROW_ENRICH_REGISTRY_API_KEY", key),
+        }
         furrow = Path(sys.executable).with_name("furrow")
         # From the repo root: the registry's default SQLite file is `.run/registry/registry.db`.
         start_background(NAME, [str(furrow), "up"], env=environment, cwd=REPO_ROOT)

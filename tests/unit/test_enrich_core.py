@@ -4,6 +4,7 @@ a real malformed input, and good events the Snowplow Analytics SDK reads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from snowplow_analytics_sdk.event_transformer import transform
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import EnrichedEvent
 from libs.formats.iglu import SchemaKey
-from libs.iglu_client import RepositorySettings, Resolver
+from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
 from services.enrich.core import Enricher
 from services.enrich.model import EnrichmentFailure, RawEvent, SelfDescribingJson
 from services.enrich.rules import Deduplicator, ValidityRules
@@ -315,3 +316,26 @@ def test_an_event_too_large_for_a_record_is_a_size_violation() -> None:
     document = bad(row)
     assert schema_type(document) == "size_violation"
     assert document["data"]["failure"]["maximumAllowedSizeBytes"] == 2000
+
+
+CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "iglu_registry" / "core_schemas"
+BAD_INPUTS: dict[str, tuple[bytes, dict[str, Any]]] = {
+    "collector_payload_format_violation": (b"\x00garbage", {}),
+    "adapter_failures": (get(page_view(), path="/com.acme/v9"), {}),
+    "tracker_protocol_violations": (get({"p": "web"}), {}),
+    "schema_violations": (get(self_describing({"total": -1})), {}),
+    "enrichment_failures": (get(page_view()), {"enrichments": [Failing()]}),
+    "size_violation": (get(page_view(page="x" * 3000)), {"max_event_bytes": 2000}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_every_bad_row_is_valid_against_its_own_schema(kind: str) -> None:
+    raw, options = BAD_INPUTS[kind]
+    (row,) = enricher(**options).enrich(raw, now=NOW).bad
+    document = orjson.loads(row)
+    assert schema_type(document) == kind
+    registry_schemas = Resolver(
+        [DirectoryRepository(RepositorySettings(name="core", path=CORE_SCHEMAS))]
+    )
+    assert registry_schemas.validate(document) == []
