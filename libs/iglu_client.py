@@ -9,7 +9,6 @@ cached. A superseded version validates against the version that supersedes it.
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from collections import OrderedDict
@@ -23,7 +22,7 @@ import jsonschema_rs
 import orjson
 
 from libs.config import Settings
-from libs.formats.iglu import IgluError, SchemaKey, SchemaVer
+from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
 # Iglu's own keys; a JSON Schema validator has no use for them.
 IGLU_KEYWORDS = ("$schema", "self", "$supersedes", "$supersededBy")
@@ -198,14 +197,18 @@ class Resolver:
     def validate(self, instance: dict[str, Any]) -> list[Issue]:
         """Every way `instance` (self-describing JSON) breaks its schema; empty if it is valid.
         IgluError for a malformed schema URI, ResolutionError for a schema that cannot be had."""
-        key = _parse_uri(instance["schema"])
+        key = schema_key(instance["schema"])
         validator = self._validators.get(key)
         if validator is None:
             validator = _compile(self._effective_schema(key))
             self._validators.put(key, validator)
+        data = instance["data"]
+        # Most instances are valid, and a yes/no answer is cheaper than collecting errors.
+        if validator.is_valid(data):
+            return []
         return [
             Issue(_json_path(error.instance_path), error.message, _keyword(error.schema_path))
-            for error in validator.iter_errors(instance["data"])
+            for error in validator.iter_errors(data)
         ]
 
     def _effective_schema(self, key: SchemaKey) -> dict[str, Any]:
@@ -253,12 +256,6 @@ class Resolver:
             return (not covers, settings.priority, settings.path is None)
 
         return sorted(self._repositories, key=rank)
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_uri(uri: str) -> SchemaKey:
-    # The same few URIs arrive on every event; parsing and checking them each time is waste.
-    return SchemaKey.parse_uri(uri)
 
 
 def _compile(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:

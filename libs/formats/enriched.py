@@ -147,6 +147,7 @@ FIELD_INDEX = {name: index for index, name in enumerate(FIELDS)}
 
 EnrichedEvent = dict[str, str]
 
+_EMPTY = ("",) * len(FIELDS)
 # Tabs and line breaks would split the column or the line; Snowplow writes them as spaces too.
 _SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
@@ -159,7 +160,7 @@ def to_tsv(event: EnrichedEvent) -> str:
     """The event as one TSV line (no trailing newline). Unknown keys are an error."""
     if unknown := event.keys() - FIELD_INDEX.keys():
         raise EnrichedEventError(f"not enriched event fields: {sorted(unknown)}")
-    line = "\t".join([event.get(name, "") for name in FIELDS])
+    line = "\t".join(map(event.get, FIELDS, _EMPTY))
     # Values rarely hold a separator: check the joined line once, clean values only if needed.
     if line.count("\t") != len(FIELDS) - 1 or "\n" in line or "\r" in line:
         line = "\t".join([event.get(name, "").translate(_SEPARATORS) for name in FIELDS])
@@ -174,6 +175,7 @@ def from_tsv(line: str) -> EnrichedEvent:
     return {name: value for name, value in zip(FIELDS, columns, strict=True) if value}
 
 
+@functools.lru_cache(maxsize=4096)
 def timestamp(epoch_ms: int) -> str:
     """An epoch time in milliseconds as Snowplow writes timestamps: `2026-11-23 10:00:00.123`."""
     seconds, milliseconds = divmod(epoch_ms, 1000)

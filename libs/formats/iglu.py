@@ -7,6 +7,7 @@ it, a new MODEL follows some version of the model before it, and everything star
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -187,3 +188,9 @@ def order_problem(existing: Collection[SchemaVer], candidate: SchemaVer) -> str 
 
 def _oldest(runs: list[Iterator[SchemaVer]], limit: int) -> list[SchemaVer]:
     return list(itertools.islice(itertools.chain.from_iterable(reversed(runs)), limit))
+
+
+@functools.lru_cache(maxsize=4096)
+def schema_key(uri: str) -> SchemaKey:
+    """`SchemaKey.parse_uri`, remembered: the same few URIs arrive on every event."""
+    return SchemaKey.parse_uri(uri)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +20,12 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from libs.formats.enriched import EnrichedEvent, timestamp
-from libs.formats.iglu import IgluError, SchemaKey
+from libs.formats.iglu import IgluError, SchemaKey, schema_key
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-"
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PLATFORMS = frozenset({"web", "iot", "app", "mob", "pc", "cnsl", "tv", "srv", "headset"})
 
 # Event type parameter -> the `event` field and the schema the event is known by.
@@ -145,20 +148,25 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     if not parameters.get("tv"):
         reading.violate("tv", None, "the tracker version is required")
     _read_event_id(parameters, reading)
-    for name, target in TEXT_FIELDS.items():
-        if value := parameters.get(name):
+    # An event carries a dozen or two of the known parameters: visit those, not every name.
+    for name, value in parameters.items():
+        if not value:
+            continue
+        if (target := TEXT_FIELDS.get(name)) is not None:
             event[target] = value
-    _read_typed(parameters, reading, INTEGER_FIELDS, _integer, "an integer")
-    _read_typed(parameters, reading, NUMBER_FIELDS, _number, "a number")
-    _read_typed(parameters, reading, BOOLEAN_FIELDS, _boolean, "1 or 0")
-    _read_typed(parameters, reading, TIMESTAMP_FIELDS, _epoch_ms, "epoch milliseconds")
-    for name, (width, height) in DIMENSION_FIELDS.items():
-        if value := parameters.get(name):
+        elif (typed := TYPED_FIELDS.get(name)) is not None:
+            target, convert, expectation = typed
+            converted = convert(value)
+            if converted is None:
+                reading.violate(name, value, expectation)
+            else:
+                event[target] = converted
+        elif (dimension := DIMENSION_FIELDS.get(name)) is not None:
             dimensions = _dimensions(value)
             if dimensions is None:
                 reading.violate(name, value, "WIDTHxHEIGHT, two integers")
             else:
-                event[width], event[height] = dimensions
+                event[dimension[0]], event[dimension[1]] = dimensions
     _read_urls(parameters, payload.referer_uri, reading)
     _read_self_describing(parameters, reading)
     event["derived_tstamp"] = derived_timestamp(
@@ -178,7 +186,7 @@ def _read_event_type(parameters: Mapping[str, str], reading: ProtocolReading) ->
         return
     reading.event["event"], schema = known
     if schema is not None:
-        _set_event_schema(reading.event, SchemaKey.parse_uri(schema))
+        _set_event_schema(reading.event, schema_key(schema))
 
 
 def _set_event_schema(event: EnrichedEvent, key: SchemaKey) -> None:
@@ -201,26 +209,13 @@ def _read_event_id(parameters: Mapping[str, str], reading: ProtocolReading) -> N
     if not given:
         reading.event["event_id"] = str(uuid.uuid4())
         return
+    if _CANONICAL_UUID.fullmatch(given):
+        reading.event["event_id"] = given
+        return
     try:
         reading.event["event_id"] = str(uuid.UUID(given))
     except ValueError:
         reading.violate("eid", given, "a UUID")
-
-
-def _read_typed(
-    parameters: Mapping[str, str],
-    reading: ProtocolReading,
-    fields: Mapping[str, str],
-    convert: Callable[[str], str | None],
-    expectation: str,
-) -> None:
-    for name, target in fields.items():
-        if value := parameters.get(name):
-            converted = convert(value)
-            if converted is None:
-                reading.violate(name, value, expectation)
-            else:
-                reading.event[target] = converted
 
 
 def _integer(value: str) -> str | None:
@@ -306,7 +301,9 @@ def _read_urls(
                 event[f"refr_url{name}"] = value
 
 
+@functools.lru_cache(maxsize=8192)
 def _url_parts(url: str) -> dict[str, str] | None:
+    # Pages and referrers repeat across events; callers only read the parts.
     try:
         split = urlsplit(url)
         port = split.port
@@ -350,7 +347,7 @@ def _read_self_describing(parameters: Mapping[str, str], reading: ProtocolReadin
                 event["unstruct_event"] = orjson.dumps(envelope).decode()
                 if event.get("event") == "unstruct":
                     try:
-                        _set_event_schema(event, SchemaKey.parse_uri(inner["schema"]))
+                        _set_event_schema(event, schema_key(inner["schema"]))
                     except IgluError as error:
                         reading.violate("ue_pr", inner["schema"], str(error))
     elif (
@@ -402,3 +399,14 @@ def _envelope_data(envelope: Any, schema_prefix: str, name: str, reading: Protoc
 
 def _is_self_describing(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("schema"), str) and "data" in value
+
+
+Converter = Callable[[str], str | None]
+TYPED_FIELDS: dict[str, tuple[str, Converter, str]] = {
+    **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
+    **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
+    **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
+    **{
+        name: (target, _epoch_ms, "epoch milliseconds") for name, target in TIMESTAMP_FIELDS.items()
+    },
+}
