@@ -56,10 +56,12 @@ class HttpHeaderExtractor:
         verdicts = self._verdicts
         for header in raw.payload.headers:
             colon = header.find(":")
+            if colon <= 0:
+                continue
             name = header[:colon]
             wanted = verdicts.get(name)
             if wanted is None:
-                wanted = colon > 0 and self._pattern.fullmatch(name.strip()) is not None
+                wanted = self._pattern.fullmatch(name.strip()) is not None
                 if len(verdicts) < _NAME_CACHE_SIZE:
                     verdicts[name] = wanted
             if wanted:

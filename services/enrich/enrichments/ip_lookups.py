@@ -90,8 +90,8 @@ def _geo(record: Mapping[str, Any]) -> Fields:
         ("geo_region", region.get("iso_code")),
         ("geo_city", _english(record.get("city"))),
         ("geo_zipcode", (record.get("postal") or {}).get("code")),
-        ("geo_latitude", location.get("latitude")),
-        ("geo_longitude", location.get("longitude")),
+        ("geo_latitude", _coordinate(location.get("latitude"))),
+        ("geo_longitude", _coordinate(location.get("longitude"))),
         ("geo_region_name", _english(region)),
         ("geo_timezone", location.get("time_zone")),
     )
@@ -115,6 +115,12 @@ _EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], Fields]] = {
     "domain": _domain,
     "connectionType": _connection_type,
 }
+
+
+def _coordinate(degrees: float | None) -> float | None:
+    # Databases hold coordinates as doubles made from 4-decimal values (37.419200000000004):
+    # six decimals keep every real digit and drop the noise.
+    return None if degrees is None else round(degrees, 6)
 
 
 def _english(place: Mapping[str, Any] | None) -> str | None:

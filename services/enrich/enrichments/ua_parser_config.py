@@ -6,21 +6,22 @@ The user agent is `useragent` (the tracker's `ua`, else the request's User-Agent
 the collector payload's user agent; an event with neither gets nothing. Parsing uses the regexes
 that ship with `ua-parser-builtins`, through the Rust `ua-parser-rs` matcher when installed
 (what ua-parser cannot tell is `Other`, as in Snowplow); Snowplow's `uri`/`database` for a custom
-regexes file are not supported. Results are cached per user agent
-(LRU, `CACHE_SIZE` entries) because the same few user agents make most of the traffic.
+regexes file are not supported. Results are cached per user agent (LRU, `CACHE_SIZE` entries,
+strings interned) because the same few user agents make most of the traffic.
 
 Atomic fields (ua-parser knows no device types, so these are inferred from its families):
 `br_family` the browser family (`Chrome Mobile`), `br_name` family and major version
 (`Chrome Mobile 120`), `br_version` the dotted version (`120.0.6099`), `br_type` `Robot` for
-crawlers, `Browser (mobile)` on phones and tablets, else `Browser`; `os_family` the OS family
-(`Android`), `os_name` family and version (`Android 14`), `os_manufacturer` the maker of the
-OS for the well-known ones (`Google`, `Apple`, `Microsoft`, ...); `dvce_type` `Mobile`,
-`Tablet`, `Computer`, `Game console` or `Robot` (`Unknown` when it cannot be told) and
-`dvce_ismobile` `1` for phones and tablets, `0` for computers and consoles.
+crawlers, `Browser (mobile)` on phones and tablets, `Browser` on computers and consoles, else
+`Unknown`; `os_family` the OS family (`Android`), `os_name` family and version (`Android 14`),
+`os_manufacturer` the maker of the OS for the well-known ones (`Google`, `Apple`, `Microsoft`,
+...); `dvce_type` `Mobile`, `Tablet`, `Computer`, `Game console` or `Robot` (`Unknown` when it
+cannot be told) and `dvce_ismobile` `1` for phones and tablets, `0` for computers and consoles.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "ua_parser_config"
 CONTEXT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
-CACHE_SIZE = 20_000
+CACHE_SIZE = 10_000
 
 _MOBILE_OS = frozenset(
     {
@@ -86,6 +87,14 @@ _OS_MANUFACTURERS = {
     "KaiOS": "KaiOS Technologies",
     "Tizen": "Samsung",
 }
+_BROWSER_TYPES = {
+    "Robot": "Robot",
+    "Mobile": "Browser (mobile)",
+    "Tablet": "Browser (mobile)",
+    "Computer": "Browser",
+    "Game console": "Browser",
+    "Unknown": "Unknown",
+}
 _TABLET_MARKERS = ("ipad", "tablet", "kindle", "nexus 7", "nexus 9", "nexus 10", "galaxy tab")
 _CONSOLE_MARKERS = ("playstation", "xbox", "nintendo", "wii", "ouya")
 
@@ -111,9 +120,16 @@ class UaParser:
         event.update(fields)
         return [{"schema": CONTEXT_SCHEMA, "data": dict(context)}]
 
-    def _parse_uncached(self, useragent: str) -> tuple[dict[str, str], dict[str, str | None]]:
+    def _parse_uncached(
+        self, useragent: str
+    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str | None], ...]]:
         result = self._resolver(useragent, Domain.ALL).complete().with_defaults()
-        return atomic_fields(result, useragent), context_data(result)
+        fields = atomic_fields(result, useragent)
+        context = context_data(result)
+        return (
+            tuple((name, sys.intern(value)) for name, value in fields.items()),
+            tuple((name, value and sys.intern(value)) for name, value in context.items()),
+        )
 
 
 def context_data(result: DefaultedResult) -> dict[str, str | None]:
@@ -142,13 +158,7 @@ def atomic_fields(result: DefaultedResult, useragent: str) -> dict[str, str]:
     fields = {
         "br_family": agent.family,
         "br_name": f"{agent.family} {agent.major}" if agent.major else agent.family,
-        "br_type": (
-            "Robot"
-            if device_type == "Robot"
-            else "Browser (mobile)"
-            if device_type in ("Mobile", "Tablet")
-            else "Browser"
-        ),
+        "br_type": _BROWSER_TYPES[device_type],
         "os_family": os.family,
         "os_name": _with_version(os.family, os.major, os.minor, os.patch, os.patch_minor),
         "dvce_type": device_type,
