@@ -102,3 +102,17 @@ def test_a_line_without_colon_does_not_decide_for_a_header_of_that_name() -> Non
     extractor = HttpHeaderExtractor(HttpHeaderExtractorParameters(headers_pattern=".*"))
     extractor.apply({}, raw_event(headers=("garbage",)))
     assert extractor.apply({}, raw_event(headers=("garbag: x",))) == [header("garbag", "x")]
+
+
+def test_events_of_one_request_each_get_their_own_contexts() -> None:
+    raw = raw_event(headers=HEADERS)
+    cookies = CookieExtractor(CookieExtractorParameters(cookies=("sp",)))
+    headers = HttpHeaderExtractor(HttpHeaderExtractorParameters(headers_pattern="Origin"))
+    for extractor, expected in (
+        (cookies, cookie("sp", "4d0c2f1e")),
+        (headers, header("Origin", "https://shop.example.com")),
+    ):
+        first = extractor.apply({}, raw)
+        first[0]["data"]["value"] = "masked by a later enrichment"
+        assert extractor.apply({}, raw) == [expected]
+        assert extractor.apply({}, raw_event(headers=("Cookie: sp=other", "Origin: o"))) != [expected]

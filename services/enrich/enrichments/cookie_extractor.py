@@ -34,19 +34,32 @@ class CookieExtractor:
 
     def __init__(self, parameters: CookieExtractorParameters) -> None:
         self._names = frozenset(parameters.cookies)
+        # The events of one POST share their request: its cookies are read once.
+        self._last_headers: tuple[str, ...] | None = None
+        self._last_cookies: list[tuple[str, str]] = []
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
-        contexts: list[SelfDescribingJson] = []
-        for header in raw.payload.headers:
+        headers = raw.payload.headers
+        if headers is not self._last_headers:
+            self._last_cookies = self.cookies(headers)
+            self._last_headers = headers
+        return [
+            {"schema": COOKIE_SCHEMA, "data": {"name": name, "value": value}}
+            for name, value in self._last_cookies
+        ]
+
+    def cookies(self, headers: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(name, value) of the configured cookies in the Cookie headers, in request order."""
+        found: list[tuple[str, str]] = []
+        for header in headers:
             if not header.startswith(_COOKIE_HEADERS):
                 continue
             for pair in header[7:].split(";"):
                 name, equals, value = pair.partition("=")
                 name = name.strip()
                 if equals and name in self._names:
-                    data = {"name": name, "value": value.strip()}
-                    contexts.append({"schema": COOKIE_SCHEMA, "data": data})
-        return contexts
+                    found.append((name, value.strip()))
+        return found
 
 
 def from_config(

@@ -50,11 +50,25 @@ class HttpHeaderExtractor:
     def __init__(self, parameters: HttpHeaderExtractorParameters) -> None:
         self._pattern = re.compile(parameters.headers_pattern, re.IGNORECASE)
         self._verdicts: dict[str, bool] = {}
+        # The events of one POST share their request: its headers are read once.
+        self._last_headers: tuple[str, ...] | None = None
+        self._last_matches: list[tuple[str, str]] = []
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
-        contexts: list[SelfDescribingJson] = []
+        headers = raw.payload.headers
+        if headers is not self._last_headers:
+            self._last_matches = self.matching(headers)
+            self._last_headers = headers
+        return [
+            {"schema": HEADER_SCHEMA, "data": {"name": name, "value": value}}
+            for name, value in self._last_matches
+        ]
+
+    def matching(self, headers: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(name, value) of the headers whose name matches the pattern, in request order."""
+        found: list[tuple[str, str]] = []
         verdicts = self._verdicts
-        for header in raw.payload.headers:
+        for header in headers:
             colon = header.find(":")
             if colon <= 0:
                 continue
@@ -65,9 +79,8 @@ class HttpHeaderExtractor:
                 if len(verdicts) < _NAME_CACHE_SIZE:
                     verdicts[name] = wanted
             if wanted:
-                data = {"name": name.strip(), "value": header[colon + 1 :].strip()}
-                contexts.append({"schema": HEADER_SCHEMA, "data": data})
-        return contexts
+                found.append((name.strip(), header[colon + 1 :].strip()))
+        return found
 
 
 def from_config(
