@@ -64,6 +64,7 @@ CUSTOM = {
         ),
         ({}, "https://shop.example.com/?utm_source=&gclid=", {}),
         ({}, "https://shop.example.com/products/1", {}),
+        ({}, "https://shop.example.com/app#/route?utm_source=x", {}),
         ({}, "", {}),
         # Configured names, in list order; click ids added to (or removed from) the defaults.
         (

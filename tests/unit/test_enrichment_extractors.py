@@ -115,4 +115,6 @@ def test_events_of_one_request_each_get_their_own_contexts() -> None:
         first = extractor.apply({}, raw)
         first[0]["data"]["value"] = "masked by a later enrichment"
         assert extractor.apply({}, raw) == [expected]
-        assert extractor.apply({}, raw_event(headers=("Cookie: sp=other", "Origin: o"))) != [expected]
+        assert extractor.apply({}, raw_event(headers=("Cookie: sp=other", "Origin: o"))) != [
+            expected
+        ]

@@ -148,3 +148,20 @@ def test_bad_parameters(tmp_path: Path, parameters: dict[str, Any], message: str
     (tmp_path / "not-a-database.mmdb").write_bytes(b"hello")
     with pytest.raises(ValueError, match=message):
         from_config(parameters, {}, tmp_path)
+
+
+def test_an_ipv4_only_database_does_not_stop_the_others(tmp_path: Path) -> None:
+    writer = MMDBWriter(ip_version=4, database_type="GeoIP2-Domain")
+    writer.insert_network(IPSet(["92.231.54.0/24"]), {"domain": "acme.test"})
+    writer.to_db_file(str(tmp_path / "GeoIP2-Domain.mmdb"))
+    lookups = from_config(
+        {"geo": {"database": "GeoLite2-City.mmdb"}, "domain": {"database": "GeoIP2-Domain.mmdb"}},
+        {},
+        tmp_path,
+    )
+    event = {"user_ipaddress": "2001:4860:4860::8888"}
+    lookups.apply(event, raw_event())
+    assert event["geo_city"] == "Mountain View" and "ip_domain" not in event
+    event = {"user_ipaddress": "92.231.54.234"}
+    lookups.apply(event, raw_event())
+    assert event == {"user_ipaddress": "92.231.54.234", **MUNICH, "ip_domain": "acme.test"}

@@ -74,8 +74,8 @@ class IpLookups:
         for reader, extract in self._lookups:
             try:
                 record = reader.get(address)
-            except ValueError:  # not an IP address, e.g. `unknown` for SP-Anonymous requests
-                return ()
+            except ValueError:  # `unknown` (SP-Anonymous), or IPv6 in an IPv4-only database
+                continue
             if isinstance(record, dict):
                 found += extract(record)
         return found

@@ -354,7 +354,8 @@ class Pii:
     def hash(self, value: str) -> str:
         """The pseudonym of `value`: hex digest of the value followed by the salt."""
         assert self._hash_function is not None
-        digest: str = self._hash_function((value + self._salt).encode("utf-8")).hexdigest()
+        text = (value + self._salt).encode("utf-8", "surrogatepass")
+        digest: str = self._hash_function(text).hexdigest()
         return digest
 
     def mask(self, value: str) -> str:

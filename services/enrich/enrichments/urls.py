@@ -40,8 +40,7 @@ def host_of(url: str) -> str:
 
 def query_of(url: str) -> str:
     """The raw query string of a URL (between `?` and `#`), empty if there is none."""
-    _, question, rest = url.partition("?")
-    return rest.partition("#")[0] if question else ""
+    return url.partition("#")[0].partition("?")[2]
 
 
 def query_parameters(query: str) -> dict[str, str]:
