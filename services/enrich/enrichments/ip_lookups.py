@@ -12,7 +12,7 @@ Fields: from `geo`, `geo_country` (ISO code), `geo_region` and `geo_region_name`
 specific subdivision's ISO code and English name), `geo_city` (English name), `geo_zipcode`,
 `geo_latitude`, `geo_longitude` and `geo_timezone`; from `isp`, `ip_isp` and `ip_organization`;
 from `domain`, `ip_domain`; from `connectionType`, `ip_netspeed`. Lookups are cached per address
-(LRU, `CACHE_SIZE` entries, values interned so the cache stays small).
+(LRU, `CACHE_SIZE` entries; equal results share one copy, so the cache stays small).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from services.enrich.enrichments.config import Parameters, local_file
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "ip_lookups"
-CACHE_SIZE = 50_000
+CACHE_SIZE = 20_000
 BUNDLED_DATABASE = "GeoLite2-City.mmdb"
 BUNDLED_PACKAGE = "_maxminddb_geolite2"  # where maxminddb-geolite2 installs the database
 
@@ -62,6 +62,7 @@ class IpLookups:
             (readers[kind], extract) for kind, extract in _EXTRACTORS.items() if kind in readers
         ]
         self._fields = lru_cache(maxsize=CACHE_SIZE)(self._fields_uncached)
+        self._shared: dict[Fields, Fields] = {}
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         address = event.get("user_ipaddress")
@@ -78,7 +79,10 @@ class IpLookups:
                 continue
             if isinstance(record, dict):
                 found += extract(record)
-        return found
+        # Addresses of one network have the same fields: the cache keeps one copy of them.
+        if len(self._shared) >= CACHE_SIZE:
+            self._shared.clear()
+        return self._shared.setdefault(found, found)
 
 
 def _geo(record: Mapping[str, Any]) -> Fields:

@@ -35,7 +35,7 @@ from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "ua_parser_config"
 CONTEXT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
-CACHE_SIZE = 10_000
+CACHE_SIZE = 5_000
 
 _MOBILE_OS = frozenset(
     {
