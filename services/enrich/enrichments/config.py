@@ -38,11 +38,11 @@ class Parameters(BaseModel):
 
 
 _CRITERION = re.compile(
-    r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
-    r"([1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)$"
+    r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
+    r"([1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)"
 )
 _SCHEMA_URI = re.compile(
-    r"^iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([0-9]+)-([0-9]+)-([0-9]+)$"
+    r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([0-9]+)-([0-9]+)-([0-9]+)"
 )
 
 
@@ -58,7 +58,7 @@ class SchemaCriterion:
     @classmethod
     def parse(cls, text: str) -> SchemaCriterion:
         """`iglu:vendor/name/format/M-R-A`, each of M, R and A a number or `*`; else ValueError."""
-        match = _CRITERION.match(text)
+        match = _CRITERION.fullmatch(text)
         if match is None:
             raise ValueError(
                 f"{text!r} is not a schema criterion like iglu:com.acme/x/jsonschema/1-*-*"
@@ -69,7 +69,7 @@ class SchemaCriterion:
 
     def matches(self, schema_uri: str) -> bool:
         """Whether the schema `iglu:vendor/name/format/M-R-A` is one this criterion names."""
-        match = _SCHEMA_URI.match(schema_uri)
+        match = _SCHEMA_URI.fullmatch(schema_uri)
         if match is None:
             return False
         vendor, name, schema_format, *version = match.groups()
