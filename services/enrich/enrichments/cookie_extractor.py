@@ -52,7 +52,7 @@ class CookieExtractor:
         """(name, value) of the configured cookies in the Cookie headers, in request order."""
         found: list[tuple[str, str]] = []
         for header in headers:
-            if not header.startswith(_COOKIE_HEADERS):
+            if header[:1] not in "Cc" or not header.startswith(_COOKIE_HEADERS):
                 continue
             for pair in header[7:].split(";"):
                 name, equals, value = pair.partition("=")

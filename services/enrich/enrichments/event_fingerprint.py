@@ -20,6 +20,8 @@ from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "event_fingerprint_config"
 
+_NAMES_CACHE_SIZE = 1024
+
 HashAlgorithm = Literal["MD5", "SHA1", "SHA256", "SHA384", "SHA512"]
 
 _HASHES: dict[str, Callable[[bytes], Any]] = {
@@ -44,6 +46,7 @@ class EventFingerprint:
     def __init__(self, parameters: EventFingerprintParameters) -> None:
         self._hash = _HASHES[parameters.hash_algorithm]
         self._excluded = frozenset(parameters.exclude_parameters)
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         event["event_fingerprint"] = self.fingerprint(raw.parameters)
@@ -51,10 +54,15 @@ class EventFingerprint:
 
     def fingerprint(self, parameters: Mapping[str, str]) -> str:
         """The hex digest of the parameters' names and values, sorted by name."""
-        excluded = self._excluded
-        text = "".join(
-            [name + parameters[name] for name in sorted(parameters) if name not in excluded]
-        )
+        # A tracker sends the same parameters in the same order event after event: the sorted
+        # names to hash are remembered per parameter list.
+        listed = tuple(parameters)
+        names = self._names.get(listed)
+        if names is None:
+            names = tuple(sorted(name for name in listed if name not in self._excluded))
+            if len(self._names) < _NAMES_CACHE_SIZE:
+                self._names[listed] = names
+        text = "".join([name + parameters[name] for name in names])
         digest: str = self._hash(text.encode("utf-8", "surrogatepass")).hexdigest()
         return digest
 
