@@ -16,6 +16,7 @@ from libs.log import configure_logging
 from libs.pipes import Message, Record
 from services.enrich.config import EnrichConfig
 from services.enrich.core import Enricher, Outputs
+from services.enrich.enrichments import load_enrichments
 from services.enrich.rules import Deduplicator, ValidityRules
 
 RAW_RECORDS = Counter("furrow_enrich_raw_records_total", "Raw records consumed")
@@ -30,8 +31,10 @@ def build_enricher(config: EnrichConfig) -> Enricher:
         cache_size=config.schema_cache_size,
         cache_ttl_s=config.schema_cache_ttl_s,
     )
+    enrichments = load_enrichments(config.enrichments_dir) if config.enrichments_dir else []
     return Enricher(
         validator=resolver,
+        enrichments=enrichments,
         rules=ValidityRules(
             max_device_age_s=config.max_device_age_s,
             max_device_future_s=config.max_device_future_s,

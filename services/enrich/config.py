@@ -19,8 +19,10 @@ class EnrichConfig(Settings):
     schema_cache_size: int = 1000
     schema_cache_ttl_s: float = 600.0
 
-    # A directory of enrichment configuration files (Snowplow's format); none when unset.
-    enrichments_dir: Path | None = None
+    # A directory of enrichment configuration files in Snowplow's format (docs/enrichments.md);
+    # the default is the repository's own, relative to the working directory. None: no
+    # enrichments.
+    enrichments_dir: Path | None = Path("config/enrichments")
     # Sunbird/DIGIT telemetry events get schemas iglu:<vendor>/<eid>/jsonschema/1-0-0.
     telemetry_vendor: str = "org.sunbird.telemetry"
 

@@ -110,6 +110,11 @@ async def test_tracker_events_are_enriched_or_bad_with_reasons(
     assert checkout["unstruct_event_com_acme_e2e_checkout_1"] == {"total": 12, "currency": "EUR"}
     assert checkout["contexts_com_acme_e2e_user_1"] == [{"plan": "pro"}]
     assert checkout["v_tracker"].startswith("py-")
+    # The default enrichments of config/enrichments ran.
+    assert page_view["event_fingerprint"]
+    (user_agent,) = page_view["contexts_com_snowplowanalytics_snowplow_ua_parser_context_1"]
+    assert user_agent["useragentFamily"] == "Python Requests"
+    assert page_view["user_ipaddress"] == "127.0.0.x"
 
     documents = [orjson.loads(row) for row in bad_rows]
     assert {d["schema"] for d in documents} == {
