@@ -12,6 +12,7 @@ from bench.report import REPORT, Measurement, print_table, write_report
 PARTS: dict[str, str] = {
     "collector": "bench.collector",
     "registry": "bench.registry",
+    "enrichments": "bench.enrichments",
     "enrich": "bench.enrich",
 }
 

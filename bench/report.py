@@ -37,7 +37,7 @@ def print_table(measurements: list[Measurement]) -> None:
         (
             m.part,
             m.name,
-            f"{m.value:,.1f}",
+            f"{m.value:,.2f}" if abs(m.value) < 10 else f"{m.value:,.1f}",
             m.unit,
             m.target or "",
             {True: "yes", False: "NO", None: ""}[m.met],
