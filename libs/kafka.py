@@ -18,17 +18,23 @@ from libs.pipes import Message, Record, SinkError
 
 logger = logging.getLogger(__name__)
 
+# Flushes waiting for Kafka at once. More than one keeps partitions busy in parallel and lets a
+# new flush start while another waits for its acknowledgement; few enough that writes still
+# gather into large batches.
+FLUSHES_IN_FLIGHT = 4
+
 
 class KafkaSink:
     """Writes with acks=all and idempotence, so an acknowledged write survives a broker restart
     and a retried one is not duplicated.
 
-    One flush is in flight at a time; the writes that arrive meanwhile travel together in the
-    next one: one batch per partition and one timeout for all, which costs far less per message
-    than a send per message, and makes batches grow with the load. Unkeyed messages of a flush go
-    to one partition chosen at random (as Kafka's sticky partitioner does), so the messages of one
-    write stay in order; keyed ones are placed by the key's hash, as Java clients place them. A
-    write waits at most two timeouts: the flush in flight, then its own.
+    Up to FLUSHES_IN_FLIGHT flushes wait for Kafka at a time; the writes that arrive meanwhile
+    travel together in the next one: one batch per partition and one timeout for all, which costs
+    far less per message than a send per message, and makes batches grow with the load. Unkeyed
+    messages of a flush go to one partition chosen at random (as Kafka's sticky partitioner
+    does), so the messages of one write stay in order; keyed ones are placed by the key's hash,
+    as Java clients place them. A write waits at most two timeouts: a flush in flight, then its
+    own.
     """
 
     def __init__(self, settings: KafkaSettings, *, write_timeout_s: float = 10.0) -> None:
@@ -37,7 +43,7 @@ class KafkaSink:
         self._producer: AIOKafkaProducer | None = None
         self._healthy = False
         self._pending: list[tuple[Sequence[Message], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
         self._by_key_hash = DefaultPartitioner()
 
     @property
@@ -58,14 +64,15 @@ class KafkaSink:
             # The idempotent producer keeps one request in flight per partition, so what one
             # request can carry bounds throughput; aiokafka's 16 KiB default is far too small.
             max_batch_size=self._settings.max_request_size,
-            linger_ms=5,
+            # Flushes hand aiokafka whole batches; lingering would only delay every one of them.
+            linger_ms=0,
             request_timeout_ms=int(self._write_timeout_s * 1000),
         )
         await self._producer.start()
 
     async def stop(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        if self._flushers:
+            await asyncio.gather(*self._flushers, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
 
@@ -76,15 +83,16 @@ class KafkaSink:
             return
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((messages, written))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_while_pending())
+        if len(self._flushers) < FLUSHES_IN_FLIGHT:
+            flusher = asyncio.create_task(self._flush_while_pending())
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         await written
 
     async def _flush_while_pending(self) -> None:
         while self._pending:
             group, self._pending = self._pending, []
             await self._flush(group)
-        self._flusher = None
 
     async def _flush(self, group: list[tuple[Sequence[Message], asyncio.Future[None]]]) -> None:
         messages = [message for written, _ in group for message in written]
