@@ -1,0 +1,140 @@
+"""Two enricher processes in one consumer group share the raw partitions; one is stopped with
+SIGTERM mid-stream, the other takes over, and every event sent is on `good`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devstack.process import wait_until
+from libs.config import KafkaSettings
+from libs.formats.collector_payload import CollectorPayload, encode
+from libs.formats.enriched import from_tsv
+from libs.kafka import KafkaSink
+from libs.pipes import Message
+from tests.integration.raw import TopicTail
+from tests.integration.test_stack import group_state
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = 3000
+HEALTH_PORTS = (19201, 19202)
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap: str) -> AsyncIterator[dict[str, str]]:
+    names = {role: f"test-{role}-{uuid.uuid4().hex[:8]}" for role in ("raw", "good", "bad")}
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics(
+        [NewTopic(n, num_partitions=2, replication_factor=1) for n in names.values()]
+    )
+    try:
+        yield names
+    finally:
+        await admin.delete_topics(list(names.values()))
+        await admin.close()
+
+
+@pytest.fixture
+def group() -> str:
+    return f"test-enrich-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def enrichers(
+    kafka_bootstrap: str, topics: dict[str, str], group: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "enrich"],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                "FURROW_TOPICS_RAW": topics["raw"],
+                "FURROW_TOPICS_GOOD": topics["good"],
+                "FURROW_TOPICS_BAD": topics["bad"],
+                "FURROW_ENRICH_GROUP_ID": group,
+                "FURROW_ENRICH_HEALTH_PORT": str(port),
+            },
+        )
+        for port in HEALTH_PORTS
+    ]
+    try:
+        for port in HEALTH_PORTS:
+            wait_until(lambda port=port: _healthy(port), what=f"enricher on {port}", timeout=60)
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def raw_page_view(event_id: str) -> bytes:
+    query = urlencode({"e": "pv", "p": "web", "tv": "t", "eid": event_id, "url": "https://x.io/"})
+    return encode(
+        CollectorPayload(
+            ip_address="1.2.3.4",
+            timestamp_ms=1_795_000_000_000,
+            collector="test",
+            path="/i",
+            querystring=query,
+        )
+    )
+
+
+def event_ids(lines: list[bytes]) -> set[str]:
+    return {from_tsv(line.decode())["event_id"] for line in lines}
+
+
+async def test_a_group_shares_the_work_and_survives_a_member_stopping(
+    kafka_bootstrap: str,
+    topics: dict[str, str],
+    group: str,
+    enrichers: list[subprocess.Popen[bytes]],
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        for _ in range(60):
+            if (state := await group_state(admin, group)) == ("Stable", 2):
+                break
+            await asyncio.sleep(0.5)
+        assert state == ("Stable", 2)
+    finally:
+        await admin.close()
+    sent = [str(uuid.uuid4()) for _ in range(EVENTS)]
+    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    await sink.start()
+    async with TopicTail(kafka_bootstrap, topics["good"]) as good:
+        try:
+            for start in range(0, EVENTS, 500):
+                await sink.write(
+                    [Message(topics["raw"], raw_page_view(e)) for e in sent[start : start + 500]]
+                )
+                if start == 1000:
+                    # Stop one member mid-stream: it finishes its batch, commits and leaves.
+                    enrichers[0].send_signal(signal.SIGTERM)
+        finally:
+            await sink.stop()
+        assert await asyncio.to_thread(enrichers[0].wait, 30) == 0
+        lines = await good.read(lambda values: event_ids(values) >= set(sent), timeout_s=90)
+    assert event_ids(lines) == set(sent)
