@@ -1,0 +1,374 @@
+"""Snowplow's enriched event: the 131-field TSV line of the `good` topic, and its JSON shapes.
+
+`to_tsv` writes a line from field values; `to_json` reads one into the analytics-SDK shape that
+Elasticsearch indexes (typed atomic fields, `geo_location`, and every context or self-describing
+event under its own `contexts_{vendor}_{name}_{model}` / `unstruct_event_...` key); `to_event`
+reads one into the event shape of loader bad rows (typed atomic fields, the three JSON columns
+kept as the self-describing JSON they are).
+
+Reading follows the PyPI `snowplow-analytics-sdk` 0.2.3, the reference reader, except where the
+newer Scala and .NET analytics SDKs fixed it: dots *and dashes* in a schema's vendor and name become
+underscores (0.2.3 keeps dashes, which makes `contexts_com_acme-corp_...`), `se_value` is a number
+(0.2.3 leaves it a string), and contexts of the same schema in `contexts` and `derived_contexts`
+are joined in one list (0.2.3 keeps only the derived ones). Invalid values are reported all at
+once, each in the shape of the `loader_parsing_error` bad row.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+
+import orjson
+
+
+class Kind(Enum):
+    STRING = "string"
+    INTEGER = "integer"
+    DOUBLE = "double"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+    CONTEXTS = "contexts"
+    UNSTRUCT = "unstruct"
+
+
+_S, _I, _D, _B, _T = Kind.STRING, Kind.INTEGER, Kind.DOUBLE, Kind.BOOLEAN, Kind.TIMESTAMP
+
+# Canonical order of the TSV columns, with each column's type.
+FIELDS: tuple[tuple[str, Kind], ...] = (
+    ("app_id", _S),
+    ("platform", _S),
+    ("etl_tstamp", _T),
+    ("collector_tstamp", _T),
+    ("dvce_created_tstamp", _T),
+    ("event", _S),
+    ("event_id", _S),
+    ("txn_id", _I),
+    ("name_tracker", _S),
+    ("v_tracker", _S),
+    ("v_collector", _S),
+    ("v_etl", _S),
+    ("user_id", _S),
+    ("user_ipaddress", _S),
+    ("user_fingerprint", _S),
+    ("domain_userid", _S),
+    ("domain_sessionidx", _I),
+    ("network_userid", _S),
+    ("geo_country", _S),
+    ("geo_region", _S),
+    ("geo_city", _S),
+    ("geo_zipcode", _S),
+    ("geo_latitude", _D),
+    ("geo_longitude", _D),
+    ("geo_region_name", _S),
+    ("ip_isp", _S),
+    ("ip_organization", _S),
+    ("ip_domain", _S),
+    ("ip_netspeed", _S),
+    ("page_url", _S),
+    ("page_title", _S),
+    ("page_referrer", _S),
+    ("page_urlscheme", _S),
+    ("page_urlhost", _S),
+    ("page_urlport", _I),
+    ("page_urlpath", _S),
+    ("page_urlquery", _S),
+    ("page_urlfragment", _S),
+    ("refr_urlscheme", _S),
+    ("refr_urlhost", _S),
+    ("refr_urlport", _I),
+    ("refr_urlpath", _S),
+    ("refr_urlquery", _S),
+    ("refr_urlfragment", _S),
+    ("refr_medium", _S),
+    ("refr_source", _S),
+    ("refr_term", _S),
+    ("mkt_medium", _S),
+    ("mkt_source", _S),
+    ("mkt_term", _S),
+    ("mkt_content", _S),
+    ("mkt_campaign", _S),
+    ("contexts", Kind.CONTEXTS),
+    ("se_category", _S),
+    ("se_action", _S),
+    ("se_label", _S),
+    ("se_property", _S),
+    ("se_value", _D),
+    ("unstruct_event", Kind.UNSTRUCT),
+    ("tr_orderid", _S),
+    ("tr_affiliation", _S),
+    ("tr_total", _D),
+    ("tr_tax", _D),
+    ("tr_shipping", _D),
+    ("tr_city", _S),
+    ("tr_state", _S),
+    ("tr_country", _S),
+    ("ti_orderid", _S),
+    ("ti_sku", _S),
+    ("ti_name", _S),
+    ("ti_category", _S),
+    ("ti_price", _D),
+    ("ti_quantity", _I),
+    ("pp_xoffset_min", _I),
+    ("pp_xoffset_max", _I),
+    ("pp_yoffset_min", _I),
+    ("pp_yoffset_max", _I),
+    ("useragent", _S),
+    ("br_name", _S),
+    ("br_family", _S),
+    ("br_version", _S),
+    ("br_type", _S),
+    ("br_renderengine", _S),
+    ("br_lang", _S),
+    ("br_features_pdf", _B),
+    ("br_features_flash", _B),
+    ("br_features_java", _B),
+    ("br_features_director", _B),
+    ("br_features_quicktime", _B),
+    ("br_features_realplayer", _B),
+    ("br_features_windowsmedia", _B),
+    ("br_features_gears", _B),
+    ("br_features_silverlight", _B),
+    ("br_cookies", _B),
+    ("br_colordepth", _S),
+    ("br_viewwidth", _I),
+    ("br_viewheight", _I),
+    ("os_name", _S),
+    ("os_family", _S),
+    ("os_manufacturer", _S),
+    ("os_timezone", _S),
+    ("dvce_type", _S),
+    ("dvce_ismobile", _B),
+    ("dvce_screenwidth", _I),
+    ("dvce_screenheight", _I),
+    ("doc_charset", _S),
+    ("doc_width", _I),
+    ("doc_height", _I),
+    ("tr_currency", _S),
+    ("tr_total_base", _D),
+    ("tr_tax_base", _D),
+    ("tr_shipping_base", _D),
+    ("ti_currency", _S),
+    ("ti_price_base", _D),
+    ("base_currency", _S),
+    ("geo_timezone", _S),
+    ("mkt_clickid", _S),
+    ("mkt_network", _S),
+    ("etl_tags", _S),
+    ("dvce_sent_tstamp", _T),
+    ("refr_domain_userid", _S),
+    ("refr_device_tstamp", _T),
+    ("derived_contexts", Kind.CONTEXTS),
+    ("domain_sessionid", _S),
+    ("derived_tstamp", _T),
+    ("event_vendor", _S),
+    ("event_name", _S),
+    ("event_format", _S),
+    ("event_version", _S),
+    ("event_fingerprint", _S),
+    ("true_tstamp", _T),
+)
+FIELD_NAMES = tuple(name for name, _ in FIELDS)
+FIELD_COUNT = len(FIELDS)
+
+# The loader bad-row event shape (`loader_runtime_error`) spells this one column differently.
+_EVENT_NAMES = {"refr_device_tstamp": "refr_dvce_tstamp"}
+_LATITUDE, _LONGITUDE = FIELD_NAMES.index("geo_latitude"), FIELD_NAMES.index("geo_longitude")
+# Integers are 32-bit in the canonical event model (and in the Scala SDK that reads it).
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
+_SCHEMA_URI = re.compile(
+    r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
+    r"([1-9][0-9]*)-(?:0|[1-9][0-9]*)-(?:0|[1-9][0-9]*)"
+)
+_DOTS_AND_DASHES = re.compile(r"[.\-]")
+_CAMEL_HUMP = re.compile(r"([^A-Z_])([A-Z])")
+
+
+class EnrichedEventError(ValueError):
+    """The line is not a valid enriched event; `failure` says why, as the `failure` object of a
+    `loader_parsing_error` bad row (`NotTSV`, `FieldNumberMismatch` or `RowDecodingError`)."""
+
+    def __init__(self, failure: dict[str, Any]) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+class _InvalidValue(ValueError):
+    pass
+
+
+def to_tsv(values: Mapping[str, str]) -> str:
+    """The TSV line holding `values` (field name -> its text as it appears in the TSV), every
+    other field empty. Raises ValueError for an unknown name or a tab or newline in a value."""
+    if unknown := set(values) - set(FIELD_NAMES):
+        raise ValueError(f"not enriched event fields: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        if "\t" in value or "\n" in value or "\r" in value:
+            raise ValueError(f"{name} holds a tab or a line break, which the TSV cannot carry")
+    return "\t".join(values.get(name, "") for name in FIELD_NAMES)
+
+
+def to_json(line: str) -> dict[str, Any]:
+    """The event in the analytics-SDK shape (see the module docstring); EnrichedEventError if the
+    line is not an enriched event."""
+    values = _split(line)
+    event: dict[str, Any] = {}
+    if values[_LATITUDE] and values[_LONGITUDE]:
+        event["geo_location"] = f"{values[_LATITUDE]},{values[_LONGITUDE]}"
+    errors: list[dict[str, str]] = []
+    # The hot loop of the good sink: most columns are empty, strings are stored as they are.
+    for name, convert, value in zip(FIELD_NAMES, _CONVERTERS, values, strict=True):
+        if not value:
+            continue
+        if convert is None:
+            event[name] = value
+            continue
+        try:
+            if convert is _json_object:
+                if name == "unstruct_event":
+                    key, data = _shred_unstruct(value)
+                    event[key] = data
+                else:
+                    for key, entities in _shred_contexts(value):
+                        event.setdefault(key, []).extend(entities)
+            else:
+                event[name] = convert(value)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
+    if errors:
+        raise EnrichedEventError({"type": "RowDecodingError", "errors": errors})
+    return event
+
+
+def to_event(line: str) -> dict[str, Any]:
+    """The event as the payload of a loader bad row: typed atomic fields, and `contexts`,
+    `unstruct_event` and `derived_contexts` as self-describing JSON; EnrichedEventError if the
+    line is not an enriched event."""
+    values = _split(line)
+    event: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for name, convert, value in zip(FIELD_NAMES, _CONVERTERS, values, strict=True):
+        if not value:
+            continue
+        try:
+            event[_EVENT_NAMES.get(name, name)] = value if convert is None else convert(value)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
+    if errors:
+        raise EnrichedEventError({"type": "RowDecodingError", "errors": errors})
+    return event
+
+
+@functools.lru_cache(maxsize=4096)
+def shredded_name(prefix: str, schema_uri: str) -> str:
+    """The document key for entities of `schema_uri`, e.g. `contexts_com_acme_user_profile_1`
+    for `iglu:com.acme/userProfile/jsonschema/1-0-2` under prefix `contexts`."""
+    match = _SCHEMA_URI.fullmatch(schema_uri)
+    if match is None:
+        raise _InvalidValue(f"{schema_uri!r} is not an Iglu schema URI")
+    vendor, name, _format, model = match.groups()
+    vendor = _DOTS_AND_DASHES.sub("_", vendor).lower()
+    name = _CAMEL_HUMP.sub(r"\1_\2", _DOTS_AND_DASHES.sub("_", name)).lower()
+    return f"{prefix}_{vendor}_{name}_{model}"
+
+
+def _split(line: str) -> list[str]:
+    values = line.split("\t")
+    if len(values) == 1:
+        raise EnrichedEventError({"type": "NotTSV"})
+    if len(values) != FIELD_COUNT:
+        raise EnrichedEventError({"type": "FieldNumberMismatch", "fieldCount": len(values)})
+    return values
+
+
+def _integer(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _InvalidValue("not an integer") from None
+    if not _INT_MIN <= number <= _INT_MAX:
+        raise _InvalidValue("outside the 32-bit integer range")
+    return number
+
+
+def _double(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _InvalidValue("not a number") from None
+    if not math.isfinite(number):
+        raise _InvalidValue("not a finite number")
+    return number
+
+
+def _boolean(value: str) -> bool:
+    if value == "1":
+        return True
+    if value == "0":
+        return False
+    raise _InvalidValue("not a boolean (1 or 0)")
+
+
+def _timestamp(value: str) -> str:
+    if _TIMESTAMP.fullmatch(value) is None:
+        raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
+    return value.replace(" ", "T") + "Z"
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
+        raise _InvalidValue(f"not JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise _InvalidValue("not a JSON object")
+    return parsed
+
+
+# Per column, the function turning its text into a JSON value; None for strings, kept as they are.
+_CONVERTERS: tuple[Callable[[str], Any] | None, ...] = tuple(
+    {
+        Kind.STRING: None,
+        Kind.INTEGER: _integer,
+        Kind.DOUBLE: _double,
+        Kind.BOOLEAN: _boolean,
+        Kind.TIMESTAMP: _timestamp,
+        Kind.CONTEXTS: _json_object,
+        Kind.UNSTRUCT: _json_object,
+    }[kind]
+    for _, kind in FIELDS
+)
+
+
+def _self_describing(value: object) -> tuple[str, Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("schema"), str):
+        raise _InvalidValue("not self-describing JSON (schema and data)")
+    if "data" not in value:
+        raise _InvalidValue(f"self-describing JSON of {value['schema']} has no data")
+    return value["schema"], value["data"]
+
+
+def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
+    _, entities = _self_describing(_json_object(value))
+    if not isinstance(entities, list):
+        raise _InvalidValue("contexts data is not an array")
+    grouped: dict[str, list[Any]] = {}
+    for entity in entities:
+        schema, data = _self_describing(entity)
+        grouped.setdefault(shredded_name("contexts", schema), []).append(data)
+    return list(grouped.items())
+
+
+def _shred_unstruct(value: str) -> tuple[str, Any]:
+    _, event = _self_describing(_json_object(value))
+    schema, data = _self_describing(event)
+    return shredded_name("unstruct_event", schema), data
+
+
+def _invalid(name: str, value: str, message: str) -> dict[str, str]:
+    return {"type": "InvalidValue", "key": name, "value": value, "message": message}
