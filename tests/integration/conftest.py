@@ -1,6 +1,35 @@
+from collections.abc import AsyncIterator
+
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from elasticsearch import AsyncElasticsearch
+
+from tests.integration.elastic import delete_alias_and_indices
+from tests.integration.processes import Names
+
+KINDS = ("good", "bad", "logs")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture
+async def names(kafka_bootstrap: str, elasticsearch_url: str) -> AsyncIterator[Names]:
+    """Fresh `good`, `bad` and `logs` topics and aliases for one test, removed afterwards."""
+    unique = Names()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(unique.topic(kind), 2, 1) for kind in KINDS])
+    try:
+        yield unique
+    finally:
+        await admin.delete_topics([unique.topic(kind) for kind in KINDS])
+        await admin.close()
+        client = AsyncElasticsearch(elasticsearch_url)
+        try:
+            for kind in KINDS:
+                await delete_alias_and_indices(client, unique.alias(kind))
+        finally:
+            await client.close()
