@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from elasticsearch import AsyncElasticsearch
-
 from libs.config import load_config
 from libs.consumer import serve_source
 from libs.kafka import KafkaSink, KafkaSource
@@ -14,15 +12,12 @@ from libs.log import configure_logging
 from services.sinks.bulks import BulkLimits
 from services.sinks.config import SinkConfig, SinkKind, sink_defaults, source_topic
 from services.sinks.documents import component
-from services.sinks.elastic import BulkIndexer, install_template
+from services.sinks.elastic import BulkIndexer, elastic_client, install_template
 from services.sinks.loader import BadRowOutlet, IndexedBadRows, KafkaBadRows, Loader
 
 
 async def serve(kind: SinkKind, config: SinkConfig) -> None:
-    # Retries are the indexer's (with backoff, for as long as it takes), not the client's.
-    client = AsyncElasticsearch(
-        config.elasticsearch.url, request_timeout=config.request_timeout_s, max_retries=0
-    )
+    client = elastic_client(config)
     try:
         await install_template(client, kind, config)
         indexer = BulkIndexer(client, config.index, max_backoff_s=config.max_backoff_s)

