@@ -160,6 +160,6 @@ async def test_a_raw_record_reaches_the_bad_index_whole_until_enrichment_exists(
     finally:
         await sink.stop()
     payload = base64.b64encode(raw).decode()
-    document = await wait_for_hit(client, "bad", {"term": {"data.payload.keyword": payload}})
+    document = await wait_for_hit(client, "bad", {"term": {"data.payload_string.keyword": payload}})
     assert document["schema"].endswith("/generic_error/jsonschema/1-0-0")
     assert document["data"]["processor"]["artifact"] == "furrow-enrich"
