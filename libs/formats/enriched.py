@@ -223,16 +223,16 @@ def to_json(line: str) -> dict[str, Any]:
     values = _split(line)
     strings = _strings(values)
     # compress() keeps the pairs whose value is not empty, without a Python-level test each.
-    event: dict[str, Any] = dict(compress(zip(_STRING_NAMES, strings), strings))
+    event: dict[str, Any] = dict(compress(zip(_STRING_NAMES, strings, strict=True), strings))
     errors: list[dict[str, str]] = []
     typed = _typed(values)
-    for (name, convert), value in compress(zip(_TYPED, typed), typed):
+    for (name, convert), value in compress(zip(_TYPED, typed, strict=True), typed):
         try:
             event[name] = convert(value)
         except _InvalidValue as invalid:
             errors.append(_invalid(name, value, str(invalid)))
     jsons = _jsons(values)
-    for name, value in compress(zip(_JSON_NAMES, jsons), jsons):
+    for name, value in compress(zip(_JSON_NAMES, jsons, strict=True), jsons):
         try:
             if name == "unstruct_event":
                 key, data = _shred_unstruct(value)

@@ -4,7 +4,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 
-from tests.integration.elastic import delete_alias_and_indices
+from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names
 
 KINDS = ("good", "bad", "logs")
@@ -13,6 +13,13 @@ KINDS = ("good", "bad", "logs")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture
+async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
+    """A client of the shared Elasticsearch."""
+    async with connected(elasticsearch_url) as es:
+        yield es
 
 
 @pytest.fixture
@@ -27,9 +34,6 @@ async def names(kafka_bootstrap: str, elasticsearch_url: str) -> AsyncIterator[N
     finally:
         await admin.delete_topics([unique.topic(kind) for kind in KINDS])
         await admin.close()
-        client = AsyncElasticsearch(elasticsearch_url)
-        try:
+        async with connected(elasticsearch_url) as es:
             for kind in KINDS:
-                await delete_alias_and_indices(client, unique.alias(kind))
-        finally:
-            await client.close()
+                await delete_alias_and_indices(es, unique.alias(kind))

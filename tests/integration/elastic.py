@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
 from services.sinks.mappings import template_name
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(url)
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 async def delete_alias_and_indices(client: AsyncElasticsearch, alias: str) -> None:

@@ -17,15 +17,6 @@ from tests.integration.elastic import delete_alias_and_indices
 
 
 @pytest.fixture
-async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(elasticsearch_url)
-    try:
-        yield es
-    finally:
-        await es.close()
-
-
-@pytest.fixture
 async def alias(client: AsyncElasticsearch) -> AsyncIterator[str]:
     name = f"test-{uuid.uuid4().hex[:12]}"
     await install_template(client, "good", SinkConfig(index=name, group_id="g", health_port=1))

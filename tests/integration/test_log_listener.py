@@ -8,7 +8,7 @@ import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,15 +78,6 @@ def pipeline(
     yield Pipeline(listener, port, sink, names.alias("logs"))
     assert listener.stop() == 0, listener.output()
     assert sink.stop() == 0, sink.output()
-
-
-@pytest.fixture
-async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(elasticsearch_url)
-    try:
-        yield es
-    finally:
-        await es.close()
 
 
 def build_logback_app(into: Path) -> list[str]:

@@ -19,7 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from devstack import elasticsearch
 from devstack.process import REPO_ROOT
 from tests.enriched_events import enriched_lines
-from tests.integration.elastic import wait_for_count
+from tests.integration.elastic import connected, wait_for_count
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, health_port, start_service
 
@@ -61,11 +61,9 @@ def node(elasticsearch_url: str, kafka_bootstrap: str) -> Iterator[str]:
 
 @pytest.fixture
 async def client(node: str) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(node)
-    try:
+    """A client of the drill node (in place of the shared one)."""
+    async with connected(node) as es:
         yield es
-    finally:
-        await es.close()
 
 
 async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(

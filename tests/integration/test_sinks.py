@@ -8,7 +8,7 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,6 @@ CONFLICTING = to_tsv(
 ).encode()
 
 SinkStarter = Callable[[str, int], Service]
-
-
-@pytest.fixture
-async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(elasticsearch_url)
-    try:
-        yield es
-    finally:
-        await es.close()
 
 
 def sink_environment(
