@@ -140,6 +140,7 @@ class BulkIndexer:
                 if not response["errors"]:
                     break
                 retry: list[BulkItem] = []
+                why = ""
                 for item, result in zip(pending, response["items"], strict=True):
                     outcome = result["index"]
                     status = outcome["status"]
@@ -151,10 +152,11 @@ class BulkIndexer:
                         # 429 (queue full), 5xx, and anything unexpected: a whole index blocked,
                         # say. Waiting is what keeps every document; the log says why.
                         retry.append(item)
+                        why = f"{status} {_reason(outcome.get('error'))}"
                 if retry:
                     logger.warning(
                         "documents not indexed yet, retrying",
-                        extra={"documents": len(retry), "index": self._alias},
+                        extra={"documents": len(retry), "index": self._alias, "reason": why},
                     )
                 pending = retry
                 if not pending:
