@@ -14,6 +14,7 @@ PARTS: dict[str, str] = {
     "registry": "bench.registry",
     "enrichments": "bench.enrichments",
     "enrich": "bench.enrich",
+    "sinks": "bench.sinks",
 }
 
 

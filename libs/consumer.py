@@ -1,5 +1,5 @@
-"""Run a consumer service: its Kafka source, the Kafka sink its handler writes to, a health and
-metrics port, and a clean drain on SIGTERM or SIGINT."""
+"""Run a consumer service: its Kafka source, the Kafka sinks it writes to, a health and metrics
+port, and a clean drain on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Sequence
 
 from libs.kafka import KafkaSink, KafkaSource
 from libs.metrics import embedded_server, health_app
@@ -26,19 +27,40 @@ async def serve_consumer(
     """Consume until a stop signal, then finish the batch in hand, commit it and return.
 
     `handle` writes its outputs through `sink`, which is open for as long as the source is."""
+    await serve_source(
+        source,
+        [sink],
+        lambda: run_pipe(source, handle),
+        health_host=health_host,
+        health_port=health_port,
+    )
+
+
+async def serve_source(
+    source: KafkaSource,
+    sinks: Sequence[KafkaSink],
+    consume: Callable[[], Awaitable[None]],
+    *,
+    health_host: str,
+    health_port: int,
+) -> None:
+    """Run `consume` (which reads `source` until it is closed) until a stop signal closes the
+    source and `consume` returns. `sinks` are open for as long as the source is."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, source.close)
     server = embedded_server(health_app(source.is_healthy), health_host, health_port)
     serving = asyncio.create_task(server.serve())
-    await sink.start()
+    for sink in sinks:
+        await sink.start()
     await source.start()
     logger.info("consuming", extra={"health_port": health_port})
     try:
-        await run_pipe(source, handle)
+        await consume()
     finally:
         await source.stop()
-        await sink.stop()
+        for sink in sinks:
+            await sink.stop()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await serving

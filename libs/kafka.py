@@ -9,7 +9,12 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
@@ -123,10 +128,11 @@ class KafkaSink:
             batch = batches.get(place)
             if batch is None:
                 batch = batches[place] = producer.create_batch()
-            if batch.append(timestamp=None, key=message.key, value=message.value) is None:
+            record = {"key": message.key, "value": message.value, "timestamp": message.timestamp_ms}
+            if batch.append(**record) is None:
                 deliveries.append(await producer.send_batch(batch, place[0], partition=place[1]))
                 batch = batches[place] = producer.create_batch()
-                if batch.append(timestamp=None, key=message.key, value=message.value) is None:
+                if batch.append(**record) is None:
                     raise MessageSizeTooLargeError(f"{len(message.value)} bytes to {place[0]}")
         for (topic, partition), batch in batches.items():
             deliveries.append(await producer.send_batch(batch, topic, partition=partition))
@@ -205,12 +211,17 @@ class KafkaSource:
         for record in records:
             position = TopicPartition(record.topic, record.partition)
             offsets[position] = max(offsets.get(position, 0), record.offset + 1)
+        assigned = self._consumer.assignment()
+        owned = {position: offset for position, offset in offsets.items() if position in assigned}
         try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError:
+            if owned:
+                await self._consumer.commit(owned)
+        except (CommitFailedError, IllegalStateError):
+            owned = {}
+        if len(owned) < len(offsets):
             # The group rebalanced while we worked: another member now owns these partitions and
-            # reads the batch again. Nothing is lost; the outputs may appear twice.
-            logger.warning("commit refused after a rebalance; batch will be redelivered")
+            # reads the records again. Nothing is lost; the outputs may appear twice.
+            logger.warning("commit refused after a rebalance; records will be redelivered")
 
     def close(self) -> None:
         self._closing = True

@@ -18,11 +18,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """Something to write to a topic."""
+    """Something to write to a topic; `timestamp_ms` None means the time of writing."""
 
     topic: str
     value: bytes
     key: bytes | None = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ TRACKER_PROTOCOL_VIOLATIONS = f"iglu:{VENDOR}/tracker_protocol_violations/jsonsc
 SCHEMA_VIOLATIONS = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
 ENRICHMENT_FAILURES = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
 LOADER_PARSING_ERROR = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
+LOADER_RUNTIME_ERROR = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
 
 
 def processor(component: str) -> dict[str, str]:
@@ -149,12 +150,29 @@ def collector_payload_fields(payload: CollectorPayload) -> dict[str, Any]:
 
 
 def loader_parsing_error(component: str, failure: dict[str, Any], payload: str) -> bytes:
-    """A loader could not read a record of its input topic; `failure` names the parsing error
-    as the Snowplow Analytics SDK does (`{"type": "NotTSV"}`, ...)."""
+    """A loader could not read an enriched event; `failure` is the analytics SDK's parsing error
+    (`{"type": "NotTSV"}`, `FieldNumberMismatch` or `RowDecodingError`, as
+    `libs.formats.enriched.EnrichedEventError.failure` gives it) and `payload` the line."""
     return _encode(LOADER_PARSING_ERROR, component, failure, payload)
 
 
-def _encode(schema: str, component: str, failure: dict[str, Any], payload: object) -> bytes:
+def loader_runtime_error(component: str, failure: str, event: dict[str, Any]) -> bytes:
+    """A loader could not store a valid enriched event (a mapping conflict, say); `failure` is
+    the storage's message and `event` the event as `libs.formats.enriched.to_event` gives it."""
+    return _encode(LOADER_RUNTIME_ERROR, component, failure, event)
+
+
+def type_of(schema: str) -> str | None:
+    """The bad-row type (`schema_violations`, ...) named by a bad row's schema URI, or None when
+    the URI is not one of Snowplow's bad-row schemas."""
+    prefix = f"iglu:{VENDOR}/"
+    if not schema.startswith(prefix):
+        return None
+    name, _, _ = schema.removeprefix(prefix).partition("/")
+    return name or None
+
+
+def _encode(schema: str, component: str, failure: object, payload: object) -> bytes:
     data = {"processor": processor(component), "failure": failure, "payload": payload}
     return orjson.dumps({"schema": schema, "data": data})
 

@@ -1,183 +1,232 @@
-"""The enriched event: Snowplow's 131 atomic fields in canonical order, written as one TSV line.
+"""Snowplow's enriched event: the 131-field TSV line of the `good` topic, and its JSON shapes.
 
-An event is a dict from field name to its TSV text; a missing field is an empty column.
-Timestamps are `YYYY-MM-DD HH:MM:SS.mmm` UTC, booleans `1`/`0`, and the JSON columns
-(`contexts`, `unstruct_event`, `derived_contexts`) self-describing JSON.
+`to_tsv` writes a line from field values; `to_json` reads one into the analytics-SDK shape that
+Elasticsearch indexes (typed atomic fields, `geo_location`, and every context or self-describing
+event under its own `contexts_{vendor}_{name}_{model}` / `unstruct_event_...` key); `to_event`
+reads one into the event shape of loader bad rows (typed atomic fields, the three JSON columns
+kept as the self-describing JSON they are).
+
+Reading follows the PyPI `snowplow-analytics-sdk` 0.2.3, the reference reader, except where the
+newer Scala and .NET analytics SDKs fixed it: dots *and dashes* in a schema's vendor and name become
+underscores (0.2.3 keeps dashes, which makes `contexts_com_acme-corp_...`), `se_value` is a number
+(0.2.3 leaves it a string), and contexts of the same schema in `contexts` and `derived_contexts`
+are joined in one list (0.2.3 keeps only the derived ones). Invalid values are reported all at
+once, each in the shape of the `loader_parsing_error` bad row.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from enum import Enum
+from itertools import compress
+from typing import Any
 
-FIELDS: tuple[str, ...] = (
-    "app_id",
-    "platform",
-    "etl_tstamp",
-    "collector_tstamp",
-    "dvce_created_tstamp",
-    "event",
-    "event_id",
-    "txn_id",
-    "name_tracker",
-    "v_tracker",
-    "v_collector",
-    "v_etl",
-    "user_id",
-    "user_ipaddress",
-    "user_fingerprint",
-    "domain_userid",
-    "domain_sessionidx",
-    "network_userid",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_zipcode",
-    "geo_latitude",
-    "geo_longitude",
-    "geo_region_name",
-    "ip_isp",
-    "ip_organization",
-    "ip_domain",
-    "ip_netspeed",
-    "page_url",
-    "page_title",
-    "page_referrer",
-    "page_urlscheme",
-    "page_urlhost",
-    "page_urlport",
-    "page_urlpath",
-    "page_urlquery",
-    "page_urlfragment",
-    "refr_urlscheme",
-    "refr_urlhost",
-    "refr_urlport",
-    "refr_urlpath",
-    "refr_urlquery",
-    "refr_urlfragment",
-    "refr_medium",
-    "refr_source",
-    "refr_term",
-    "mkt_medium",
-    "mkt_source",
-    "mkt_term",
-    "mkt_content",
-    "mkt_campaign",
-    "contexts",
-    "se_category",
-    "se_action",
-    "se_label",
-    "se_property",
-    "se_value",
-    "unstruct_event",
-    "tr_orderid",
-    "tr_affiliation",
-    "tr_total",
-    "tr_tax",
-    "tr_shipping",
-    "tr_city",
-    "tr_state",
-    "tr_country",
-    "ti_orderid",
-    "ti_sku",
-    "ti_name",
-    "ti_category",
-    "ti_price",
-    "ti_quantity",
-    "pp_xoffset_min",
-    "pp_xoffset_max",
-    "pp_yoffset_min",
-    "pp_yoffset_max",
-    "useragent",
-    "br_name",
-    "br_family",
-    "br_version",
-    "br_type",
-    "br_renderengine",
-    "br_lang",
-    "br_features_pdf",
-    "br_features_flash",
-    "br_features_java",
-    "br_features_director",
-    "br_features_quicktime",
-    "br_features_realplayer",
-    "br_features_windowsmedia",
-    "br_features_gears",
-    "br_features_silverlight",
-    "br_cookies",
-    "br_colordepth",
-    "br_viewwidth",
-    "br_viewheight",
-    "os_name",
-    "os_family",
-    "os_manufacturer",
-    "os_timezone",
-    "dvce_type",
-    "dvce_ismobile",
-    "dvce_screenwidth",
-    "dvce_screenheight",
-    "doc_charset",
-    "doc_width",
-    "doc_height",
-    "tr_currency",
-    "tr_total_base",
-    "tr_tax_base",
-    "tr_shipping_base",
-    "ti_currency",
-    "ti_price_base",
-    "base_currency",
-    "geo_timezone",
-    "mkt_clickid",
-    "mkt_network",
-    "etl_tags",
-    "dvce_sent_tstamp",
-    "refr_domain_userid",
-    "refr_device_tstamp",
-    "derived_contexts",
-    "domain_sessionid",
-    "derived_tstamp",
-    "event_vendor",
-    "event_name",
-    "event_format",
-    "event_version",
-    "event_fingerprint",
-    "true_tstamp",
+import orjson
+
+
+class Kind(Enum):
+    STRING = "string"
+    INTEGER = "integer"
+    DOUBLE = "double"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+    CONTEXTS = "contexts"
+    UNSTRUCT = "unstruct"
+
+
+_S, _I, _D, _B, _T = Kind.STRING, Kind.INTEGER, Kind.DOUBLE, Kind.BOOLEAN, Kind.TIMESTAMP
+
+# Canonical order of the TSV columns, with each column's type.
+FIELDS: tuple[tuple[str, Kind], ...] = (
+    ("app_id", _S),
+    ("platform", _S),
+    ("etl_tstamp", _T),
+    ("collector_tstamp", _T),
+    ("dvce_created_tstamp", _T),
+    ("event", _S),
+    ("event_id", _S),
+    ("txn_id", _I),
+    ("name_tracker", _S),
+    ("v_tracker", _S),
+    ("v_collector", _S),
+    ("v_etl", _S),
+    ("user_id", _S),
+    ("user_ipaddress", _S),
+    ("user_fingerprint", _S),
+    ("domain_userid", _S),
+    ("domain_sessionidx", _I),
+    ("network_userid", _S),
+    ("geo_country", _S),
+    ("geo_region", _S),
+    ("geo_city", _S),
+    ("geo_zipcode", _S),
+    ("geo_latitude", _D),
+    ("geo_longitude", _D),
+    ("geo_region_name", _S),
+    ("ip_isp", _S),
+    ("ip_organization", _S),
+    ("ip_domain", _S),
+    ("ip_netspeed", _S),
+    ("page_url", _S),
+    ("page_title", _S),
+    ("page_referrer", _S),
+    ("page_urlscheme", _S),
+    ("page_urlhost", _S),
+    ("page_urlport", _I),
+    ("page_urlpath", _S),
+    ("page_urlquery", _S),
+    ("page_urlfragment", _S),
+    ("refr_urlscheme", _S),
+    ("refr_urlhost", _S),
+    ("refr_urlport", _I),
+    ("refr_urlpath", _S),
+    ("refr_urlquery", _S),
+    ("refr_urlfragment", _S),
+    ("refr_medium", _S),
+    ("refr_source", _S),
+    ("refr_term", _S),
+    ("mkt_medium", _S),
+    ("mkt_source", _S),
+    ("mkt_term", _S),
+    ("mkt_content", _S),
+    ("mkt_campaign", _S),
+    ("contexts", Kind.CONTEXTS),
+    ("se_category", _S),
+    ("se_action", _S),
+    ("se_label", _S),
+    ("se_property", _S),
+    ("se_value", _D),
+    ("unstruct_event", Kind.UNSTRUCT),
+    ("tr_orderid", _S),
+    ("tr_affiliation", _S),
+    ("tr_total", _D),
+    ("tr_tax", _D),
+    ("tr_shipping", _D),
+    ("tr_city", _S),
+    ("tr_state", _S),
+    ("tr_country", _S),
+    ("ti_orderid", _S),
+    ("ti_sku", _S),
+    ("ti_name", _S),
+    ("ti_category", _S),
+    ("ti_price", _D),
+    ("ti_quantity", _I),
+    ("pp_xoffset_min", _I),
+    ("pp_xoffset_max", _I),
+    ("pp_yoffset_min", _I),
+    ("pp_yoffset_max", _I),
+    ("useragent", _S),
+    ("br_name", _S),
+    ("br_family", _S),
+    ("br_version", _S),
+    ("br_type", _S),
+    ("br_renderengine", _S),
+    ("br_lang", _S),
+    ("br_features_pdf", _B),
+    ("br_features_flash", _B),
+    ("br_features_java", _B),
+    ("br_features_director", _B),
+    ("br_features_quicktime", _B),
+    ("br_features_realplayer", _B),
+    ("br_features_windowsmedia", _B),
+    ("br_features_gears", _B),
+    ("br_features_silverlight", _B),
+    ("br_cookies", _B),
+    ("br_colordepth", _S),
+    ("br_viewwidth", _I),
+    ("br_viewheight", _I),
+    ("os_name", _S),
+    ("os_family", _S),
+    ("os_manufacturer", _S),
+    ("os_timezone", _S),
+    ("dvce_type", _S),
+    ("dvce_ismobile", _B),
+    ("dvce_screenwidth", _I),
+    ("dvce_screenheight", _I),
+    ("doc_charset", _S),
+    ("doc_width", _I),
+    ("doc_height", _I),
+    ("tr_currency", _S),
+    ("tr_total_base", _D),
+    ("tr_tax_base", _D),
+    ("tr_shipping_base", _D),
+    ("ti_currency", _S),
+    ("ti_price_base", _D),
+    ("base_currency", _S),
+    ("geo_timezone", _S),
+    ("mkt_clickid", _S),
+    ("mkt_network", _S),
+    ("etl_tags", _S),
+    ("dvce_sent_tstamp", _T),
+    ("refr_domain_userid", _S),
+    ("refr_device_tstamp", _T),
+    ("derived_contexts", Kind.CONTEXTS),
+    ("domain_sessionid", _S),
+    ("derived_tstamp", _T),
+    ("event_vendor", _S),
+    ("event_name", _S),
+    ("event_format", _S),
+    ("event_version", _S),
+    ("event_fingerprint", _S),
+    ("true_tstamp", _T),
 )
-FIELD_INDEX = {name: index for index, name in enumerate(FIELDS)}
+FIELD_NAMES = tuple(name for name, _ in FIELDS)
+FIELD_COUNT = len(FIELDS)
+_KNOWN_NAMES = frozenset(FIELD_NAMES)
+_EMPTY = ("",) * FIELD_COUNT
+_SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 EnrichedEvent = dict[str, str]
+"""An event being enriched: field name -> its TSV text; an absent field is an empty column."""
 
-_EMPTY = ("",) * len(FIELDS)
-# Tabs and line breaks would split the column or the line; Snowplow writes them as spaces too.
-_SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+# The loader bad-row event shape (`loader_runtime_error`) spells this one column differently.
+_EVENT_NAMES = {"refr_device_tstamp": "refr_dvce_tstamp"}
+_LATITUDE, _LONGITUDE = FIELD_NAMES.index("geo_latitude"), FIELD_NAMES.index("geo_longitude")
+# Integers are 32-bit in the canonical event model (and in the Scala SDK that reads it).
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
+_SCHEMA_URI = re.compile(
+    r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
+    r"([1-9][0-9]*)-(?:0|[1-9][0-9]*)-(?:0|[1-9][0-9]*)"
+)
+_DOTS_AND_DASHES = re.compile(r"[.\-]")
+_CAMEL_HUMP = re.compile(r"([^A-Z_])([A-Z])")
 
 
 class EnrichedEventError(ValueError):
-    """A line that is not an enriched event."""
+    """The line is not a valid enriched event; `failure` says why, as the `failure` object of a
+    `loader_parsing_error` bad row (`NotTSV`, `FieldNumberMismatch` or `RowDecodingError`)."""
+
+    def __init__(self, failure: dict[str, Any]) -> None:
+        super().__init__(failure)
+        self.failure = failure
 
 
-def to_tsv(event: EnrichedEvent) -> str:
-    """The event as one TSV line (no trailing newline). Unknown keys are an error."""
-    if unknown := event.keys() - FIELD_INDEX.keys():
-        raise EnrichedEventError(f"not enriched event fields: {sorted(unknown)}")
-    line = "\t".join(map(event.get, FIELDS, _EMPTY))
+class _InvalidValue(ValueError):
+    pass
+
+
+def to_tsv(values: Mapping[str, str]) -> str:
+    """The TSV line holding `values` (field name -> its text as it appears in the TSV), every
+    other field empty. Tabs and line breaks in values become spaces, as Snowplow writes them.
+    Raises ValueError for an unknown name."""
+    if unknown := values.keys() - _KNOWN_NAMES:
+        raise ValueError(f"not enriched event fields: {', '.join(sorted(unknown))}")
+    line = "\t".join(map(values.get, FIELD_NAMES, _EMPTY))
     # Values rarely hold a separator: check the joined line once, clean values only if needed.
-    if line.count("\t") != len(FIELDS) - 1 or "\n" in line or "\r" in line:
-        line = "\t".join([event.get(name, "").translate(_SEPARATORS) for name in FIELDS])
+    if line.count("\t") != FIELD_COUNT - 1 or "\n" in line or "\r" in line:
+        line = "\t".join(values.get(name, "").translate(_SEPARATORS) for name in FIELD_NAMES)
     return line
-
-
-def from_tsv(line: str) -> EnrichedEvent:
-    """The non-empty fields of a TSV line; EnrichedEventError unless it has exactly 131 columns."""
-    columns = line.rstrip("\r\n").split("\t")
-    if len(columns) != len(FIELDS):
-        raise EnrichedEventError(f"{len(columns)} columns, expected {len(FIELDS)}")
-    return {name: value for name, value in zip(FIELDS, columns, strict=True) if value}
 
 
 @functools.lru_cache(maxsize=4096)
 def timestamp(epoch_ms: int) -> str:
-    """An epoch time in milliseconds as Snowplow writes timestamps: `2026-11-23 10:00:00.123`."""
+    """An epoch time in milliseconds as the TSV writes timestamps: `2026-11-23 10:00:00.123`."""
     seconds, milliseconds = divmod(epoch_ms, 1000)
     return f"{_second(seconds)}.{milliseconds:03d}"
 
@@ -186,3 +235,179 @@ def timestamp(epoch_ms: int) -> str:
 def _second(epoch_s: int) -> str:
     # Events of one batch share a handful of seconds; formatting a date is slow.
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def to_json(line: str) -> dict[str, Any]:
+    """The event in the analytics-SDK shape (see the module docstring); EnrichedEventError if the
+    line is not an enriched event."""
+    # The good sink's hot path: string columns (two thirds, most of them empty) are picked and
+    # kept in one pass; only the typed and JSON columns that hold something are looked at.
+    values = _split(line)
+    strings = _strings(values)
+    # compress() keeps the pairs whose value is not empty, without a Python-level test each.
+    event: dict[str, Any] = dict(compress(zip(_STRING_NAMES, strings, strict=True), strings))
+    errors: list[dict[str, str]] = []
+    typed = _typed(values)
+    for (name, convert), value in compress(zip(_TYPED, typed, strict=True), typed):
+        try:
+            event[name] = convert(value)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
+    jsons = _jsons(values)
+    for name, value in compress(zip(_JSON_NAMES, jsons, strict=True), jsons):
+        try:
+            if name == "unstruct_event":
+                key, data = _shred_unstruct(value)
+                event[key] = data
+            else:
+                for key, entities in _shred_contexts(value):
+                    event.setdefault(key, []).extend(entities)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
+    if errors:
+        raise EnrichedEventError({"type": "RowDecodingError", "errors": errors})
+    if values[_LATITUDE] and values[_LONGITUDE]:
+        event["geo_location"] = f"{values[_LATITUDE]},{values[_LONGITUDE]}"
+    return event
+
+
+def to_event(line: str) -> dict[str, Any]:
+    """The event as the payload of a loader bad row: typed atomic fields, and `contexts`,
+    `unstruct_event` and `derived_contexts` as self-describing JSON; EnrichedEventError if the
+    line is not an enriched event."""
+    values = _split(line)
+    event: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for name, convert, value in zip(FIELD_NAMES, _CONVERTERS, values, strict=True):
+        if not value:
+            continue
+        try:
+            event[_EVENT_NAMES.get(name, name)] = value if convert is None else convert(value)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
+    if errors:
+        raise EnrichedEventError({"type": "RowDecodingError", "errors": errors})
+    return event
+
+
+@functools.lru_cache(maxsize=4096)
+def shredded_name(prefix: str, schema_uri: str) -> str:
+    """The document key for entities of `schema_uri`, e.g. `contexts_com_acme_user_profile_1`
+    for `iglu:com.acme/userProfile/jsonschema/1-0-2` under prefix `contexts`."""
+    match = _SCHEMA_URI.fullmatch(schema_uri)
+    if match is None:
+        raise _InvalidValue(f"{schema_uri!r} is not an Iglu schema URI")
+    vendor, name, _format, model = match.groups()
+    vendor = _DOTS_AND_DASHES.sub("_", vendor).lower()
+    name = _CAMEL_HUMP.sub(r"\1_\2", _DOTS_AND_DASHES.sub("_", name)).lower()
+    return f"{prefix}_{vendor}_{name}_{model}"
+
+
+def _split(line: str) -> list[str]:
+    values = line.split("\t")
+    if len(values) == 1:
+        raise EnrichedEventError({"type": "NotTSV"})
+    if len(values) != FIELD_COUNT:
+        raise EnrichedEventError({"type": "FieldNumberMismatch", "fieldCount": len(values)})
+    return values
+
+
+def _integer(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _InvalidValue("not an integer") from None
+    if not _INT_MIN <= number <= _INT_MAX:
+        raise _InvalidValue("outside the 32-bit integer range")
+    return number
+
+
+def _double(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _InvalidValue("not a number") from None
+    if not math.isfinite(number):
+        raise _InvalidValue("not a finite number")
+    return number
+
+
+def _boolean(value: str) -> bool:
+    if value == "1":
+        return True
+    if value == "0":
+        return False
+    raise _InvalidValue("not a boolean (1 or 0)")
+
+
+def _timestamp(value: str) -> str:
+    if _TIMESTAMP.fullmatch(value) is None:
+        raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
+    return value.replace(" ", "T") + "Z"
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
+        raise _InvalidValue(f"not JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise _InvalidValue("not a JSON object")
+    return parsed
+
+
+# Per column, the function turning its text into a JSON value; None for strings, kept as they are.
+_CONVERTERS: tuple[Callable[[str], Any] | None, ...] = tuple(
+    {
+        Kind.STRING: None,
+        Kind.INTEGER: _integer,
+        Kind.DOUBLE: _double,
+        Kind.BOOLEAN: _boolean,
+        Kind.TIMESTAMP: _timestamp,
+        Kind.CONTEXTS: _json_object,
+        Kind.UNSTRUCT: _json_object,
+    }[kind]
+    for _, kind in FIELDS
+)
+
+
+_STRING_COLUMNS = [i for i, (_, kind) in enumerate(FIELDS) if kind is Kind.STRING]
+_JSON_COLUMNS = [i for i, (_, kind) in enumerate(FIELDS) if kind in (Kind.CONTEXTS, Kind.UNSTRUCT)]
+_TYPED_COLUMNS = [i for i in range(FIELD_COUNT) if i not in _STRING_COLUMNS + _JSON_COLUMNS]
+_STRING_NAMES = [FIELD_NAMES[i] for i in _STRING_COLUMNS]
+_JSON_NAMES = [FIELD_NAMES[i] for i in _JSON_COLUMNS]
+_TYPED: list[tuple[str, Callable[[str], Any]]] = [
+    (FIELD_NAMES[i], converter) for i in _TYPED_COLUMNS if (converter := _CONVERTERS[i])
+]
+_strings = operator.itemgetter(*_STRING_COLUMNS)
+_typed = operator.itemgetter(*_TYPED_COLUMNS)
+_jsons = operator.itemgetter(*_JSON_COLUMNS)
+
+
+def _self_describing(value: object) -> tuple[str, Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("schema"), str):
+        raise _InvalidValue("not self-describing JSON (schema and data)")
+    if "data" not in value:
+        raise _InvalidValue(f"self-describing JSON of {value['schema']} has no data")
+    return value["schema"], value["data"]
+
+
+def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
+    _, entities = _self_describing(_json_object(value))
+    if not isinstance(entities, list):
+        raise _InvalidValue("contexts data is not an array")
+    grouped: dict[str, list[Any]] = {}
+    for entity in entities:
+        schema, data = _self_describing(entity)
+        grouped.setdefault(shredded_name("contexts", schema), []).append(data)
+    return list(grouped.items())
+
+
+def _shred_unstruct(value: str) -> tuple[str, Any]:
+    _, event = _self_describing(_json_object(value))
+    schema, data = _self_describing(event)
+    return shredded_name("unstruct_event", schema), data
+
+
+def _invalid(name: str, value: str, message: str) -> dict[str, str]:
+    return {"type": "InvalidValue", "key": name, "value": value, "message": message}

@@ -1,5 +1,7 @@
 from typing import Any, Literal
 
+from pydantic import Field
+
 from libs.config import (
     ElasticsearchSettings,
     KafkaSettings,
@@ -16,10 +18,24 @@ class SinkConfig(Settings):
     """`[sink_good]`, `[sink_bad]` or `[sink_logs]` in the config file, `FURROW_SINK_<KIND>_*` in
     the environment."""
 
+    # The alias searched by users; documents go to daily indices `<index>-YYYY.MM.DD` behind it.
     index: str
     group_id: str
     health_host: str = "127.0.0.1"
     health_port: int
+    # How soon a document becomes searchable, as the index setting `refresh_interval`.
+    refresh_interval: str = "1s"
+    # Fields beyond this many (new contexts, MDC keys) are kept in _source but not indexed.
+    total_fields_limit: int = Field(default=2000, ge=200)
+    # A bulk request is sent when it holds this many documents or bytes, or is this old.
+    bulk_max_documents: int = Field(default=2000, ge=1)
+    bulk_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    flush_interval_s: float = Field(default=1.0, gt=0)
+    # Bulk requests in flight at once; while all are busy, the sink stops reading Kafka.
+    max_concurrent_bulks: int = Field(default=2, ge=1)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    # Retries of a failed bulk wait twice as long each time, up to this.
+    max_backoff_s: float = Field(default=30.0, gt=0)
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()

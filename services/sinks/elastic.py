@@ -1,20 +1,45 @@
-"""Bulk indexing that retries what Elasticsearch may accept later and reports what it never will."""
+"""Elasticsearch for the sinks: the index template installed on start, and bulk indexing that
+waits out whatever Elasticsearch may accept later and reports what it never will."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch.serializer import OrjsonSerializer
+from prometheus_client import Counter
 
+from libs.backoff import Backoff
+from services.sinks.config import SinkConfig, SinkKind
 from services.sinks.documents import Document
+from services.sinks.mappings import index_name, index_template, template_name
 
 logger = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 30.0
+# Enough of each item to tell success, a reason to retry and a reason to give up.
+_BULK_FILTER = (
+    "errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.reason"
+)
+_BULK_HEADERS = {"accept": "application/json", "content-type": "application/x-ndjson"}
+
+RETRIES = Counter(
+    "furrow_sink_bulk_retries_total", "Bulk requests or documents sent again", ["index"]
+)
+
+
+class SinkSetupError(RuntimeError):
+    """Elasticsearch holds something that stops the sink from starting; the message says what."""
+
+
+class BulkItem(NamedTuple):
+    """A document with its two bulk-request lines (action and source), encoded once."""
+
+    document: Document
+    lines: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,63 +50,129 @@ class Rejection:
     reason: str
 
 
-def _is_transient(status: int) -> bool:
-    return status == 429 or status >= 500
+def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
+    """The client a sink talks to Elasticsearch with."""
+    return AsyncElasticsearch(
+        config.elasticsearch.url,
+        request_timeout=config.request_timeout_s,
+        # Retries are the indexer's (with backoff, for as long as it takes), not the client's.
+        max_retries=0,
+        # A bulk answer lists every document: the standard json module takes milliseconds.
+        serializer=OrjsonSerializer(),
+    )
+
+
+def bulk_item(alias: str, document: Document) -> BulkItem:
+    action = {"index": {"_index": index_name(alias, document.day), "_id": document.id}}
+    return BulkItem(document, orjson.dumps(action) + b"\n" + orjson.dumps(document.source) + b"\n")
+
+
+async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:
+    """Put the index template for `config.index` in place, waiting for Elasticsearch as long as it
+    takes. Raises SinkSetupError when a plain index already has the alias's name (written by an
+    earlier release): the alias cannot be made until that index is moved or deleted."""
+    alias = config.index
+    body = index_template(
+        kind,
+        alias,
+        refresh_interval=config.refresh_interval,
+        total_fields_limit=config.total_fields_limit,
+    )
+    backoff = Backoff(config.max_backoff_s)
+    while True:
+        try:
+            if await client.indices.exists(index=alias) and not await client.indices.exists_alias(
+                name=alias
+            ):
+                raise SinkSetupError(
+                    f"Elasticsearch has an index named {alias!r} where Furrow needs an alias over "
+                    f"daily indices {alias}-YYYY.MM.DD; reindex it into one of those and delete "
+                    f"it, or delete it if its documents can go (curl -X DELETE {alias} on the "
+                    "cluster), then start the sink again"
+                )
+            await client.indices.put_index_template(name=template_name(alias), body=body)
+        except (TransportError, ApiError) as error:
+            if isinstance(error, ApiError) and not _is_transient(error.meta.status):
+                raise
+            logger.warning(
+                "Elasticsearch not ready for the index template, retrying",
+                extra={"error": repr(error), "index": alias},
+            )
+            await backoff.wait()
+        else:
+            logger.info("index template installed", extra={"template": template_name(alias)})
+            return
 
 
 class BulkIndexer:
-    def __init__(self, client: AsyncElasticsearch, index: str) -> None:
+    def __init__(self, client: AsyncElasticsearch, alias: str, *, max_backoff_s: float) -> None:
         self._client = client
-        self._index = index
+        self._alias = alias
+        self._max_backoff_s = max_backoff_s
 
-    async def index(self, documents: Sequence[Document]) -> list[Rejection]:
-        """Index every document, waiting out Elasticsearch being down or overloaded for as long as
-        it takes; return the documents it rejected for reasons retrying cannot fix."""
-        pending = list(documents)
+    @property
+    def alias(self) -> str:
+        return self._alias
+
+    async def index(self, items: Sequence[BulkItem]) -> list[Rejection]:
+        """Index every item, waiting out Elasticsearch being down or overloaded for as long as it
+        takes; return the documents it rejected for reasons retrying cannot fix."""
+        pending = list(items)
         rejections: list[Rejection] = []
-        backoff_s = 0.5
+        backoff = Backoff(self._max_backoff_s)
         while pending:
             try:
-                response = await self._client.bulk(
-                    operations=_operations(pending), index=self._index
+                response = await self._client.perform_request(
+                    "POST",
+                    "/_bulk",
+                    params={"filter_path": _BULK_FILTER},
+                    headers=_BULK_HEADERS,
+                    body=b"".join(item.lines for item in pending),
                 )
             except (TransportError, ApiError) as error:
                 if isinstance(error, ApiError) and not _is_transient(error.meta.status):
                     raise
                 logger.warning(
                     "bulk request failed, retrying",
-                    extra={"error": repr(error), "documents": len(pending)},
+                    extra={"error": repr(error), "documents": len(pending), "index": self._alias},
                 )
             else:
-                retry: list[Document] = []
-                for document, item in zip(pending, response["items"], strict=True):
-                    result = item["index"]
-                    status = result["status"]
+                if not response["errors"]:
+                    break
+                retry: list[BulkItem] = []
+                why = ""
+                for item, result in zip(pending, response["items"], strict=True):
+                    outcome = result["index"]
+                    status = outcome["status"]
                     if status < 300:
                         continue
-                    if _is_transient(status):
-                        retry.append(document)
+                    if status == 400:
+                        rejections.append(Rejection(item.document, _reason(outcome.get("error"))))
                     else:
-                        rejections.append(Rejection(document, _reason(result.get("error"))))
+                        # 429 (queue full), 5xx, and anything unexpected: a whole index blocked,
+                        # say. Waiting is what keeps every document; the log says why.
+                        retry.append(item)
+                        why = f"{status} {_reason(outcome.get('error'))}"
+                if retry:
+                    logger.warning(
+                        "documents not indexed yet, retrying",
+                        extra={"documents": len(retry), "index": self._alias, "reason": why},
+                    )
                 pending = retry
                 if not pending:
                     break
-            await asyncio.sleep(backoff_s)
-            backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
+            RETRIES.labels(self._alias).inc()
+            await backoff.wait()
         return rejections
 
 
-def _reason(error: object) -> str:
+def _is_transient(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _reason(error: Any) -> str:
     if isinstance(error, dict):
         cause = error.get("caused_by", {}).get("reason")
         reason = f"{error.get('type')}: {error.get('reason')}"
         return f"{reason} ({cause})" if cause else reason
     return str(error)
-
-
-def _operations(documents: Sequence[Document]) -> list[dict[str, Any]]:
-    operations: list[dict[str, Any]] = []
-    for document in documents:
-        operations.append({"index": {"_id": document.id}})
-        operations.append(document.source)
-    return operations

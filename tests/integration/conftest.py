@@ -1,8 +1,17 @@
+from collections.abc import AsyncIterator
+
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from elasticsearch import AsyncElasticsearch
+
+from tests.integration.elastic import connected, delete_alias_and_indices
+from tests.integration.processes import Names
 
 # The registry's server fixtures live in their own module; importing them here makes them
 # visible to every integration test.
 from tests.integration.registry_servers import database, patched_registry, registry, vendor
+
+KINDS = ("good", "bad", "logs")
 
 __all__ = ["database", "patched_registry", "registry", "vendor"]
 
@@ -10,3 +19,27 @@ __all__ = ["database", "patched_registry", "registry", "vendor"]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture
+async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
+    """A client of the shared Elasticsearch."""
+    async with connected(elasticsearch_url) as es:
+        yield es
+
+
+@pytest.fixture
+async def names(kafka_bootstrap: str, elasticsearch_url: str) -> AsyncIterator[Names]:
+    """Fresh `good`, `bad` and `logs` topics and aliases for one test, removed afterwards."""
+    unique = Names()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(unique.topic(kind), 2, 1) for kind in KINDS])
+    try:
+        yield unique
+    finally:
+        await admin.delete_topics([unique.topic(kind) for kind in KINDS])
+        await admin.close()
+        async with connected(elasticsearch_url) as es:
+            for kind in KINDS:
+                await delete_alias_and_indices(es, unique.alias(kind))

@@ -1,4 +1,4 @@
-"""BulkIndexer against the real Elasticsearch, on an index of its own."""
+"""BulkIndexer and the index templates against the real Elasticsearch, on an alias of their own."""
 
 from __future__ import annotations
 
@@ -8,66 +8,84 @@ from collections.abc import AsyncIterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from libs.pipes import Record
+from services.sinks.config import SinkConfig
 from services.sinks.documents import Document
-from services.sinks.elastic import BulkIndexer
+from services.sinks.elastic import BulkIndexer, SinkSetupError, bulk_item, install_template
+from services.sinks.mappings import template_name
+from tests.integration.elastic import delete_alias_and_indices
 
 
 @pytest.fixture
-async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(elasticsearch_url)
-    try:
-        yield es
-    finally:
-        await es.close()
-
-
-@pytest.fixture
-async def index(client: AsyncElasticsearch) -> AsyncIterator[str]:
+async def alias(client: AsyncElasticsearch) -> AsyncIterator[str]:
     name = f"test-{uuid.uuid4().hex[:12]}"
+    await install_template(client, "good", SinkConfig(index=name, group_id="g", health_port=1))
     try:
         yield name
     finally:
-        await client.indices.delete(index=name, ignore_unavailable=True)
+        await delete_alias_and_indices(client, name)
 
 
-def documents(count: int) -> list[Document]:
+def documents(count: int, day: str = "2026.11.23") -> list[Document]:
     return [
-        Document(f"event-{i}", {"event_name": "page_view" if i % 2 else "link_click", "n": i})
+        Document(
+            f"event-{i}",
+            day,
+            {"event_name": "page_view" if i % 2 else "link_click", "txn_id": i},
+            Record("t", 0, i, b""),
+        )
         for i in range(count)
     ]
 
 
-async def test_indexed_documents_are_searchable(client: AsyncElasticsearch, index: str) -> None:
-    assert await BulkIndexer(client, index).index(documents(10)) == []
-    await client.indices.refresh(index=index)
-    found = await client.search(
-        index=index, query={"term": {"event_name.keyword": "page_view"}}, size=0
+async def index(client: AsyncElasticsearch, alias: str, docs: list[Document]) -> list[str]:
+    rejections = await BulkIndexer(client, alias, max_backoff_s=1).index(
+        [bulk_item(alias, document) for document in docs]
     )
-    assert found["hits"]["total"]["value"] == 5
-    document = await client.get(index=index, id="event-3")
-    assert document["_source"] == {"event_name": "page_view", "n": 3}
+    await client.indices.refresh(index=alias)
+    return [rejection.reason for rejection in rejections]
+
+
+async def test_documents_land_in_daily_indices_behind_the_alias(
+    client: AsyncElasticsearch, alias: str
+) -> None:
+    assert await index(client, alias, documents(4) + documents(2, day="2026.11.24")) == []
+    indices = await client.indices.get_alias(name=alias)
+    assert sorted(indices) == [f"{alias}-2026.11.23", f"{alias}-2026.11.24"]
+    found = await client.search(index=alias, query={"term": {"event_name": "page_view"}}, size=0)
+    # Two documents with the same ids in two days are two documents: the day is part of the
+    # identity, which is why it comes from the record itself.
+    assert found["hits"]["total"]["value"] == 3
+    mapping = await client.indices.get_mapping(index=f"{alias}-2026.11.23")
+    properties = mapping[f"{alias}-2026.11.23"]["mappings"]["properties"]
+    assert properties["txn_id"]["type"] == "integer"
 
 
 async def test_indexing_the_same_documents_again_adds_nothing(
-    client: AsyncElasticsearch, index: str
+    client: AsyncElasticsearch, alias: str
 ) -> None:
-    indexer = BulkIndexer(client, index)
-    await indexer.index(documents(10))
-    await indexer.index(documents(10))
-    await client.indices.refresh(index=index)
-    assert (await client.count(index=index))["count"] == 10
+    await index(client, alias, documents(10))
+    await index(client, alias, documents(10))
+    assert (await client.count(index=alias))["count"] == 10
 
 
 async def test_a_mapping_conflict_is_reported_not_retried(
-    client: AsyncElasticsearch, index: str
+    client: AsyncElasticsearch, alias: str
 ) -> None:
-    indexer = BulkIndexer(client, index)
-    await indexer.index([Document("a", {"n": 1})])
-    conflicting = Document("b", {"n": {"nested": "object"}})
-    rejections = await indexer.index([conflicting, Document("c", {"n": 2})])
-    assert [rejection.document for rejection in rejections] == [conflicting]
-    assert rejections[0].reason.startswith("document_parsing_exception: ")
-    assert "failed to parse field [n] of type [long]" in rejections[0].reason
-    assert rejections[0].reason.endswith("(Cannot parse object as number)")
-    await client.indices.refresh(index=index)
-    assert (await client.count(index=index))["count"] == 2
+    conflicting = Document(
+        "b", "2026.11.23", {"txn_id": {"nested": "object"}}, Record("t", 0, 1, b"")
+    )
+    reasons = await index(client, alias, [conflicting, *documents(1)])
+    assert len(reasons) == 1
+    assert reasons[0].startswith("document_parsing_exception: ")
+    assert "failed to parse field [txn_id] of type [integer]" in reasons[0]
+    assert (await client.count(index=alias))["count"] == 1
+
+
+async def test_a_plain_index_in_the_place_of_the_alias_stops_the_sink(
+    client: AsyncElasticsearch, alias: str
+) -> None:
+    await client.indices.delete_index_template(name=template_name(alias))
+    await client.indices.create(index=alias)
+    with pytest.raises(SinkSetupError, match=f"an index named '{alias}'"):
+        await install_template(client, "bad", SinkConfig(index=alias, group_id="g", health_port=1))

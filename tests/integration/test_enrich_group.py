@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from devstack.process import wait_until
 from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
-from libs.formats.enriched import from_tsv
+from libs.formats.enriched import to_json
 from libs.kafka import KafkaSink
 from libs.pipes import Message
 from tests.integration.raw import TopicTail
@@ -102,7 +102,7 @@ def raw_page_view(event_id: str) -> bytes:
 
 
 def event_ids(lines: list[bytes]) -> set[str]:
-    return {from_tsv(line.decode())["event_id"] for line in lines}
+    return {to_json(line.decode())["event_id"] for line in lines}
 
 
 async def test_a_group_shares_the_work_and_survives_a_member_stopping(

@@ -158,7 +158,7 @@ async def test_a_tracked_page_view_is_enriched_and_searchable_in_good(
             "/i", params={"e": "pv", "p": "web", "tv": "t", "aid": marker, "url": "https://x.io/"}
         )
     assert response.status_code == 200
-    document = await wait_for_hit(client, "good", {"term": {"app_id.keyword": marker}})
+    document = await wait_for_hit(client, "good", {"term": {"app_id": marker}})
     assert document["event"] == "page_view"
     assert document["page_urlhost"] == "x.io"
     assert document["v_etl"].startswith("furrow-enrich-")

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from libs.formats import badrows
 from libs.version import VERSION
@@ -30,3 +31,34 @@ def test_loader_parsing_error_keeps_the_sdk_failure_shape() -> None:
     assert row["data"]["failure"] == {"type": "FieldNumberMismatch", "fieldCount": 3}
     assert row["data"]["payload"] == "a\tb\tc"
     assert row["data"]["processor"]["artifact"] == "furrow-sink-good"
+
+
+def test_loader_runtime_error_carries_the_message_and_the_event() -> None:
+    event = {"event_id": "e", "collector_tstamp": "2026-11-23T10:00:00.000Z", "txn_id": 3}
+    row = orjson.loads(badrows.loader_runtime_error("sink-good", "mapping conflict", event))
+    assert row == {
+        "schema": f"iglu:{badrows.VENDOR}/loader_runtime_error/jsonschema/1-0-1",
+        "data": {
+            "processor": {"artifact": "furrow-sink-good", "version": VERSION},
+            "failure": "mapping conflict",
+            "payload": event,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("schema", "bad_row_type"),
+    [
+        (badrows.GENERIC_ERROR, "generic_error"),
+        (badrows.LOADER_RUNTIME_ERROR, "loader_runtime_error"),
+        (
+            "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1",
+            "schema_violations",
+        ),
+        ("iglu:com.acme/schema_violations/jsonschema/1-0-0", None),
+        ("iglu:com.snowplowanalytics.snowplow.badrows/", None),
+        ("not a uri", None),
+    ],
+)
+def test_the_type_of_a_bad_row_is_its_schema_name(schema: str, bad_row_type: str | None) -> None:
+    assert badrows.type_of(schema) == bad_row_type

@@ -1,5 +1,7 @@
-"""compose.yaml cannot be run here (no Docker engine), so its shape is checked instead."""
+"""compose.yaml cannot be run here (no Docker engine), so its shape is checked instead, and so
+are the Kibana saved objects it imports."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,97 @@ def test_the_registry_uses_the_compose_postgres_by_url(compose: dict[str, Any]) 
         f"@postgres:5432/{postgres['POSTGRES_DB']}"
     )
     assert "postgres" in services["registry"]["depends_on"]
+
+
+KIBANA = ROOT / "docker" / "kibana"
+# Field types a Kibana terms or date_histogram aggregation can run on.
+AGGREGATABLE = {"keyword", "date", "integer", "long", "double", "boolean", "ip"}
+
+
+@pytest.fixture(scope="module")
+def saved_objects() -> dict[str, dict[str, Any]]:
+    objects: dict[str, dict[str, Any]] = {}
+    for path in sorted(KIBANA.glob("*.ndjson")):
+        for line in path.read_text().splitlines():
+            saved = json.loads(line)
+            assert saved["id"] not in objects, saved["id"]
+            objects[saved["id"]] = saved
+    return objects
+
+
+def test_kibana_setup_imports_the_saved_objects_once_kibana_is_up(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert "healthcheck" in services["kibana"]
+    setup = services["kibana-setup"]
+    assert setup["image"].startswith("curlimages/curl:")
+    assert setup["depends_on"] == {"kibana": {"condition": "service_healthy"}}
+    assert setup["volumes"] == ["./docker/kibana:/kibana:ro"]
+    script = setup["entrypoint"][-1].replace("/kibana/", "")
+    text = (KIBANA / script).read_text()
+    assert "/api/saved_objects/_import?overwrite=true" in text
+    assert "*.ndjson" in text
+
+
+def test_data_views_cover_the_three_indices_by_time(
+    saved_objects: dict[str, dict[str, Any]],
+) -> None:
+    data_views = {
+        saved["attributes"]["title"]: saved["attributes"]["timeFieldName"]
+        for saved in saved_objects.values()
+        if saved["type"] == "index-pattern"
+    }
+    assert data_views == {"good*": "@timestamp", "bad*": "@timestamp", "logs*": "@timestamp"}
+
+
+def test_every_reference_points_at_an_object_in_the_files(
+    saved_objects: dict[str, dict[str, Any]],
+) -> None:
+    for saved in saved_objects.values():
+        for reference in saved["references"]:
+            assert reference["id"] in saved_objects, (saved["id"], reference)
+            assert saved_objects[reference["id"]]["type"] == reference["type"]
+
+
+def test_visualizations_aggregate_on_fields_the_sinks_map(
+    saved_objects: dict[str, dict[str, Any]],
+) -> None:
+    from services.sinks.mappings import MAPPINGS
+
+    used = set()
+    for saved in saved_objects.values():
+        if saved["type"] != "visualization":
+            continue
+        (reference,) = saved["references"]
+        kind = saved_objects[reference["id"]]["attributes"]["title"].removesuffix("*")
+        properties = MAPPINGS[kind]()["properties"]
+        search = json.loads(saved["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+        assert search["indexRefName"] == reference["name"]
+        vis_state = json.loads(saved["attributes"]["visState"])
+        assert vis_state["title"] == saved["attributes"]["title"]
+        for aggregation in vis_state["aggs"]:
+            field = aggregation["params"].get("field")
+            if field is not None:
+                assert properties[field]["type"] in AGGREGATABLE, (saved["id"], field)
+                used.add((kind, field))
+    assert {("good", "event_name"), ("bad", "failure_type"), ("logs", "level")} <= used
+
+
+def test_the_dashboard_shows_every_visualization(
+    saved_objects: dict[str, dict[str, Any]],
+) -> None:
+    (dashboard,) = [saved for saved in saved_objects.values() if saved["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    references = {reference["name"]: reference["id"] for reference in dashboard["references"]}
+    shown = {references[panel["panelRefName"]] for panel in panels}
+    assert shown == {
+        id_ for id_, saved in saved_objects.items() if saved["type"] == "visualization"
+    }
+    titles = {saved_objects[id_]["attributes"]["title"] for id_ in shown}
+    assert titles == {
+        "Events over time by event type",
+        "Top event schemas",
+        "Bad rows over time by failure type",
+        "Log levels over time",
+    }

@@ -50,8 +50,12 @@ def test_memory_held_never_exceeds_the_limit() -> None:
     assert line.truncated
 
 
-def entry(line: Line) -> dict[str, object] | None:
-    encoded = log_entry(line, peer_host="10.1.2.3", peer_port=51000, received=RECEIVED)
+def entry(line: Line, max_bytes: int = 1_000_000) -> dict[str, object] | None:
+    encoded = log_entry(
+        line, peer_host="10.1.2.3", peer_port=51000, received=RECEIVED, max_bytes=max_bytes
+    )
+    if encoded is not None:
+        assert len(encoded) <= max_bytes
     return None if encoded is None else orjson.loads(encoded)
 
 
@@ -109,3 +113,31 @@ def test_truncated_lines_are_tagged_and_kept_as_text() -> None:
     assert parsed is not None
     assert parsed["message"] == '{"message": "long'
     assert parsed["tags"] == [TRUNCATED_TAG]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        bytes(range(32)) * 3000,
+        b'{"message": "' + b"\x01" * 50_000 + b'"}',
+        "\u00e9".encode() * 30_000,
+    ],
+)
+def test_an_entry_longer_than_allowed_is_cut_to_fit_and_tagged(content: bytes) -> None:
+    parsed = entry(Line(content), max_bytes=20_000)
+    assert parsed is not None
+    assert parsed["tags"] == [TRUNCATED_TAG]
+    assert isinstance(parsed["message"], str) and len(parsed["message"]) > 1000
+    assert parsed["host"] == "10.1.2.3"
+    assert parsed["@timestamp"] == "2026-11-23T10:00:00.123Z"
+
+
+def test_timestamps_of_many_zones_are_normalised() -> None:
+    for stamp, utc in [
+        ("2026-11-23T11:00:00.5+01:00", "2026-11-23T10:00:00.500Z"),
+        ("2026-11-23T10:00:00Z", "2026-11-23T10:00:00.000Z"),
+        ("2026-11-23T05:00:00.123456-05:00", "2026-11-23T10:00:00.123Z"),
+    ]:
+        parsed = entry(Line(orjson.dumps({"@timestamp": stamp})))
+        assert parsed is not None
+        assert parsed["@timestamp"] == utc

@@ -39,7 +39,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from libs.formats.enriched import FIELDS, EnrichedEvent
+from libs.formats.enriched import FIELD_NAMES, EnrichedEvent
 from services.enrich.enrichments.config import Parameters, SchemaCriterion
 from services.enrich.model import RawEvent, SelfDescribingJson
 
@@ -122,7 +122,7 @@ _NOT_TEXT = frozenset(
 )
 POJO_FIELDS = frozenset(
     name
-    for name in FIELDS
+    for name in FIELD_NAMES
     if name not in _PROTECTED and name not in _JSON_COLUMNS and not name.endswith("_tstamp")
 )
 

@@ -1,0 +1,337 @@
+"""The sinks part of `make bench`: the good sink's documents/s into Elasticsearch beside a plain
+bulk-indexing floor of the same documents, and the log listener's lines/s into Kafka.
+
+The floor sends the sink's own documents, already encoded, in bulks of the same size with the same
+concurrency, to an index with the same template: what Elasticsearch takes at all. The sink reads
+the same events as TSV from Kafka, converts, indexes and commits. They take turns for a few rounds
+(each into a fresh index, deleted before the next run) after a warm-up, and the medians count.
+The sink is also run with bulks acknowledged at once, without Elasticsearch: its own capacity,
+which says whether it or Elasticsearch is the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from elasticsearch import AsyncElasticsearch
+
+from bench.report import Measurement
+from devstack import elasticsearch, kafka
+from devstack.process import REPO_ROOT, run_dir, wait_until
+from libs.config import ElasticsearchSettings, KafkaSettings
+from libs.kafka import KafkaSink, KafkaSource
+from libs.pipes import Message, Record
+from services.sinks.bulks import BulkLimits
+from services.sinks.config import SinkConfig
+from services.sinks.documents import Document, good_document
+from services.sinks.elastic import (
+    BulkIndexer,
+    BulkItem,
+    Rejection,
+    bulk_item,
+    elastic_client,
+    install_template,
+)
+from services.sinks.loader import Indexer, KafkaBadRows, Loader
+from services.sinks.mappings import template_name
+from tests.enriched_events import enriched_lines
+
+PART = "sinks"
+EVENTS = 40_000
+ROUNDS = 3
+LOG_CONNECTIONS = 4
+LOG_LINES_PER_CONNECTION = 150_000
+LISTENER_PORT = 19690
+LISTENER_HEALTH_PORT = 19190
+
+
+def run() -> list[Measurement]:
+    kafka.start()
+    elasticsearch.start()
+    floor, sink, (alone, cpu_us) = asyncio.run(GoodSinkBench().measure())
+    lines_per_s, peak_mib = _listener_into_kafka()
+    return [
+        Measurement(PART, "bulk floor (same documents)", floor, "docs/s", note=f"{EVENTS} events"),
+        Measurement(
+            PART,
+            "good sink into Elasticsearch",
+            sink,
+            "docs/s",
+            target=f">= {0.85 * floor:.0f}",
+            note=f"{sink / floor:.2f} x floor (target 0.85)",
+        ),
+        Measurement(
+            PART,
+            "good sink, bulks acknowledged at once",
+            alone,
+            "docs/s",
+            note=f"no Elasticsearch: the sink's own limit, {cpu_us:.0f} us CPU per document",
+        ),
+        Measurement(
+            PART,
+            "log listener into Kafka",
+            lines_per_s,
+            "lines/s",
+            target=">= 50000",
+            note=f"one process, {LOG_CONNECTIONS} connections, peak RSS {peak_mib:.0f} MiB",
+        ),
+    ]
+
+
+class _Timed:
+    """A started source that notes when its first batch arrived and closes after `count`
+    records: the sink's rate excludes joining the consumer group."""
+
+    def __init__(self, source: KafkaSource, count: int) -> None:
+        self._source = source
+        self._left = count
+        self.first_batch_at: float | None = None
+
+    def is_healthy(self) -> bool:
+        return self._source.is_healthy()
+
+    async def batches(self) -> AsyncIterator[list[Record]]:
+        async for batch in self._source.batches():
+            if self.first_batch_at is None:
+                self.first_batch_at = time.perf_counter()
+            self._left -= len(batch)
+            if self._left <= 0:
+                self._source.close()
+            yield batch
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        await self._source.commit(records)
+
+    def close(self) -> None:
+        self._source.close()
+
+
+class _Acknowledging:
+    """An indexer that takes every document at once, for the sink's own capacity."""
+
+    alias = "none"
+
+    async def index(self, items: Sequence[BulkItem]) -> list[Rejection]:
+        await asyncio.sleep(0)
+        return []
+
+
+class GoodSinkBench:
+    def __init__(self) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.kafka = KafkaSettings(bootstrap_servers=kafka.address())
+        self.good_topic, self.bad_topic = f"bench-{self.tag}-good", f"bench-{self.tag}-bad"
+        self.config = SinkConfig(
+            index="unused",
+            group_id="unused",
+            health_port=0,
+            elasticsearch=ElasticsearchSettings(url=elasticsearch.address()),
+        )
+        self.lines = list(enriched_lines(EVENTS, seed=11))
+        documents = [
+            good_document(Record("bench", 0, offset, line))
+            for offset, line in enumerate(self.lines)
+        ]
+        size = self.config.bulk_max_documents
+        self.bulks = [documents[start : start + size] for start in range(0, EVENTS, size)]
+        self.runs = 0
+
+    async def measure(self) -> tuple[float, float, tuple[float, float]]:
+        """Median floor and sink docs/s, and the sink's docs/s and CPU microseconds per document
+        without Elasticsearch."""
+        client = elastic_client(self.config)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
+        await admin.start()
+        await admin.create_topics([NewTopic(t, 2, 1) for t in (self.good_topic, self.bad_topic)])
+        writer = KafkaSink(self.kafka)
+        await writer.start()
+        try:
+            await writer.write([Message(self.good_topic, line) for line in self.lines])
+            await self._floor(client, self.bulks[:3])
+            floors, sinks = [], []
+            for number in range(1, ROUNDS + 1):
+                floors.append(await self._floor(client, self.bulks))
+                sinks.append(await self._sink(client, writer))
+                print(f"round {number}: floor {floors[-1]:,.0f}, sink {sinks[-1]:,.0f} docs/s")
+            cpu_started = time.process_time()
+            alone = await self._sink(None, writer)
+            cpu_us = (time.process_time() - cpu_started) / EVENTS * 1e6
+            return statistics.median(floors), statistics.median(sinks), (alone, cpu_us)
+        finally:
+            await writer.stop()
+            await admin.delete_topics([self.good_topic, self.bad_topic])
+            await admin.close()
+            await client.close()
+
+    async def _fresh_alias(self, client: AsyncElasticsearch) -> str:
+        self.runs += 1
+        alias = f"bench-{self.tag}-{self.runs}"
+        await install_template(client, "good", self.config.model_copy(update={"index": alias}))
+        return alias
+
+    async def _drop(self, client: AsyncElasticsearch, alias: str) -> None:
+        found = await client.indices.get(index=f"{alias}-2*", allow_no_indices=True)
+        if found:
+            await client.indices.delete(index=",".join(found))
+        await client.indices.delete_index_template(name=template_name(alias))
+
+    async def _floor(self, client: AsyncElasticsearch, bulks: list[list[Document]]) -> float:
+        alias = await self._fresh_alias(client)
+        bodies = [b"".join(bulk_item(alias, document).lines for document in bulk) for bulk in bulks]
+        slots = asyncio.Semaphore(self.config.max_concurrent_bulks)
+
+        async def send(body: bytes) -> None:
+            async with slots:
+                response = await client.perform_request(
+                    "POST",
+                    "/_bulk",
+                    params={"filter_path": "errors"},
+                    headers={"accept": "application/json", "content-type": "application/x-ndjson"},
+                    body=body,
+                )
+                assert not response["errors"], "the floor's documents must all be accepted"
+
+        started = time.perf_counter()
+        await asyncio.gather(*(send(body) for body in bodies))
+        elapsed = time.perf_counter() - started
+        await self._drop(client, alias)
+        return sum(len(bulk) for bulk in bulks) / elapsed
+
+    async def _sink(self, client: AsyncElasticsearch | None, bad_rows: KafkaSink) -> float:
+        """The sink's rate into a fresh alias, or with no Elasticsearch when `client` is None."""
+        indexer: Indexer = _Acknowledging()
+        if client is not None:
+            alias = await self._fresh_alias(client)
+            indexer = BulkIndexer(client, alias, max_backoff_s=self.config.max_backoff_s)
+        config = self.config
+        limits = BulkLimits(
+            config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s
+        )
+        loader = Loader(
+            "good",
+            indexer,
+            KafkaBadRows(bad_rows, self.bad_topic),
+            limits,
+            max_concurrent=config.max_concurrent_bulks,
+        )
+        # A new consumer group each run: every run reads all the events.
+        group = f"bench-{self.tag}-{uuid.uuid4().hex[:8]}"
+        kafka_source = KafkaSource(self.kafka, [self.good_topic], group)
+        source = _Timed(kafka_source, EVENTS)
+        await kafka_source.start()
+        try:
+            await loader.run(source)
+        finally:
+            await kafka_source.stop()
+        assert source.first_batch_at is not None
+        rate = EVENTS / (time.perf_counter() - source.first_batch_at)
+        if client is not None:
+            await self._drop(client, indexer.alias)
+        return rate
+
+
+def _log_line(number: int) -> bytes:
+    entry: dict[str, Any] = {
+        "@timestamp": "2026-11-23T11:00:00.000+01:00",
+        "@version": "1",
+        "message": f"order {number} handled in {number % 97} ms",
+        "logger_name": "com.acme.shop.OrderController",
+        "thread_name": f"http-nio-8080-exec-{number % 16}",
+        "level": "INFO",
+        "level_value": 20000,
+        "requestId": f"req-{number}",
+        "userId": f"user-{number % 1000}",
+    }
+    if number % 50 == 0:
+        entry["level"], entry["level_value"] = "ERROR", 40000
+        entry["stack_trace"] = "java.lang.IllegalStateException: payment declined\n" + "".join(
+            f"\tat com.acme.shop.Payments.charge(Payments.java:{line})\n" for line in range(20)
+        )
+    return orjson.dumps(entry) + b"\n"
+
+
+def _listener_into_kafka() -> tuple[float, float]:
+    """Lines/s from sockets to acknowledged Kafka records, and the listener's peak RSS in MiB."""
+    topic = f"bench-{uuid.uuid4().hex[:8]}-logs"
+    asyncio.run(_topics(create=[topic]))
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
+    environment.update(
+        FURROW_KAFKA_BOOTSTRAP_SERVERS=kafka.address(),
+        FURROW_TOPICS_LOGS=topic,
+        FURROW_LOGS_PORT=str(LISTENER_PORT),
+        FURROW_LOGS_HEALTH_PORT=str(LISTENER_HEALTH_PORT),
+    )
+    with (run_dir() / "bench-listener.log").open("ab") as output:
+        listener = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "logs"],
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(_listening, what="the log listener", timeout=30)
+        payload = b"".join(_log_line(number) for number in range(LOG_LINES_PER_CONNECTION))
+        total = LOG_CONNECTIONS * LOG_LINES_PER_CONNECTION
+        senders = [threading.Thread(target=_send, args=(payload,)) for _ in range(LOG_CONNECTIONS)]
+        started = time.perf_counter()
+        for sender in senders:
+            sender.start()
+        while asyncio.run(_written(topic)) < total:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        for sender in senders:
+            sender.join()
+        status = Path(f"/proc/{listener.pid}/status").read_text()
+        return total / elapsed, int(status.split("VmHWM:")[1].split()[0]) / 1024
+    finally:
+        listener.send_signal(signal.SIGTERM)
+        listener.wait(60)
+        asyncio.run(_topics(delete=[topic]))
+
+
+async def _topics(*, create: Sequence[str] = (), delete: Sequence[str] = ()) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
+    await admin.start()
+    try:
+        if create:
+            await admin.create_topics([NewTopic(topic, 2, 1) for topic in create])
+        if delete:
+            await admin.delete_topics(list(delete))
+    finally:
+        await admin.close()
+
+
+def _listening() -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", LISTENER_HEALTH_PORT)) == 0
+
+
+def _send(payload: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", LISTENER_PORT)) as connection:
+        connection.sendall(payload)
+
+
+async def _written(topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.address())
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in (0, 1)])
+    finally:
+        await consumer.stop()
+    return sum(ends.values())

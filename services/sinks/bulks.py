@@ -1,0 +1,113 @@
+"""The bookkeeping of a sink, knowing nothing of Kafka or Elasticsearch: records gathered into
+bulks that are flushed by count, bytes or age, and which offsets may be committed once bulks,
+sent concurrently, complete in any order."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from libs.pipes import Record
+from services.sinks.elastic import BulkItem
+
+
+@dataclass(frozen=True, slots=True)
+class BulkLimits:
+    max_documents: int
+    max_bytes: int
+    flush_interval_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """An encoded bad row about `record`, which could not become a document or was refused."""
+
+    record: Record
+    row: bytes
+
+
+@dataclass
+class Bulk:
+    """The outcomes of consecutive records: documents to index and bad rows to store."""
+
+    ticket: int
+    items: list[BulkItem] = field(default_factory=list)
+    bad_rows: list[BadRow] = field(default_factory=list)
+    size_bytes: int = 0
+    # Monotonic time of the first outcome, None while empty.
+    started: float | None = None
+
+    def add_item(self, item: BulkItem, now: float) -> None:
+        self.items.append(item)
+        self.size_bytes += len(item.lines)
+        self._touch(now)
+
+    def add_bad_row(self, bad_row: BadRow, now: float) -> None:
+        self.bad_rows.append(bad_row)
+        self.size_bytes += len(bad_row.row)
+        self._touch(now)
+
+    def is_empty(self) -> bool:
+        return self.started is None
+
+    def is_full(self, limits: BulkLimits) -> bool:
+        count = len(self.items) + len(self.bad_rows)
+        return count >= limits.max_documents or self.size_bytes >= limits.max_bytes
+
+    def due_in(self, limits: BulkLimits, now: float) -> float | None:
+        """Seconds until the bulk is old enough to be sent (<= 0: now); None while empty."""
+        if self.started is None:
+            return None
+        return self.started + limits.flush_interval_s - now
+
+    def _touch(self, now: float) -> None:
+        if self.started is None:
+            self.started = now
+
+
+class CommitTracker:
+    """Which records may be committed when bulks complete out of order.
+
+    Records are added in the order they were read, each with the ticket of the bulk holding its
+    outcome. A partition may be committed up to its last record whose bulk, and every earlier
+    bulk holding records of that partition, has completed. Commits never go backwards, even when
+    a rebalance delivers records again that were committed already.
+    """
+
+    def __init__(self) -> None:
+        # Per partition, runs of consecutive records in the same bulk: [ticket, last record].
+        self._runs: dict[tuple[str, int], deque[tuple[int, Record]]] = {}
+        self._open_runs: Counter[int] = Counter()
+        self._completed: set[int] = set()
+        self._committed: dict[tuple[str, int], int] = {}
+
+    def add(self, ticket: int, record: Record) -> None:
+        runs = self._runs.setdefault((record.topic, record.partition), deque())
+        if runs and runs[-1][0] == ticket:
+            runs[-1] = (ticket, record)
+        else:
+            runs.append((ticket, record))
+            self._open_runs[ticket] += 1
+
+    def complete(self, ticket: int) -> None:
+        if self._open_runs[ticket]:
+            self._completed.add(ticket)
+        else:
+            del self._open_runs[ticket]
+
+    def committable(self) -> list[Record]:
+        """For each partition that can move forward, the last record to commit; each record is
+        returned once."""
+        ready: list[Record] = []
+        for position, runs in self._runs.items():
+            last: Record | None = None
+            while runs and runs[0][0] in self._completed:
+                ticket, last = runs.popleft()
+                self._open_runs[ticket] -= 1
+                if not self._open_runs[ticket]:
+                    del self._open_runs[ticket]
+                    self._completed.discard(ticket)
+            if last is not None and last.offset > self._committed.get(position, -1):
+                self._committed[position] = last.offset
+                ready.append(last)
+        return ready

@@ -1,0 +1,57 @@
+"""Elasticsearch chores shared by the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from services.sinks.mappings import template_name
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(url)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def delete_alias_and_indices(client: AsyncElasticsearch, alias: str) -> None:
+    """Remove what a sink made for `alias`: its daily indices (or a plain index of that name)
+    and its template. Names are listed first: the cluster refuses wildcard deletes."""
+    found = await client.indices.get(
+        index=f"{alias},{alias}-2*", ignore_unavailable=True, allow_no_indices=True
+    )
+    if found:
+        await client.indices.delete(index=",".join(found))
+    await client.options(ignore_status=404).indices.delete_index_template(name=template_name(alias))
+
+
+async def wait_for_count(
+    client: AsyncElasticsearch,
+    index: str,
+    expected: int,
+    *,
+    query: dict[str, Any] | None = None,
+    timeout_s: float = 60.0,
+) -> int:
+    """The number of documents matching `query` in `index`, polled until it reaches `expected`
+    (or the timeout: the last count is returned for the assertion to show)."""
+    count = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                if await client.indices.exists(index=index):
+                    await client.indices.refresh(index=index)
+                    found = await client.count(index=index, query=query or {"match_all": {}})
+                    count = found["count"]
+                    if count >= expected:
+                        return count
+                await asyncio.sleep(0.25)
+    except TimeoutError:
+        return count

@@ -1,0 +1,117 @@
+"""Elasticsearch stopped and started again under a running good sink: nothing lost, nothing twice.
+
+The drill needs an Elasticsearch of its own (the shared one is never stopped): devstack runs a
+second node on port 9250 from `.run/test-es-outage`, where its unpacked distribution is kept
+between runs and its data is wiped before each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from elasticsearch import AsyncElasticsearch
+
+from devstack import elasticsearch
+from devstack.process import REPO_ROOT
+from tests.enriched_events import enriched_lines
+from tests.integration.elastic import connected, wait_for_count
+from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.processes import Names, health_port, start_service
+
+PORT = 9250
+RUN_DIR = REPO_ROOT / ".run" / "test-es-outage"
+BEFORE, DURING = 2000, 2000
+
+
+@contextlib.contextmanager
+def drill_node() -> Iterator[None]:
+    """devstack's view of the drill node while in the block (it reads these at each call)."""
+    saved = {name: os.environ.get(name) for name in ("FURROW_ES_PORT", "FURROW_RUN_DIR")}
+    os.environ.update({"FURROW_ES_PORT": str(PORT), "FURROW_RUN_DIR": str(RUN_DIR)})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def node(elasticsearch_url: str, kafka_bootstrap: str) -> Iterator[str]:
+    """A fresh, empty second node; the shared servers' fixtures are settled first so that none of
+    them ever sees the drill's environment."""
+    with drill_node():
+        elasticsearch.stop()
+        shutil.rmtree(RUN_DIR / "elasticsearch" / "data", ignore_errors=True)
+        elasticsearch.start()
+        url = elasticsearch.address()
+    try:
+        yield url
+    finally:
+        with drill_node():
+            elasticsearch.stop()
+
+
+@pytest.fixture
+async def client(node: str) -> AsyncIterator[AsyncElasticsearch]:
+    """A client of the drill node (in place of the shared one)."""
+    async with connected(node) as es:
+        yield es
+
+
+async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
+    names: Names, kafka_bootstrap: str, node: str, client: AsyncElasticsearch
+) -> None:
+    port = health_port()
+    sink = start_service(
+        ["sink", "good"],
+        {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "FURROW_ELASTICSEARCH_URL": node,
+            "FURROW_TOPICS_GOOD": names.topic("good"),
+            "FURROW_TOPICS_BAD": names.topic("bad"),
+            "FURROW_SINK_GOOD_INDEX": names.alias("good"),
+            "FURROW_SINK_GOOD_GROUP_ID": names.group("good"),
+            "FURROW_SINK_GOOD_HEALTH_PORT": str(port),
+            "FURROW_SINK_GOOD_BULK_MAX_DOCUMENTS": "500",
+            # Retries every second at most, so the drill does not wait out a long backoff.
+            "FURROW_SINK_GOOD_MAX_BACKOFF_S": "1",
+        },
+        health_port=port,
+        log=RUN_DIR / "sink-good.log",
+    )
+    lines = list(enriched_lines(BEFORE + DURING, seed=9))
+    alias = names.alias("good")
+    try:
+        await produce(kafka_bootstrap, names.topic("good"), lines[:BEFORE])
+        assert await wait_for_count(client, alias, 500) >= 500
+        with drill_node():
+            elasticsearch.stop()
+            await produce(kafka_bootstrap, names.topic("good"), lines[BEFORE:])
+            # The node takes longer to come back than the sink takes to notice it is gone.
+            restarting = asyncio.create_task(asyncio.to_thread(elasticsearch.start))
+            # The sink waits: reading stops once its bulks are all retrying, and it says so.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(20):
+                    while sink.is_healthy():  # noqa: ASYNC110 - a health URL, polled
+                        await asyncio.sleep(0.5)
+            assert not restarting.done(), "the node came back before the sink noticed"
+            assert not sink.is_healthy()
+            assert sink.process.poll() is None
+            await restarting
+        assert (
+            await wait_for_count(client, alias, BEFORE + DURING, timeout_s=120) == BEFORE + DURING
+        )
+        await wait_until_consumed(kafka_bootstrap, names.group("good"), names.topic("good"))
+        await client.indices.refresh(index=alias)
+        assert (await client.count(index=alias))["count"] == BEFORE + DURING
+        assert sink.is_healthy()
+    finally:
+        assert sink.stop() == 0, sink.output()

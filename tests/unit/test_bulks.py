@@ -1,0 +1,105 @@
+import pytest
+
+from libs.pipes import Record
+from services.sinks.bulks import BadRow, Bulk, BulkLimits, CommitTracker
+from services.sinks.documents import Document
+from services.sinks.elastic import BulkItem
+
+LIMITS = BulkLimits(max_documents=3, max_bytes=100, flush_interval_s=1.0)
+
+
+def record(offset: int, partition: int = 0) -> Record:
+    return Record(topic="t", partition=partition, offset=offset, value=b"v")
+
+
+def item(size: int) -> BulkItem:
+    return BulkItem(Document("id", "2026.11.23", {}, record(0)), b"x" * size)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "bad_rows", "full"),
+    [
+        ([], 0, False),
+        ([10, 10], 0, False),
+        ([10, 10, 10], 0, True),
+        ([10], 2, True),
+        ([99], 0, False),
+        ([100], 0, True),
+        ([], 1, False),
+    ],
+)
+def test_a_bulk_is_full_by_count_or_bytes(sizes: list[int], bad_rows: int, full: bool) -> None:
+    bulk = Bulk(ticket=1)
+    for size in sizes:
+        bulk.add_item(item(size), now=0.0)
+    for _ in range(bad_rows):
+        bulk.add_bad_row(BadRow(record(0), b"row"), now=0.0)
+    assert bulk.is_full(LIMITS) is full
+
+
+def test_a_bulk_is_due_by_the_age_of_its_first_outcome() -> None:
+    bulk = Bulk(ticket=1)
+    assert bulk.is_empty()
+    assert bulk.due_in(LIMITS, now=5.0) is None
+    bulk.add_item(item(1), now=10.0)
+    bulk.add_item(item(1), now=10.8)
+    assert not bulk.is_empty()
+    assert bulk.due_in(LIMITS, now=10.5) == pytest.approx(0.5)
+    assert bulk.due_in(LIMITS, now=11.5) == pytest.approx(-0.5)
+
+
+def offsets(records: list[Record]) -> dict[int, int]:
+    return {r.partition: r.offset for r in records}
+
+
+# (bulk tickets of the records read in order, as (ticket, offset, partition)),
+# completion order, committable offsets per partition after each completion)
+CASES = [
+    ([(1, 0, 0), (1, 1, 0), (2, 2, 0)], [1, 2], [{0: 1}, {0: 2}]),
+    ([(1, 0, 0), (1, 1, 0), (2, 2, 0)], [2, 1], [{}, {0: 2}]),
+    ([(1, 0, 0), (2, 1, 0), (3, 2, 0)], [3, 1, 2], [{}, {0: 0}, {0: 2}]),
+    ([(1, 0, 0), (1, 0, 1), (2, 1, 1)], [2, 1], [{}, {0: 0, 1: 1}]),
+    # A partition only in the later bulk is not held back by the earlier one.
+    ([(1, 0, 0), (2, 0, 1)], [2, 1], [{1: 0}, {0: 0}]),
+    # A bulk that is split across two runs of the same partition.
+    ([(1, 0, 0), (2, 1, 0), (1, 2, 0)], [1, 2], [{0: 0}, {0: 2}]),
+]
+
+
+@pytest.mark.parametrize(("reads", "completions", "expected"), CASES)
+def test_commits_follow_the_completed_prefix_of_each_partition(
+    reads: list[tuple[int, int, int]], completions: list[int], expected: list[dict[int, int]]
+) -> None:
+    tracker = CommitTracker()
+    for ticket, offset, partition in reads:
+        tracker.add(ticket, record(offset, partition))
+    seen = []
+    for ticket in completions:
+        tracker.complete(ticket)
+        seen.append(offsets(tracker.committable()))
+    assert seen == expected
+    assert tracker.committable() == []
+
+
+def test_commits_never_go_backwards_when_records_come_again() -> None:
+    tracker = CommitTracker()
+    tracker.add(1, record(5))
+    tracker.complete(1)
+    assert offsets(tracker.committable()) == {0: 5}
+    # A rebalance delivers offsets 3..5 again: indexing them again is harmless, committing 4
+    # after 5 would not be.
+    tracker.add(2, record(3))
+    tracker.add(2, record(4))
+    tracker.complete(2)
+    assert tracker.committable() == []
+    tracker.add(3, record(6))
+    tracker.complete(3)
+    assert offsets(tracker.committable()) == {0: 6}
+
+
+def test_a_bulk_with_no_records_completes_without_a_trace() -> None:
+    tracker = CommitTracker()
+    tracker.complete(7)
+    tracker.add(8, record(0))
+    tracker.complete(8)
+    assert offsets(tracker.committable()) == {0: 0}

@@ -1,0 +1,191 @@
+"""The enriched-event reader against the reference reader, the PyPI snowplow-analytics-sdk."""
+
+import random
+from typing import Any
+
+import orjson
+import pytest
+from snowplow_analytics_sdk.event_transformer import ENRICHED_EVENT_FIELD_TYPES, transform
+
+from libs.formats.enriched import (
+    FIELD_NAMES,
+    EnrichedEventError,
+    shredded_name,
+    to_event,
+    to_json,
+    to_tsv,
+)
+from tests.enriched_events import contexts, event_fields, unstruct
+
+
+def sdk_shape(line: str) -> dict[str, Any]:
+    """The SDK's JSON with its one documented divergence from ours undone: se_value a number."""
+    event: dict[str, Any] = transform(line)
+    if "se_value" in event:
+        event["se_value"] = float(event["se_value"])
+    return event
+
+
+def test_the_columns_are_the_sdks_in_its_order() -> None:
+    assert [name for name, _ in ENRICHED_EVENT_FIELD_TYPES] == list(FIELD_NAMES)
+
+
+@pytest.mark.parametrize("number", range(25))
+def test_realistic_events_read_as_the_sdk_reads_them(number: int) -> None:
+    fields = event_fields(number, random.Random(number))
+    # The SDK keeps only the derived contexts when both columns hold the same schema; ours are
+    # disjoint here, so the shapes must agree exactly.
+    line = to_tsv(fields)
+    assert to_json(line) == sdk_shape(line)
+
+
+@pytest.mark.parametrize(
+    ("schema", "key"),
+    [
+        ("iglu:com.acme/user/jsonschema/1-0-0", "contexts_com_acme_user_1"),
+        ("iglu:com.acme/userProfile/jsonschema/2-1-0", "contexts_com_acme_user_profile_2"),
+        ("iglu:com.acme/PascalCase/jsonschema/13-0-0", "contexts_com_acme_pascal_case_13"),
+        ("iglu:com.Acme.Shop/user/jsonschema/1-0-0", "contexts_com_acme_shop_user_1"),
+        # Where SDK 0.2.3 keeps the dashes (`com_acme-corp`, `checkout-step`), newer SDKs and
+        # our reference turn them into underscores as well.
+        (
+            "iglu:com.acme-corp/checkout-step/jsonschema/1-0-0",
+            "contexts_com_acme_corp_checkout_step_1",
+        ),
+        ("iglu:com.acme/user_2fa/jsonschema/3-0-1", "contexts_com_acme_user_2fa_3"),
+    ],
+)
+def test_shredded_names(schema: str, key: str) -> None:
+    assert shredded_name("contexts", schema) == key
+
+
+def test_dashed_vendors_differ_from_sdk_0_2_3_only_in_the_key() -> None:
+    line = to_tsv(
+        {
+            "event_id": "e",
+            "collector_tstamp": "2026-11-23 10:00:00.000",
+            "contexts": contexts(("iglu:com.acme-corp/cart/jsonschema/1-0-0", {"items": 2})),
+            "unstruct_event": unstruct("iglu:com.acme-corp/checkout-step/jsonschema/1-0-0", {}),
+        }
+    )
+    ours, theirs = to_json(line), sdk_shape(line)
+    assert ours["contexts_com_acme_corp_cart_1"] == theirs["contexts_com_acme-corp_cart_1"]
+    assert "unstruct_event_com_acme_corp_checkout_step_1" in ours
+    assert "unstruct_event_com_acme-corp_checkout-step_1" in theirs
+
+
+def test_the_same_context_in_both_columns_is_one_list() -> None:
+    user = "iglu:com.acme/user/jsonschema/1-0-0"
+    line = to_tsv(
+        {
+            "contexts": contexts((user, {"id": 1})),
+            "derived_contexts": contexts((user, {"id": 2}), (user, {"id": 3})),
+        }
+    )
+    assert to_json(line)["contexts_com_acme_user_1"] == [{"id": 1}, {"id": 2}, {"id": 3}]
+
+
+def test_typed_values() -> None:
+    line = to_tsv(
+        {
+            "collector_tstamp": "2026-11-23 10:00:00.123",
+            "txn_id": "-7",
+            "geo_latitude": "52.5",
+            "geo_longitude": "13.4",
+            "br_cookies": "1",
+            "dvce_ismobile": "0",
+            "se_value": "2.5",
+        }
+    )
+    assert to_json(line) == {
+        "collector_tstamp": "2026-11-23T10:00:00.123Z",
+        "txn_id": -7,
+        "geo_latitude": 52.5,
+        "geo_longitude": 13.4,
+        "geo_location": "52.5,13.4",
+        "br_cookies": True,
+        "dvce_ismobile": False,
+        "se_value": 2.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "failure"),
+    [
+        ("no tabs at all", {"type": "NotTSV"}),
+        ("three\tfields\there", {"type": "FieldNumberMismatch", "fieldCount": 3}),
+        ("\t" * 131, {"type": "FieldNumberMismatch", "fieldCount": 132}),
+    ],
+)
+def test_what_is_no_enriched_event(line: str, failure: dict[str, Any]) -> None:
+    with pytest.raises(EnrichedEventError) as raised:
+        to_json(line)
+    assert raised.value.failure == failure
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("txn_id", "seven", "not an integer"),
+        ("txn_id", "2147483648", "outside the 32-bit integer range"),
+        ("geo_latitude", "north", "not a number"),
+        ("tr_total", "nan", "not a finite number"),
+        ("br_cookies", "yes", "not a boolean (1 or 0)"),
+        ("collector_tstamp", "yesterday", "not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)"),
+        ("contexts", "{not json", "not JSON: "),
+        ("contexts", "[]", "not a JSON object"),
+        ("contexts", '{"schema": "s", "data": {}}', "contexts data is not an array"),
+        ("contexts", '{"schema": "s", "data": [{"data": 1}]}', "not self-describing JSON"),
+        ("unstruct_event", '{"schema": "s", "data": {"schema": "x", "data": 1}}', "'x' is not"),
+        ("unstruct_event", '{"schema": "s"}', "self-describing JSON of s has no data"),
+    ],
+)
+def test_invalid_values_are_reported_as_loader_parsing_errors(
+    field: str, value: str, message: str
+) -> None:
+    with pytest.raises(EnrichedEventError) as raised:
+        to_json(to_tsv({field: value}))
+    (error,) = raised.value.failure["errors"]
+    assert raised.value.failure["type"] == "RowDecodingError"
+    assert error["type"] == "InvalidValue"
+    assert (error["key"], error["value"]) == (field, value)
+    assert error["message"].startswith(message)
+
+
+def test_every_invalid_value_is_reported_at_once() -> None:
+    with pytest.raises(EnrichedEventError) as raised:
+        to_json(to_tsv({"txn_id": "x", "br_cookies": "x", "app_id": "fine"}))
+    assert [error["key"] for error in raised.value.failure["errors"]] == ["txn_id", "br_cookies"]
+
+
+def test_the_event_shape_keeps_the_json_columns_whole() -> None:
+    context = contexts(("iglu:com.acme/user/jsonschema/1-0-0", {"plan": "pro"}))
+    line = to_tsv(
+        {
+            "event_id": "e",
+            "collector_tstamp": "2026-11-23 10:00:00.000",
+            "refr_device_tstamp": "2026-11-23 09:59:59.000",
+            "domain_sessionidx": "3",
+            "contexts": context,
+            "geo_latitude": "1",
+            "geo_longitude": "2",
+        }
+    )
+    assert to_event(line) == {
+        "event_id": "e",
+        "collector_tstamp": "2026-11-23T10:00:00.000Z",
+        # The loader bad-row schemas name the column as the canonical event model does.
+        "refr_dvce_tstamp": "2026-11-23T09:59:59.000Z",
+        "domain_sessionidx": 3,
+        "contexts": orjson.loads(context),
+        "geo_latitude": 1.0,
+        "geo_longitude": 2.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "values", [{"unknown_field": "x"}, {"app_id": "a\tb"}, {"page_title": "two\nlines"}]
+)
+def test_tsv_refuses_what_it_cannot_carry(values: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        to_tsv(values)
