@@ -183,9 +183,21 @@ def test_the_event_shape_keeps_the_json_columns_whole() -> None:
     }
 
 
+def test_tsv_refuses_unknown_fields() -> None:
+    with pytest.raises(ValueError, match="unknown_field"):
+        to_tsv({"unknown_field": "x"})
+
+
 @pytest.mark.parametrize(
-    "values", [{"unknown_field": "x"}, {"app_id": "a\tb"}, {"page_title": "two\nlines"}]
+    ("values", "field", "written"),
+    [
+        ({"app_id": "a\tb"}, "app_id", "a b"),
+        ({"page_title": "two\nlines\r\n"}, "page_title", "two lines  "),
+    ],
 )
-def test_tsv_refuses_what_it_cannot_carry(values: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
-        to_tsv(values)
+def test_tsv_writes_separators_in_values_as_spaces(
+    values: dict[str, str], field: str, written: str
+) -> None:
+    columns = to_tsv(values).split("\t")
+    assert len(columns) == 131
+    assert columns[FIELD_NAMES.index(field)] == written
