@@ -162,3 +162,16 @@ async def test_a_tracked_page_view_is_enriched_and_searchable_in_good(
     assert document["event"] == "page_view"
     assert document["page_urlhost"] == "x.io"
     assert document["v_etl"].startswith("furrow-enrich-")
+    # Typed fields: a date histogram on @timestamp and a terms aggregation on event_name.
+    found = await client.search(
+        index="good",
+        query={"term": {"app_id": marker}},
+        size=0,
+        aggs={
+            "per_minute": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m"}},
+            "names": {"terms": {"field": "event_name"}},
+        },
+    )
+    (bucket,) = [b for b in found["aggregations"]["per_minute"]["buckets"] if b["doc_count"]]
+    assert bucket["doc_count"] == 1
+    assert found["aggregations"]["names"]["buckets"] == [{"key": "page_view", "doc_count": 1}]
