@@ -75,13 +75,7 @@ def adapter_failures(
     now: datetime,
 ) -> bytes:
     """A request no adapter could read; `messages` are `{field, value, expectation}`."""
-    failure = {
-        "timestamp": _timestamp(now),
-        "vendor": vendor,
-        "version": version,
-        "messages": messages,
-    }
-    return _encode(ADAPTER_FAILURES, component, failure, collector_payload_fields(payload))
+    return _request_failure(ADAPTER_FAILURES, component, payload, vendor, version, messages, now)
 
 
 def tracker_protocol_violations(
@@ -94,15 +88,27 @@ def tracker_protocol_violations(
     now: datetime,
 ) -> bytes:
     """A request, or one event of it, that breaks the tracker protocol."""
+    return _request_failure(
+        TRACKER_PROTOCOL_VIOLATIONS, component, payload, vendor, version, messages, now
+    )
+
+
+def _request_failure(
+    schema: str,
+    component: str,
+    payload: CollectorPayload,
+    vendor: str,
+    version: str,
+    messages: list[dict[str, str]],
+    now: datetime,
+) -> bytes:
     failure = {
         "timestamp": _timestamp(now),
         "vendor": vendor,
         "version": version,
         "messages": messages,
     }
-    return _encode(
-        TRACKER_PROTOCOL_VIOLATIONS, component, failure, collector_payload_fields(payload)
-    )
+    return _encode(schema, component, failure, collector_payload_fields(payload))
 
 
 def schema_violations(

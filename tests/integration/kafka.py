@@ -22,14 +22,18 @@ async def produce(bootstrap: str, topic: str, values: Iterable[bytes]) -> None:
         await sink.stop()
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         (description,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+    return [partition["partition"] for partition in description["partitions"]]
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:

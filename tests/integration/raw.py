@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from libs.formats.collector_payload import CollectorPayload, decode
+from tests.integration.kafka import partitions_of
 
 
 class TopicTail:
@@ -52,16 +52,6 @@ class TopicTail:
                 batches = await self._consumer.getmany(timeout_ms=500)
                 values.extend(record.value for records in batches.values() for record in records)
         return values
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (description,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [partition["partition"] for partition in description["partitions"]]
 
 
 def tracker_events(payload: CollectorPayload) -> list[dict[str, str]]:

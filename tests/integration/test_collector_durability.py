@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ import pytest
 from devstack import kafka
 from devstack.process import wait_until
 from libs.formats.collector_payload import decode
+from tests.integration.environment import environment
 from tests.integration.raw import TopicTail, tracker_events
 
 KAFKA_PORT = "19092"
@@ -32,18 +33,8 @@ class DrillKafka:
         self.run_dir = run_dir
         self.bootstrap = f"127.0.0.1:{KAFKA_PORT}"
 
-    @contextmanager
-    def _environment(self) -> Iterator[None]:
-        saved = {name: os.environ.get(name) for name in ("FURROW_RUN_DIR", "FURROW_KAFKA_PORT")}
-        os.environ.update(FURROW_RUN_DIR=str(self.run_dir), FURROW_KAFKA_PORT=KAFKA_PORT)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    def _environment(self) -> AbstractContextManager[None]:
+        return environment({"FURROW_RUN_DIR": str(self.run_dir), "FURROW_KAFKA_PORT": KAFKA_PORT})
 
     def start(self) -> None:
         with self._environment():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 
@@ -20,6 +19,7 @@ from devstack import elasticsearch
 from devstack.process import REPO_ROOT
 from tests.enriched_events import enriched_lines
 from tests.integration.elastic import connected, wait_for_count
+from tests.integration.environment import environment
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, health_port, start_service
 
@@ -28,19 +28,9 @@ RUN_DIR = REPO_ROOT / ".run" / "test-es-outage"
 BEFORE, DURING = 2000, 2000
 
 
-@contextlib.contextmanager
-def drill_node() -> Iterator[None]:
+def drill_node() -> contextlib.AbstractContextManager[None]:
     """devstack's view of the drill node while in the block (it reads these at each call)."""
-    saved = {name: os.environ.get(name) for name in ("FURROW_ES_PORT", "FURROW_RUN_DIR")}
-    os.environ.update({"FURROW_ES_PORT": str(PORT), "FURROW_RUN_DIR": str(RUN_DIR)})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return environment({"FURROW_ES_PORT": str(PORT), "FURROW_RUN_DIR": str(RUN_DIR)})
 
 
 @pytest.fixture
