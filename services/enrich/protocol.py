@@ -150,23 +150,23 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     _read_event_id(parameters, reading)
     # An event carries a dozen or two of the known parameters: visit those, not every name.
     for name, value in parameters.items():
-        if not value:
+        reader = READERS.get(name)
+        if reader is None or not value:
             continue
-        if (target := TEXT_FIELDS.get(name)) is not None:
+        target, convert, expectation = reader
+        if convert is None:
             event[target] = value
-        elif (typed := TYPED_FIELDS.get(name)) is not None:
-            target, convert, expectation = typed
-            converted = convert(value)
-            if converted is None:
-                reading.violate(name, value, expectation)
-            else:
-                event[target] = converted
-        elif (dimension := DIMENSION_FIELDS.get(name)) is not None:
-            dimensions = _dimensions(value)
+        elif (converted := convert(value)) is None:
+            reading.violate(name, value, expectation)
+        else:
+            event[target] = converted
+    for name, (width, height) in DIMENSION_FIELDS.items():
+        if size := parameters.get(name):
+            dimensions = _dimensions(size)
             if dimensions is None:
-                reading.violate(name, value, "WIDTHxHEIGHT, two integers")
+                reading.violate(name, size, "WIDTHxHEIGHT, two integers")
             else:
-                event[dimension[0]], event[dimension[1]] = dimensions
+                event[width], event[height] = dimensions
     _read_urls(parameters, payload.referer_uri, reading)
     _read_self_describing(parameters, reading)
     event["derived_tstamp"] = derived_timestamp(
@@ -402,7 +402,10 @@ def _is_self_describing(value: Any) -> bool:
 
 
 Converter = Callable[[str], str | None]
-TYPED_FIELDS: dict[str, tuple[str, Converter, str]] = {
+# Parameter -> (field, converter (None: copied as text), what a valid value is): one lookup per
+# parameter of an event.
+READERS: dict[str, tuple[str, Converter | None, str]] = {
+    **{name: (target, None, "") for name, target in TEXT_FIELDS.items()},
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
     **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
