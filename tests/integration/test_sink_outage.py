@@ -16,7 +16,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from devstack import elasticsearch
-from devstack.process import REPO_ROOT
+from devstack.process import REPO_ROOT, wait_until
 from tests.enriched_events import enriched_lines
 from tests.integration.elastic import connected, wait_for_count
 from tests.integration.environment import environment
@@ -102,6 +102,9 @@ async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
         await wait_until_consumed(kafka_bootstrap, names.group("good"), names.topic("good"))
         await client.indices.refresh(index=alias)
         assert (await client.count(index=alias))["count"] == BEFORE + DURING
-        assert sink.is_healthy()
+        # Healthy again once its reading resumes, at the latest after the longest retry backoff.
+        await asyncio.to_thread(
+            wait_until, sink.is_healthy, what="the sink's health after the outage", timeout=45
+        )
     finally:
         assert sink.stop() == 0, sink.output()
