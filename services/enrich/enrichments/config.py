@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from libs.formats.enriched import EnrichedEvent
+from libs.formats.iglu import IgluError, schema_key
 from services.enrich.model import Enrichment, RawEvent, SelfDescribingJson
 
 
@@ -40,9 +41,6 @@ class Parameters(BaseModel):
 _CRITERION = re.compile(
     r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
     r"([1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)"
-)
-_SCHEMA_URI = re.compile(
-    r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/([0-9]+)-([0-9]+)-([0-9]+)"
 )
 
 
@@ -69,13 +67,16 @@ class SchemaCriterion:
 
     def matches(self, schema_uri: str) -> bool:
         """Whether the schema `iglu:vendor/name/format/M-R-A` is one this criterion names."""
-        match = _SCHEMA_URI.fullmatch(schema_uri)
-        if match is None:
+        try:
+            key = schema_key(schema_uri)
+        except IgluError:
             return False
-        vendor, name, schema_format, *version = match.groups()
-        return (vendor, name, schema_format) == (self.vendor, self.name, self.format) and all(
-            wanted is None or wanted == int(part)
-            for wanted, part in zip(self.version, version, strict=True)
+        version = key.version
+        return key.family == (self.vendor, self.name, self.format) and all(
+            wanted is None or wanted == part
+            for wanted, part in zip(
+                self.version, (version.model, version.revision, version.addition), strict=True
+            )
         )
 
 
