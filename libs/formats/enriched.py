@@ -177,8 +177,8 @@ FIELDS: tuple[tuple[str, Kind], ...] = (
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
 FIELD_COUNT = len(FIELDS)
-_KNOWN_NAMES = frozenset(FIELD_NAMES)
-_EMPTY = ("",) * FIELD_COUNT
+# Every field, empty, in TSV order: a line starts as a copy of it.
+_EMPTY_LINE = dict.fromkeys(FIELD_NAMES, "")
 _SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 EnrichedEvent = dict[str, str]
@@ -215,12 +215,15 @@ def to_tsv(values: Mapping[str, str]) -> str:
     """The TSV line holding `values` (field name -> its text as it appears in the TSV), every
     other field empty. Tabs and line breaks in values become spaces, as Snowplow writes them.
     Raises ValueError for an unknown name."""
-    if unknown := values.keys() - _KNOWN_NAMES:
+    columns = {**_EMPTY_LINE, **values}
+    # Known names only replace values; an unknown one adds a column.
+    if len(columns) != FIELD_COUNT:
+        unknown = columns.keys() - _EMPTY_LINE.keys()
         raise ValueError(f"not enriched event fields: {', '.join(sorted(unknown))}")
-    line = "\t".join(map(values.get, FIELD_NAMES, _EMPTY))
+    line = "\t".join(columns.values())
     # Values rarely hold a separator: check the joined line once, clean values only if needed.
     if line.count("\t") != FIELD_COUNT - 1 or "\n" in line or "\r" in line:
-        line = "\t".join(values.get(name, "").translate(_SEPARATORS) for name in FIELD_NAMES)
+        line = "\t".join(value.translate(_SEPARATORS) for value in columns.values())
     return line
 
 

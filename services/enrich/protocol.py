@@ -113,7 +113,7 @@ MAX_EPOCH_MS = 253_402_300_799_999
 INT32 = 2**31
 
 
-@dataclass
+@dataclass(slots=True)
 class ProtocolReading:
     """An event read from the tracker protocol: its fields, the self-describing JSON it carries
     (to validate), and what breaks the protocol."""
@@ -127,95 +127,105 @@ class ProtocolReading:
         self.violations.append({"field": name, "value": value or "", "expectation": expectation})
 
 
+# Every event is read here, so the work per event is kept to a few dictionary operations: fields
+# that depend on one value only (event type, URL, screen size) come from caches, and the
+# parameters are visited through set intersections rather than one by one.
 def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReading:
     """The enriched fields of one tracker protocol event."""
     parameters = raw.parameters
     payload = raw.payload
-    reading = ProtocolReading()
-    event = reading.event
-    event["etl_tstamp"] = timestamp(etl_ms)
-    event["collector_tstamp"] = timestamp(payload.timestamp_ms)
-    event["v_collector"] = payload.collector
-    event["v_etl"] = etl_version
-    event["user_ipaddress"] = parameters.get("ip") or payload.ip_address
+    event: EnrichedEvent = {
+        "etl_tstamp": timestamp(etl_ms),
+        "collector_tstamp": timestamp(payload.timestamp_ms),
+        "v_collector": payload.collector,
+        "v_etl": etl_version,
+        "user_ipaddress": parameters.get("ip") or payload.ip_address,
+    }
+    reading = ProtocolReading(event)
     if useragent := parameters.get("ua") or payload.user_agent:
         event["useragent"] = useragent
     if network_userid := parameters.get("tnuid") or payload.network_user_id:
         event["network_userid"] = network_userid
-
-    _read_event_type(parameters, reading)
-    _read_platform(parameters, reading)
+    _read_event_type(parameters.get("e"), reading)
+    if (platform := parameters.get("p")) in PLATFORMS:
+        event["platform"] = platform
+    else:
+        reading.violate("p", platform, f"one of {', '.join(sorted(PLATFORMS))}")
     if not parameters.get("tv"):
         reading.violate("tv", None, "the tracker version is required")
-    _read_event_id(parameters, reading)
-    # An event carries a dozen or two of the known parameters: visit those, not every name.
-    for name, value in parameters.items():
-        reader = READERS.get(name)
-        if reader is None or not value:
-            continue
-        target, convert, expectation = reader
-        if convert is None:
-            event[target] = value
-        elif (converted := convert(value)) is None:
-            reading.violate(name, value, expectation)
-        else:
-            event[target] = converted
-    for name, (width, height) in DIMENSION_FIELDS.items():
-        if size := parameters.get(name):
-            dimensions = _dimensions(size)
-            if dimensions is None:
+    _read_event_id(parameters.get("eid"), reading)
+    event.update(
+        {TEXT_FIELDS[name]: parameters[name] for name in parameters.keys() & TEXT_FIELDS.keys()}
+    )
+    # Sorted, so that the violations of an event are always listed in the same order.
+    for name in sorted(parameters.keys() & CONVERTED_FIELDS.keys()):
+        if value := parameters[name]:
+            target, convert, expectation = CONVERTED_FIELDS[name]
+            if (converted := convert(value)) is None:
+                reading.violate(name, value, expectation)
+            else:
+                event[target] = converted
+    for name in sorted(parameters.keys() & DIMENSION_FIELDS.keys()):
+        if size := parameters[name]:
+            if (dimensions := _dimensions(size)) is None:
                 reading.violate(name, size, "WIDTHxHEIGHT, two integers")
             else:
+                width, height = DIMENSION_FIELDS[name]
                 event[width], event[height] = dimensions
-    _read_urls(parameters, payload.referer_uri, reading)
-    _read_self_describing(parameters, reading)
+    # A pixel request without `url` was made by the page itself: its Referer is the page.
+    page_url = parameters.get("url") if "url" in parameters else payload.referer_uri
+    if page_url:
+        if (page_fields := _page_fields(page_url)) is None:
+            reading.violate("url", page_url, "an absolute URL")
+        else:
+            event.update(page_fields)
+    if referer := parameters.get("refr"):
+        event.update(_referer_fields(referer))
+    if "ue_pr" in parameters or "ue_px" in parameters or event.get("event") == "unstruct":
+        _read_unstruct_event(parameters, reading)
+    if "co" in parameters or "cx" in parameters:
+        _read_contexts(parameters, reading)
     event["derived_tstamp"] = derived_timestamp(
         payload.timestamp_ms, parameters.get("dtm"), parameters.get("stm"), parameters.get("ttm")
     )
     return reading
 
 
-def _read_event_type(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
-    code = parameters.get("e")
+def _read_event_type(code: str | None, reading: ProtocolReading) -> None:
     if not code:
         reading.violate("e", None, "the event type is required")
-        return
-    known = EVENT_TYPES.get(code)
-    if known is None:
+    elif (fields := EVENT_TYPE_FIELDS.get(code)) is None:
         reading.violate("e", code, f"one of {', '.join(EVENT_TYPES)}")
-        return
-    reading.event["event"], schema = known
-    if schema is not None:
-        _set_event_schema(reading.event, schema_key(schema))
-
-
-def _set_event_schema(event: EnrichedEvent, key: SchemaKey) -> None:
-    event["event_vendor"] = key.vendor
-    event["event_name"] = key.name
-    event["event_format"] = key.format
-    event["event_version"] = str(key.version)
-
-
-def _read_platform(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
-    platform = parameters.get("p")
-    if platform in PLATFORMS:
-        reading.event["platform"] = platform
     else:
-        reading.violate("p", platform, f"one of {', '.join(sorted(PLATFORMS))}")
+        reading.event.update(fields)
 
 
-def _read_event_id(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
-    given = parameters.get("eid")
+def _event_schema_fields(key: SchemaKey) -> dict[str, str]:
+    return {
+        "event_vendor": key.vendor,
+        "event_name": key.name,
+        "event_format": key.format,
+        "event_version": str(key.version),
+    }
+
+
+# Event type parameter -> the fields it sets.
+EVENT_TYPE_FIELDS: dict[str, dict[str, str]] = {
+    code: {"event": event, **(_event_schema_fields(schema_key(schema)) if schema else {})}
+    for code, (event, schema) in EVENT_TYPES.items()
+}
+
+
+def _read_event_id(given: str | None, reading: ProtocolReading) -> None:
     if not given:
         reading.event["event_id"] = str(uuid.uuid4())
-        return
-    if _CANONICAL_UUID.fullmatch(given):
+    elif _CANONICAL_UUID.fullmatch(given):
         reading.event["event_id"] = given
-        return
-    try:
-        reading.event["event_id"] = str(uuid.UUID(given))
-    except ValueError:
-        reading.violate("eid", given, "a UUID")
+    else:
+        try:
+            reading.event["event_id"] = str(uuid.UUID(given))
+        except ValueError:
+            reading.violate("eid", given, "a UUID")
 
 
 def _integer(value: str) -> str | None:
@@ -248,6 +258,7 @@ def _epoch_ms(value: str) -> str | None:
     return timestamp(milliseconds) if 0 <= milliseconds <= MAX_EPOCH_MS else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _dimensions(value: str) -> tuple[str, str] | None:
     width, separator, height = value.partition("x")
     if not separator or not width.isdigit() or not height.isdigit():
@@ -279,31 +290,25 @@ def _as_int(value: str | None) -> int | None:
         return None
 
 
-def _read_urls(
-    parameters: Mapping[str, str], request_referer: str | None, reading: ProtocolReading
-) -> None:
-    event = reading.event
-    # A pixel request without `url` was made by the page itself: its Referer is the page.
-    page_url = parameters.get("url") or (request_referer if "url" not in parameters else None)
-    if page_url:
-        parts = _url_parts(page_url)
-        if parts is None:
-            reading.violate("url", page_url, "an absolute URL")
-        else:
-            event["page_url"] = page_url
-            for name, value in parts.items():
-                event[f"page_url{name}"] = value
-            _read_cross_domain_link(parts.get("query"), event)
-    if referer := parameters.get("refr"):
-        event["page_referrer"] = referer
-        if (parts := _url_parts(referer)) is not None:
-            for name, value in parts.items():
-                event[f"refr_url{name}"] = value
+@functools.lru_cache(maxsize=8192)
+def _page_fields(url: str) -> dict[str, str] | None:
+    """The page fields of a page URL, None if it is not absolute. Pages repeat across events;
+    callers only read the result."""
+    parts = _url_parts(url)
+    if parts is None:
+        return None
+    fields = {"page_url": url, **{f"page_url{name}": value for name, value in parts.items()}}
+    fields.update(_cross_domain_link(parts.get("query")))
+    return fields
 
 
 @functools.lru_cache(maxsize=8192)
+def _referer_fields(url: str) -> dict[str, str]:
+    parts = _url_parts(url) or {}
+    return {"page_referrer": url, **{f"refr_url{name}": value for name, value in parts.items()}}
+
+
 def _url_parts(url: str) -> dict[str, str] | None:
-    # Pages and referrers repeat across events; callers only read the parts.
     try:
         split = urlsplit(url)
         port = split.port
@@ -322,56 +327,62 @@ def _url_parts(url: str) -> dict[str, str] | None:
     return parts
 
 
-def _read_cross_domain_link(query: str | None, event: EnrichedEvent) -> None:
+def _cross_domain_link(query: str | None) -> dict[str, str]:
     # The JavaScript tracker's cross-domain linker appends `_sp=<domain user id>.<epoch ms>`.
     if not query or "_sp=" not in query:
-        return
+        return {}
     linker = dict(parse_qsl(query)).get("_sp", "")
     user_id, _, moment = linker.partition(".")
-    if user_id:
-        event["refr_domain_userid"] = user_id
+    fields = {"refr_domain_userid": user_id} if user_id else {}
     if (moment_ms := _as_int(moment)) is not None and 0 <= moment_ms <= MAX_EPOCH_MS:
-        event["refr_device_tstamp"] = timestamp(moment_ms)
+        fields["refr_device_tstamp"] = timestamp(moment_ms)
+    return fields
 
 
-def _read_self_describing(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
+def _read_unstruct_event(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
     event = reading.event
-    envelope = _json_parameter(parameters, "ue_pr", "ue_px", reading)
-    if envelope is not None:
-        inner = _envelope_data(envelope, UNSTRUCT_EVENT, "ue_pr", reading)
-        if inner is not None:
-            if not _is_self_describing(inner):
-                reading.violate("ue_pr", None, "unstruct_event data must be self-describing JSON")
-            else:
-                reading.unstruct_event = inner
-                event["unstruct_event"] = orjson.dumps(envelope).decode()
-                if event.get("event") == "unstruct":
-                    try:
-                        _set_event_schema(event, schema_key(inner["schema"]))
-                    except IgluError as error:
-                        reading.violate("ue_pr", inner["schema"], str(error))
-    elif (
-        event.get("event") == "unstruct"
-        and not parameters.get("ue_pr")
-        and not parameters.get("ue_px")
-    ):
-        reading.violate("ue_pr", None, "a self-describing event needs ue_pr or ue_px")
-    contexts = _json_parameter(parameters, "co", "cx", reading)
-    if contexts is not None:
-        items = _envelope_data(contexts, CONTEXTS, "co", reading)
-        if items is not None:
-            if not isinstance(items, list) or not all(_is_self_describing(i) for i in items):
-                reading.violate(
-                    "co", None, "contexts data must be an array of self-describing JSON"
-                )
-            else:
-                reading.contexts = items
-                event["contexts"] = orjson.dumps(contexts).decode()
+    found = _json_parameter(parameters, "ue_pr", "ue_px", reading)
+    if found is None:
+        missing = not parameters.get("ue_pr") and not parameters.get("ue_px")
+        if missing and event.get("event") == "unstruct":
+            reading.violate("ue_pr", None, "a self-describing event needs ue_pr or ue_px")
+        return
+    envelope, text = found
+    inner = _envelope_data(envelope, UNSTRUCT_EVENT, "ue_pr", reading)
+    if inner is None:
+        return
+    if not _is_self_describing(inner):
+        reading.violate("ue_pr", None, "unstruct_event data must be self-describing JSON")
+        return
+    reading.unstruct_event = inner
+    # The JSON as the tracker sent it: it was just parsed, so it is valid.
+    event["unstruct_event"] = text
+    if event.get("event") == "unstruct":
+        try:
+            event.update(_event_schema_fields(schema_key(inner["schema"])))
+        except IgluError as error:
+            reading.violate("ue_pr", inner["schema"], str(error))
+
+
+def _read_contexts(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
+    found = _json_parameter(parameters, "co", "cx", reading)
+    if found is None:
+        return
+    contexts, text = found
+    items = _envelope_data(contexts, CONTEXTS, "co", reading)
+    if items is None:
+        return
+    if not isinstance(items, list) or not all(map(_is_self_describing, items)):
+        reading.violate("co", None, "contexts data must be an array of self-describing JSON")
+        return
+    reading.contexts = items
+    reading.event["contexts"] = text
 
 
 def _json_parameter(
     parameters: Mapping[str, str], plain: str, encoded: str, reading: ProtocolReading
-) -> Any:
+) -> tuple[Any, str] | None:
+    """The JSON in the plain parameter, else in the base64 one, with its text."""
     if text := parameters.get(plain):
         source = plain
     elif value := parameters.get(encoded):
@@ -384,7 +395,7 @@ def _json_parameter(
     else:
         return None
     try:
-        return orjson.loads(text)
+        return orjson.loads(text), text
     except orjson.JSONDecodeError as error:
         reading.violate(source, text[:100], f"JSON ({error})")
         return None
@@ -402,10 +413,8 @@ def _is_self_describing(value: Any) -> bool:
 
 
 Converter = Callable[[str], str | None]
-# Parameter -> (field, converter (None: copied as text), what a valid value is): one lookup per
-# parameter of an event.
-READERS: dict[str, tuple[str, Converter | None, str]] = {
-    **{name: (target, None, "") for name, target in TEXT_FIELDS.items()},
+# Parameter -> (field, converter, what a valid value is).
+CONVERTED_FIELDS: dict[str, tuple[str, Converter, str]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
     **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},

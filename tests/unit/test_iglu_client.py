@@ -196,7 +196,7 @@ def test_malformed_schema_uris(repository: FakeRepository, uri: str) -> None:
 
 
 def test_ttl_cache_forgets_the_least_recently_used_first() -> None:
-    cache: TtlCache[int] = TtlCache(size=2, ttl_s=100, clock=Clock())
+    cache: TtlCache[SchemaKey, int] = TtlCache(size=2, ttl_s=100, clock=Clock())
     a, b, c = (SchemaKey.parse_uri(f"iglu:v/{n}/jsonschema/1-0-0") for n in "abc")
     cache.put(a, 1)
     cache.put(b, 2)
