@@ -114,3 +114,65 @@ def test_round_trip(payload: CollectorPayload) -> None:
 def test_what_is_not_a_collector_payload_says_why(raw: bytes, message: str) -> None:
     with pytest.raises(CollectorPayloadError, match=message):
         decode(raw)
+
+
+def field(kind: int, field_id: int, value: bytes) -> bytes:
+    return struct.pack(">bh", kind, field_id) + value
+
+
+def string(text: bytes) -> bytes:
+    return struct.pack(">i", len(text)) + text
+
+
+# Values of every Thrift type, as a newer collector could add them under ids we do not know.
+UNKNOWN_VALUES = {
+    "bool": (2, b"\x01"),
+    "byte": (3, b"\x7f"),
+    "double": (4, struct.pack(">d", 1.5)),
+    "i16": (6, struct.pack(">h", -2)),
+    "i32": (8, struct.pack(">i", 7)),
+    "i64": (10, struct.pack(">q", 9)),
+    "string": (11, string(b"new")),
+    "struct": (12, field(11, 1, string(b"inner")) + field(8, 2, struct.pack(">i", 1)) + b"\x00"),
+    "map": (
+        13,
+        struct.pack(">bbi", 11, 8, 2) + string(b"a") + b"\0\0\0\1" + string(b"b") + b"\0\0\0\2",
+    ),
+    "set": (14, struct.pack(">bi", 6, 2) + b"\x00\x01\x00\x02"),
+    "list of lists": (15, struct.pack(">bi", 15, 1) + struct.pack(">bi", 11, 1) + string(b"x")),
+}
+
+
+@pytest.mark.parametrize("kind_and_value", UNKNOWN_VALUES.values(), ids=UNKNOWN_VALUES.keys())
+def test_fields_of_unknown_id_or_type_are_skipped(kind_and_value: tuple[int, bytes]) -> None:
+    kind, value = kind_and_value
+    raw = encode(FULL)
+    # Under an id of its own, and under a known id with a type it does not have (the timestamp is
+    # an i64, so a second `timestamp` of another type is skipped too).
+    unknown = field(kind, 999, value) + (field(kind, 200, value) if kind != 10 else b"")
+    assert decode(unknown + raw) == FULL
+
+
+def test_every_truncation_of_a_payload_is_refused() -> None:
+    raw = encode(FULL)
+    for end in range(len(raw)):
+        with pytest.raises(CollectorPayloadError):
+            decode(raw[:end])
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (field(11, 100, struct.pack(">i", 2**31 - 1)) + b"abc", "overruns"),
+        (field(11, 100, struct.pack(">i", -1)), "overruns"),
+        (field(15, 350, struct.pack(">bi", 11, 10**9)), "overruns"),
+        (field(13, 7, struct.pack(">bbi", 2, 2, 10**9)), "overruns"),
+        (field(15, 7, struct.pack(">bi", 12, 10**6)) + b"\x00" * 100, "overruns"),
+        (field(12, 7, b"\x0c\x00\x01" * 40), "deeper"),
+        (field(1, 7, b""), "unknown type 1"),
+    ],
+    ids=["string", "negative", "headers", "map", "list", "depth", "type"],
+)
+def test_forged_lengths_and_nesting_are_refused_before_reading(raw: bytes, message: str) -> None:
+    with pytest.raises(CollectorPayloadError, match=message):
+        decode(raw + encode(FULL))

@@ -9,6 +9,7 @@ for SP-Anonymous requests) is left as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from ipaddress import IPv6Address
@@ -39,11 +40,13 @@ class AnonIp:
     def __init__(self, parameters: AnonIpParameters) -> None:
         self._octets = parameters.anon_octets
         self._segments = parameters.anon_segments or min(8, 2 * parameters.anon_octets)
+        # Visitors send many events from one address.
+        self._anonymised = functools.lru_cache(maxsize=65536)(self.anonymise)
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         address = event.get("user_ipaddress")
         if address:
-            event["user_ipaddress"] = self.anonymise(address)
+            event["user_ipaddress"] = self._anonymised(address)
         return []
 
     def anonymise(self, address: str) -> str:

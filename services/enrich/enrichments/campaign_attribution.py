@@ -12,6 +12,7 @@ mapping to the empty string removes a default.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -67,22 +68,28 @@ class CampaignAttribution:
         )
         click_ids = {**DEFAULT_CLICK_IDS, **fields.mkt_click_id}
         self._click_ids = {name: network for name, network in click_ids.items() if network}
+        # The fields depend on the page URL only, and pages repeat; callers only read the result.
+        self._marketing_fields = functools.lru_cache(maxsize=8192)(self._marketing_fields_uncached)
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
-        query = query_parameters(query_of(event.get("page_url", "")))
-        if not query:
-            return []
+        if page_url := event.get("page_url"):
+            event.update(self._marketing_fields(page_url))
+        return []
+
+    def _marketing_fields_uncached(self, page_url: str) -> dict[str, str]:
+        query = query_parameters(query_of(page_url))
+        fields: dict[str, str] = {}
         for field, names in self._fields:
             for name in names:
                 if found := query.get(name):
-                    event[field] = found
+                    fields[field] = found
                     break
         for name, value in query.items():
             if value and (network := self._click_ids.get(name)):
-                event["mkt_clickid"] = value
-                event["mkt_network"] = network
+                fields["mkt_clickid"] = value
+                fields["mkt_network"] = network
                 break
-        return []
+        return fields
 
 
 def from_config(
