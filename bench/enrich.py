@@ -21,6 +21,7 @@ from bench.load import PeakRss
 from bench.report import Measurement
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from services.enrich.__main__ import freeze_long_lived_objects
 from services.enrich.core import Enricher
 from services.enrich.enrichments import load_enrichments
 from services.enrich.rules import Deduplicator
@@ -174,6 +175,7 @@ def run() -> list[Measurement]:
             enrichments=load_enrichments(ENRICHMENTS),
             deduplicator=Deduplicator(600, 200_000),
         )
+        freeze_long_lived_objects()
         good = bad = 0
         elapsed = 0.0
         events = _events(random.Random(7))

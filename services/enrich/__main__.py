@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def build_enricher(config: EnrichConfig) -> Enricher:
         cache_ttl_s=config.schema_cache_ttl_s,
     )
     enrichments = load_enrichments(config.enrichments_dir) if config.enrichments_dir else []
-    return Enricher(
+    enricher = Enricher(
         validator=resolver,
         enrichments=enrichments,
         rules=ValidityRules(
@@ -44,6 +45,16 @@ def build_enricher(config: EnrichConfig) -> Enricher:
         telemetry_vendor=config.telemetry_vendor,
         max_event_bytes=config.kafka.max_request_size - 1024,
     )
+    freeze_long_lived_objects()
+    return enricher
+
+
+def freeze_long_lived_objects() -> None:
+    """Keep what exists now (the enrichments' regexes, geo database and referer lists) out of
+    the garbage collector's sight: it would walk them again at every full collection, about a
+    tenth of the enricher's time."""
+    gc.collect()
+    gc.freeze()
 
 
 async def serve(config: EnrichConfig) -> None:

@@ -110,6 +110,39 @@ def test_typed_values() -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2026-11-23 10:00:00.123", "2026-11-23T10:00:00.123Z"),
+        ("2026-11-23 10:00:00", "2026-11-23T10:00:00Z"),
+        ("2026-11-23 10:00:00.123456", "2026-11-23T10:00:00.123456Z"),
+    ],
+)
+def test_timestamps_with_other_precisions_are_read(written: str, read: str) -> None:
+    # Among timestamps of the usual precision, which are checked together more cheaply.
+    usual = "2026-11-23 09:00:00.000"
+    line = to_tsv({"etl_tstamp": usual, "collector_tstamp": written, "derived_tstamp": usual})
+    event = to_json(line)
+    assert (event["etl_tstamp"], event["collector_tstamp"]) == ("2026-11-23T09:00:00.000Z", read)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2026-11-23T10:00:00.123",
+        "2026-11-23 10:00",
+        "\uff12\uff10\uff12\uff16-11-23 10:00:00.123",
+        "2026-1-23 1:0:0",
+    ],
+)
+def test_a_timestamp_among_valid_ones_is_still_checked(written: str) -> None:
+    usual = "2026-11-23 09:00:00.000"
+    line = to_tsv({"etl_tstamp": usual, "collector_tstamp": written, "derived_tstamp": usual})
+    with pytest.raises(EnrichedEventError) as raised:
+        to_json(line)
+    assert [error["key"] for error in raised.value.failure["errors"]] == ["collector_tstamp"]
+
+
+@pytest.mark.parametrize(
     ("line", "failure"),
     [
         ("no tabs at all", {"type": "NotTSV"}),

@@ -44,7 +44,9 @@ class EventFingerprint:
     name = NAME
 
     def __init__(self, parameters: EventFingerprintParameters) -> None:
-        self._hash = _HASHES[parameters.hash_algorithm]
+        # Copying a hash object is cheaper than making one: OpenSSL 3 looks the algorithm up
+        # again for every new object.
+        self._empty_hash = _HASHES[parameters.hash_algorithm](b"")
         self._excluded = frozenset(parameters.exclude_parameters)
         self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -63,7 +65,9 @@ class EventFingerprint:
             if len(self._names) < _NAMES_CACHE_SIZE:
                 self._names[listed] = names
         text = "".join([name + parameters[name] for name in names])
-        digest: str = self._hash(text.encode("utf-8", "surrogatepass")).hexdigest()
+        hashed = self._empty_hash.copy()
+        hashed.update(text.encode("utf-8", "surrogatepass"))
+        digest: str = hashed.hexdigest()
         return digest
 
 
