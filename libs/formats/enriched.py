@@ -230,7 +230,10 @@ def to_tsv(values: Mapping[str, str]) -> str:
 def timestamp(epoch_ms: int) -> str:
     """An epoch time in milliseconds as the TSV writes timestamps: `2026-11-23 10:00:00.123`."""
     seconds, milliseconds = divmod(epoch_ms, 1000)
-    return f"{_second(seconds)}.{milliseconds:03d}"
+    return _second(seconds) + _MILLISECONDS[milliseconds]
+
+
+_MILLISECONDS = [f".{milliseconds:03d}" for milliseconds in range(1000)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -243,27 +246,19 @@ def _second(epoch_s: int) -> str:
 def to_json(line: str) -> dict[str, Any]:
     """The event in the analytics-SDK shape (see the module docstring); EnrichedEventError if the
     line is not an enriched event."""
-    # The good sink's hot path, so the columns are handled a kind at a time with a few C-level
-    # calls each (the string columns, two thirds of them and mostly empty, in one pass); the
-    # value-by-value path runs only to say what is wrong with a kind's columns.
+    # The good sink's hot path: string columns (two thirds, most of them empty) are picked and
+    # kept in one pass; only the typed and JSON columns that hold something are looked at.
     values = _split(line)
     strings = _strings(values)
+    # compress() keeps the pairs whose value is not empty, without a Python-level test each.
     event: dict[str, Any] = dict(compress(zip(_STRING_NAMES, strings, strict=True), strings))
     errors: list[dict[str, str]] = []
-    for names, columns, convert_all, convert in _TYPED_KINDS:
-        texts = columns(values)
-        present = list(filter(None, texts))
-        if not present:
-            continue
-        present_names = compress(names, texts)
-        if (converted := convert_all(present)) is not None:
-            event.update(zip(present_names, converted, strict=True))
-            continue
-        for name, value in zip(present_names, present, strict=True):
-            try:
-                event[name] = convert(value)
-            except _InvalidValue as invalid:
-                errors.append(_invalid(name, value, str(invalid)))
+    typed = _typed(values)
+    for (name, convert), value in compress(zip(_TYPED, typed, strict=True), typed):
+        try:
+            event[name] = convert(value)
+        except _InvalidValue as invalid:
+            errors.append(_invalid(name, value, str(invalid)))
     jsons = _jsons(values)
     for name, value in compress(zip(_JSON_NAMES, jsons, strict=True), jsons):
         try:
@@ -382,84 +377,16 @@ _CONVERTERS: tuple[Callable[[str], Any] | None, ...] = tuple(
 )
 
 
-# Each converts all of one kind's non-empty values of a line at once, or returns None if any of
-# them is invalid (the value-by-value converter then says which and why).
-def _integers(texts: list[str]) -> list[int] | None:
-    try:
-        numbers = list(map(int, texts))
-    except ValueError:
-        return None
-    return numbers if min(numbers) >= _INT_MIN and max(numbers) <= _INT_MAX else None
-
-
-def _doubles(texts: list[str]) -> list[float] | None:
-    try:
-        numbers = list(map(float, texts))
-    except ValueError:
-        return None
-    return numbers if all(map(math.isfinite, numbers)) else None
-
-
-_BOOLEANS = {"1": True, "0": False}
-
-
-def _booleans(texts: list[str]) -> list[bool] | None:
-    try:
-        return list(map(_BOOLEANS.__getitem__, texts))
-    except KeyError:
-        return None
-
-
-_TIMESTAMPS = re.compile(rf"{_TIMESTAMP.pattern}(?:\t{_TIMESTAMP.pattern})*")
-# Every digit made 0: a line's timestamps as an enricher writes them (millisecond precision) then
-# look like tab-joined copies of the usual shape, a comparison much cheaper than the regex.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_USUAL_SHAPES = [b"\t".join([b"0000-00-00 00:00:00.000"] * count) for count in range(FIELD_COUNT)]
-
-
-def _timestamps(texts: list[str]) -> list[str] | None:
-    # The values joined by tabs (which no value holds: the line was split on them), checked at once.
-    joined = "\t".join(texts)
-    usual = joined.isascii() and (
-        joined.encode().translate(_DIGITS_TO_ZERO) == _USUAL_SHAPES[len(texts)]
-    )
-    if not usual and _TIMESTAMPS.fullmatch(joined) is None:
-        return None
-    return (joined.replace(" ", "T").replace("\t", "Z\t") + "Z").split("\t")
-
-
-_TypedKind = tuple[
-    tuple[str, ...],
-    Callable[[list[str]], tuple[str, ...]],
-    Callable[[list[str]], list[Any] | None],
-    Callable[[str], Any],
-]
-
-
-def _typed_kind(kind: Kind, convert_all: Callable[[list[str]], list[Any] | None]) -> _TypedKind:
-    """The kind's column names, a getter of its values, its batch and single converters."""
-    columns = [i for i, (_, of_kind) in enumerate(FIELDS) if of_kind is kind]
-    # Several columns, so that the getter returns a tuple.
-    assert len(columns) > 1, kind
-    convert = _CONVERTERS[columns[0]]
-    assert convert is not None
-    names = tuple(FIELD_NAMES[i] for i in columns)
-    return names, operator.itemgetter(*columns), convert_all, convert
-
-
-_TYPED_KINDS = [
-    _typed_kind(Kind.INTEGER, _integers),
-    _typed_kind(Kind.DOUBLE, _doubles),
-    _typed_kind(Kind.BOOLEAN, _booleans),
-    _typed_kind(Kind.TIMESTAMP, _timestamps),
-]
-
-
 _STRING_COLUMNS = [i for i, (_, kind) in enumerate(FIELDS) if kind is Kind.STRING]
 _JSON_COLUMNS = [i for i, (_, kind) in enumerate(FIELDS) if kind in (Kind.CONTEXTS, Kind.UNSTRUCT)]
+_TYPED_COLUMNS = [i for i in range(FIELD_COUNT) if i not in _STRING_COLUMNS + _JSON_COLUMNS]
 _STRING_NAMES = [FIELD_NAMES[i] for i in _STRING_COLUMNS]
 _JSON_NAMES = [FIELD_NAMES[i] for i in _JSON_COLUMNS]
+_TYPED: list[tuple[str, Callable[[str], Any]]] = [
+    (FIELD_NAMES[i], converter) for i in _TYPED_COLUMNS if (converter := _CONVERTERS[i])
+]
 _strings = operator.itemgetter(*_STRING_COLUMNS)
+_typed = operator.itemgetter(*_TYPED_COLUMNS)
 _jsons = operator.itemgetter(*_JSON_COLUMNS)
 
 
@@ -472,22 +399,6 @@ def _self_describing(value: object) -> tuple[str, Any]:
 
 
 def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
-    # Valid contexts take the fast path; anything it trips on is checked step by step, to say why.
-    try:
-        envelope = orjson.loads(value)
-        entities = envelope["data"]
-        if type(envelope["schema"]) is str and type(entities) is list:
-            grouped: dict[str, list[Any]] = {}
-            for entity in entities:
-                key = shredded_name("contexts", entity["schema"])
-                grouped.setdefault(key, []).append(entity["data"])
-            return list(grouped.items())
-    except (orjson.JSONDecodeError, KeyError, TypeError, _InvalidValue):
-        pass
-    return _shred_contexts_checked(value)
-
-
-def _shred_contexts_checked(value: str) -> list[tuple[str, list[Any]]]:
     _, entities = _self_describing(_json_object(value))
     if not isinstance(entities, list):
         raise _InvalidValue("contexts data is not an array")

@@ -187,7 +187,8 @@ class Enricher:
             outputs.duplicates += 1
             return
         line = to_tsv(event)
-        if len(line.encode()) > self.max_event_bytes:
+        # Encoded only when it might be too big: a character is at most four bytes of UTF-8.
+        if len(line) * 4 > self.max_event_bytes and len(line.encode()) > self.max_event_bytes:
             outputs.add_bad(
                 "size_violation",
                 badrows.size_violation(

@@ -135,8 +135,8 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     parameters = raw.parameters
     payload = raw.payload
     event: EnrichedEvent = {
-        "etl_tstamp": timestamp(etl_ms),
-        "collector_tstamp": timestamp(payload.timestamp_ms),
+        "etl_tstamp": _request_timestamp(etl_ms),
+        "collector_tstamp": _request_timestamp(payload.timestamp_ms),
         "v_collector": payload.collector,
         "v_etl": etl_version,
         "user_ipaddress": parameters.get("ip") or payload.ip_address,
@@ -189,6 +189,10 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         payload.timestamp_ms, parameters.get("dtm"), parameters.get("stm"), parameters.get("ttm")
     )
     return reading
+
+
+# The events of one request (and of one batch of requests) share these two times.
+_request_timestamp = functools.lru_cache(maxsize=256)(timestamp)
 
 
 def _read_event_type(code: str | None, reading: ProtocolReading) -> None:
