@@ -213,6 +213,12 @@ def _event_schema_fields(key: SchemaKey) -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=1024)
+def _unstruct_event_fields(schema_uri: str) -> dict[str, str]:
+    # Few schemas, many events; callers only read the result.
+    return _event_schema_fields(schema_key(schema_uri))
+
+
 # Event type parameter -> the fields it sets.
 EVENT_TYPE_FIELDS: dict[str, dict[str, str]] = {
     code: {"event": event, **(_event_schema_fields(schema_key(schema)) if schema else {})}
@@ -363,7 +369,7 @@ def _read_unstruct_event(parameters: Mapping[str, str], reading: ProtocolReading
     event["unstruct_event"] = text
     if event.get("event") == "unstruct":
         try:
-            event.update(_event_schema_fields(schema_key(inner["schema"])))
+            event.update(_unstruct_event_fields(inner["schema"]))
         except IgluError as error:
             reading.violate("ue_pr", inner["schema"], str(error))
 
