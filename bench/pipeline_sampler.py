@@ -1,0 +1,152 @@
+"""Once a second during the whole-pipeline benchmark: each process's CPU ticks and RSS, each
+consumer group's lag, the services' counters and the documents searchable in Elasticsearch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.latency import consumer_lag
+from bench.pipeline_probes import (
+    cpu_ticks,
+    listening_inodes,
+    machine_ticks,
+    metric_total,
+    resident_bytes,
+)
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Sample:
+    at_s: float  # since the load began
+    cpu_ticks: dict[str, int]  # process name -> user+system ticks so far
+    rss_bytes: dict[str, int]
+    lag: dict[str, int]  # consumer group role -> records not yet committed
+    counters: dict[str, float]  # e.g. "enricher events" -> total so far
+    searchable: dict[str, int]  # alias role ("good", "bad") -> documents searchable
+    machine_ticks: tuple[int, int]  # (busy, total) over all cores
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    role: str  # "enricher", "good sink", ...
+    group_id: str
+    topic: str
+    partitions: int
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A counter on a service's /metrics page: `name` summed over its labels."""
+
+    label: str
+    metrics_url: str
+    names: tuple[str, ...]
+
+
+@dataclass
+class Sampler:
+    processes: Mapping[str, int]  # name -> pid
+    groups: list[ConsumerGroup]
+    counters: list[Counter]
+    aliases: Mapping[str, str]  # role -> alias
+    bootstrap_servers: str
+    elasticsearch_url: str
+    samples: list[Sample] = field(default_factory=list)
+
+    async def run(self, started_at: float, stop: asyncio.Event) -> None:
+        """Sample every second (of the event loop's clock, from `started_at`) until `stop`."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        await offsets.start()
+        loop = asyncio.get_running_loop()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                while not stop.is_set():
+                    at_s = loop.time() - started_at
+                    self.samples.append(await self._sample(at_s, admin, offsets, http))
+                    next_at = started_at + len(self.samples)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
+        finally:
+            await offsets.stop()
+            await admin.close()
+
+    async def _sample(
+        self,
+        at_s: float,
+        admin: AIOKafkaAdminClient,
+        offsets: AIOKafkaConsumer,
+        http: aiohttp.ClientSession,
+    ) -> Sample:
+        ticks, rss, machine = _processes_now(self.processes)
+        lag = {group.role: await _lag(admin, offsets, group) for group in self.groups}
+        counters = {}
+        for counter in self.counters:
+            async with http.get(counter.metrics_url) as answer:
+                page = await answer.text()
+            counters[counter.label] = sum(metric_total(page, name) for name in counter.names)
+        searchable = {}
+        for role, alias in self.aliases.items():
+            url = f"{self.elasticsearch_url}/{alias}/_count"
+            async with http.get(url, params={"ignore_unavailable": "true"}) as answer:
+                # Before the sink's first bulk the alias does not exist yet.
+                searchable[role] = (await answer.json()).get("count", 0)
+        return Sample(at_s, ticks, rss, lag, counters, searchable, machine)
+
+
+def _processes_now(
+    processes: Mapping[str, int],
+) -> tuple[dict[str, int], dict[str, int], tuple[int, int]]:
+    """CPU ticks and RSS by process name, and the machine's (busy, total) ticks. Files of
+    /proc are read in memory by the kernel, so reading them never blocks the event loop."""
+    ticks, rss = {}, {}
+    for name, pid in processes.items():
+        try:
+            ticks[name] = cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+            rss[name] = resident_bytes(Path(f"/proc/{pid}/status").read_text())
+        except (FileNotFoundError, ValueError):
+            continue  # exited: the service's absence shows in the report
+    return ticks, rss, machine_ticks(Path("/proc/stat").read_text())
+
+
+async def _lag(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, group: ConsumerGroup) -> int:
+    partitions = [TopicPartition(group.topic, p) for p in range(group.partitions)]
+    ends = await offsets.end_offsets(partitions)
+    committed = await admin.list_consumer_group_offsets(group.group_id, partitions=partitions)
+    return consumer_lag(
+        {tp.partition: end for tp, end in ends.items()},
+        {
+            tp.partition: (meta.offset if meta.offset >= 0 else None)
+            for tp, meta in committed.items()
+        },
+    )
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on `port` on this machine (a server we did not start, such as
+    Kafka or Elasticsearch, whose pid files belong to another clone), None if none is found."""
+    inodes: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        inodes |= listening_inodes(Path(table).read_text(), port)
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in sockets for fd in (process / "fd").iterdir()):
+                return int(process.name)
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return None
