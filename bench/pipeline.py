@@ -70,6 +70,8 @@ TARGET_EVENTS_PER_S = 3000
 TARGET_P99_S = 2.0
 CONNECTIONS = 64
 PARTITIONS = 2
+# Samples (about one a second) per point of the throughput plot.
+THROUGHPUT_WINDOW = 5
 # The sinks' own default: what users get, and what bounds the latency from below.
 REFRESH_INTERVAL = "1s"
 # After the load: how long the pipeline may take to drain, and to make no progress at all.
@@ -370,14 +372,18 @@ def _aliases_removed(aliases: Sequence[str]) -> Iterator[None]:
 def time_series(result: PipelineRun) -> dict[str, Any]:
     """Everything sampled, by second since the load began, for the JSON file and the plot."""
     samples = result.samples
-    answered = sorted(result.answers.per_second.items())
+    # Stages count in bursts (a batch, a bulk, a refresh): rates over a few seconds read better.
+    windows = samples[::THROUGHPUT_WINDOW]
+    answered = [(0.0, 0.0)]
+    for second, (_, events) in sorted(result.answers.per_second.items()):
+        answered.append((second + 1.0, answered[-1][1] + events))
     throughput: dict[str, list[tuple[float, float]]] = {
-        "collector (answered 200)": [(second + 1.0, float(c[1])) for second, c in answered]
+        "collector (answered 200)": rates(answered[::THROUGHPUT_WINDOW])
     }
     for stage in ("enricher", "good sink", "bad sink"):
-        throughput[stage] = rates([(s.at_s, s.counters.get(stage, 0.0)) for s in samples])
+        throughput[stage] = rates([(s.at_s, s.counters.get(stage, 0.0)) for s in windows])
     throughput["searchable (good + bad)"] = rates(
-        [(s.at_s, float(sum(s.searchable.values()))) for s in samples]
+        [(s.at_s, float(sum(s.searchable.values()))) for s in windows]
     )
     latency = [
         {
@@ -534,6 +540,31 @@ def measurements(result: PipelineRun, series: Mapping[str, Any]) -> list[Measure
             )
         peak_rss = max((mb for _, mb in series["rss_mb"].get(name, [])), default=0.0)
         found.append(Measurement(PART, f"peak RSS {name}", peak_rss, "MB"))
+    # CPU time per event over the whole run, drain included: unlike CPU shares, it hardly
+    # depends on what else the machine runs, so it says what the target would take.
+    per_event_us = {
+        name: (samples[-1].cpu_ticks[name] - samples[0].cpu_ticks[name])
+        / TICKS_PER_S
+        / max(1, answers.accepted_events)
+        * 1e6
+        for name in series["cpu_percent"]
+        if name in samples[0].cpu_ticks and name in samples[-1].cpu_ticks
+    }
+    for name, micros in per_event_us.items():
+        shared = " (includes other users' traffic)" if name in SHARED_SERVERS else ""
+        found.append(
+            Measurement(PART, f"CPU per event, {name}", micros, "us", note=f"whole run{shared}")
+        )
+    pipeline_us = sum(us for name, us in per_event_us.items() if name != "load generator")
+    found.append(
+        Measurement(
+            PART,
+            f"cores the pipeline needs for {TARGET_EVENTS_PER_S:,} events/s",
+            pipeline_us * TARGET_EVENTS_PER_S / 1e6,
+            "cores",
+            note=f"{pipeline_us:.0f} us CPU per event over every process but the load generator",
+        )
+    )
     ends = (in_load[0], in_load[-1])
     for waited, _, _ in WAITS:
         means = interval_means(

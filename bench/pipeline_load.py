@@ -21,6 +21,7 @@ import orjson
 from bench.pipeline_mix import TrackerMix, TrackerRequest
 
 MARKER_INTERVAL_S = 0.1
+MARKER_CONNECTIONS = 8
 POLL_INTERVAL_S = 0.05
 
 
@@ -81,7 +82,9 @@ class TrackerLoad:
         """Send the mix and the markers from `started_at` (the event loop's clock) for
         `seconds`, and return once every request has been answered."""
         queue: asyncio.Queue[TrackerRequest | None] = asyncio.Queue(self.connections * 2)
-        connector = aiohttp.TCPConnector(limit=self.connections + 1)
+        # The workers use at most `connections`; markers, sent on time even while an earlier
+        # one waits for its answer, take the rest.
+        connector = aiohttp.TCPConnector(limit=self.connections + MARKER_CONNECTIONS)
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(
             self.collector_url, connector=connector, timeout=timeout
@@ -124,18 +127,23 @@ class TrackerLoad:
     async def _send_markers(
         self, session: aiohttp.ClientSession, started_at: float, seconds: float
     ) -> None:
+        """One marker every 100 ms, each on its own: a slow answer never delays the next."""
         loop = asyncio.get_running_loop()
-        sent = 0
-        while (due := started_at + sent * MARKER_INTERVAL_S) < started_at + seconds:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            marker = self.mix.marker(_now_ms())
-            assert marker.marker_id is not None
-            sent_at = loop.time()
-            status = await _exchange(session, marker)
-            self.answers.note(marker, status, loop.time() - started_at)
-            if status == "200":
-                self.markers.sent_at[marker.marker_id] = sent_at - started_at
-            sent += 1
+        exchanges = []
+        for number in range(round(seconds / MARKER_INTERVAL_S)):
+            await asyncio.sleep(max(0.0, started_at + number * MARKER_INTERVAL_S - loop.time()))
+            exchanges.append(asyncio.create_task(self._send_marker(session, started_at)))
+        await asyncio.gather(*exchanges)
+
+    async def _send_marker(self, session: aiohttp.ClientSession, started_at: float) -> None:
+        loop = asyncio.get_running_loop()
+        marker = self.mix.marker(_now_ms())
+        assert marker.marker_id is not None
+        sent_at = loop.time()
+        status = await _exchange(session, marker)
+        self.answers.note(marker, status, loop.time() - started_at)
+        if status == "200":
+            self.markers.sent_at[marker.marker_id] = sent_at - started_at
 
     async def poll(self, started_at: float, stop: asyncio.Event) -> None:
         """Search the good alias for pending markers every 50 ms until `stop`. A marker's time
