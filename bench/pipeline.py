@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import orjson
+import uvloop
 
 from bench.latency import (
     by_second,
@@ -160,7 +161,8 @@ def run_pipeline(settings: Settings) -> PipelineRun:
         processes["registry"] = _pid_on(REGISTRY_PORT)
         processes.update({name: _pid_on(port) for name, port in SHARED_SERVERS.items()})
         processes["load generator"] = os.getpid()
-        return asyncio.run(_measure(settings, topics, processes))
+        # uvloop's event loop costs the load generator less CPU per request than asyncio's.
+        return uvloop.run(_measure(settings, topics, processes))
     raise AssertionError("unreachable: the block returns")
 
 
