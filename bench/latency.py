@@ -32,11 +32,12 @@ def rates(samples: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     ]
 
 
-def cpu_percent(ticks_before: int, ticks_after: int, elapsed_s: float, ticks_per_s: int) -> float:
-    """A process's CPU use over an interval from its user+system clock ticks (100 = one core)."""
+def cpu_percent(seconds_before: float, seconds_after: float, elapsed_s: float) -> float:
+    """A process's CPU use over an interval from its CPU time before and after (100 = one
+    core busy all the interval)."""
     if elapsed_s <= 0:
         raise ValueError("the interval must have a length")
-    return 100.0 * (ticks_after - ticks_before) / ticks_per_s / elapsed_s
+    return 100.0 * (seconds_after - seconds_before) / elapsed_s
 
 
 def consumer_lag(ends: Mapping[int, int], committed: Mapping[int, int | None]) -> int:

@@ -17,7 +17,6 @@ Writes the measurements into `bench/report.json`, the time series into
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import tempfile
 import uuid
@@ -25,29 +24,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import uvloop
 
-from bench.latency import (
-    by_second,
-    cpu_percent,
-    interval_means,
-    percentile,
-    rates,
-    sustained_rate,
-)
 from bench.pipeline_accounting import Accounting
-from bench.pipeline_load import Answers, Markers, TrackerLoad
+from bench.pipeline_load import TrackerLoad
 from bench.pipeline_mix import TrackerMix, schemas
 from bench.pipeline_plot import plot
+from bench.pipeline_results import (
+    TARGET_EVENTS_PER_S,
+    PipelineRun,
+    measurements,
+    time_series,
+)
 from bench.pipeline_sampler import (
-    TICKS_PER_S,
     ConsumerGroup,
     Counter,
-    Sample,
     Sampler,
     listening_pid,
 )
@@ -59,7 +53,6 @@ from devstack.registry import running_registry
 from services.sinks.mappings import template_name
 from tests.integration.processes import Service, start_service
 
-PART = "pipeline"
 HERE = Path(__file__).resolve().parent
 SERIES = HERE / "pipeline_series.json"
 PLOT = HERE / "pipeline.png"
@@ -67,24 +60,20 @@ COLLECTOR_PORT = 18300
 REGISTRY_PORT = 18381
 ENRICH_HEALTH_PORT, GOOD_SINK_HEALTH_PORT, BAD_SINK_HEALTH_PORT = 18310, 18311, 18312
 SUPER_KEY = "bench-pipeline-super-key"
-TARGET_EVENTS_PER_S = 3000
-TARGET_P99_S = 2.0
 CONNECTIONS = 64
 PARTITIONS = 2
-# Samples (about one a second) per point of the throughput plot.
-THROUGHPUT_WINDOW = 5
 # The sinks' own default: what users get, and what bounds the latency from below.
 REFRESH_INTERVAL = "1s"
 # After the load: how long the pipeline may take to drain, and to make no progress at all.
 DRAIN_TIMEOUT_S = 180.0
 DRAIN_STALL_S = 30.0
-# What the services wait for, as (name, metrics port, histogram).
-WAITS = (
-    ("collector Kafka write", COLLECTOR_PORT, "furrow_collector_kafka_write_seconds"),
-    ("good sink bulk", GOOD_SINK_HEALTH_PORT, "furrow_sink_bulk_seconds"),
-)
+# What the services wait for (names as in pipeline_results.WAITED): metrics port, histogram.
+WAITS = {
+    "collector Kafka write": (COLLECTOR_PORT, "furrow_collector_kafka_write_seconds"),
+    "good sink bulk": (GOOD_SINK_HEALTH_PORT, "furrow_sink_bulk_seconds"),
+}
 # Processes whose share of the machine is reported, beside the services started here.
-SHARED_SERVERS = {"kafka": 9092, "elasticsearch": 9200}
+SERVER_PORTS = {"kafka": 9092, "elasticsearch": 9200}
 
 
 @dataclass(frozen=True)
@@ -106,18 +95,6 @@ class Settings:
 
     def group(self, role: str) -> str:
         return f"bench-{self.tag}-{role}"
-
-
-@dataclass(frozen=True)
-class PipelineRun:
-    settings: Settings
-    answers: Answers
-    markers: Markers
-    samples: list[Sample]
-    load_seconds: float
-    drained: bool
-    accounting: Accounting
-    load_averages: tuple[str, str]  # the 1-minute load average before and after the load
 
 
 def run() -> list[Measurement]:
@@ -159,7 +136,7 @@ def run_pipeline(settings: Settings) -> PipelineRun:
         services = stack.enter_context(_services(settings, topics, registry_url))
         processes = {name: service.pid for name, service in services.items()}
         processes["registry"] = _pid_on(REGISTRY_PORT)
-        processes.update({name: _pid_on(port) for name, port in SHARED_SERVERS.items()})
+        processes.update({name: _pid_on(port) for name, port in SERVER_PORTS.items()})
         processes["load generator"] = os.getpid()
         # uvloop's event loop costs the load generator less CPU per request than asyncio's.
         return uvloop.run(_measure(settings, topics, processes))
@@ -210,7 +187,9 @@ async def _measure(
         bad_documents=bad,
     )
     return PipelineRun(
-        settings,
+        settings.events_per_s,
+        CONNECTIONS,
+        REFRESH_INTERVAL,
         load.answers,
         load.markers,
         sampler.samples,
@@ -276,7 +255,7 @@ def _counters() -> list[Counter]:
         # sink's bulks (Elasticsearch's answers, retries included).
         *(
             Counter(f"{waited} {total}", metrics(port), (f"{metric}_{total}",))
-            for waited, port, metric in WAITS
+            for waited, (port, metric) in WAITS.items()
             for total in ("sum", "count")
         ),
     ]
@@ -369,227 +348,3 @@ def _aliases_removed(aliases: Sequence[str]) -> Iterator[None]:
                 if found:
                     client.delete(f"/{','.join(found)}")
                 client.delete(f"/_index_template/{template_name(alias)}")
-
-
-def time_series(result: PipelineRun) -> dict[str, Any]:
-    """Everything sampled, by second since the load began, for the JSON file and the plot."""
-    samples = result.samples
-    # Stages count in bursts (a batch, a bulk, a refresh): rates over a few seconds read better.
-    windows = samples[::THROUGHPUT_WINDOW]
-    answered = [(0.0, 0.0)]
-    for second, (_, events) in sorted(result.answers.per_second.items()):
-        answered.append((second + 1.0, answered[-1][1] + events))
-    throughput: dict[str, list[tuple[float, float]]] = {
-        "collector (answered 200)": rates(answered[::THROUGHPUT_WINDOW])
-    }
-    for stage in ("enricher", "good sink", "bad sink"):
-        throughput[stage] = rates([(s.at_s, s.counters.get(stage, 0.0)) for s in windows])
-    throughput["searchable (good + bad)"] = rates(
-        [(s.at_s, float(sum(s.searchable.values()))) for s in windows]
-    )
-    latency = [
-        {
-            "at_s": second,
-            "p50_s": percentile(values, 50),
-            "max_s": max(values),
-            "markers": len(values),
-        }
-        for second, values in by_second(result.markers.latencies())
-    ]
-    names = sorted({name for s in samples for name in s.cpu_ticks})
-    cpu = {
-        name: [
-            (
-                later.at_s,
-                cpu_percent(
-                    earlier.cpu_ticks[name],
-                    later.cpu_ticks[name],
-                    later.at_s - earlier.at_s,
-                    TICKS_PER_S,
-                ),
-            )
-            for earlier, later in itertools.pairwise(samples)
-            if name in earlier.cpu_ticks and name in later.cpu_ticks and later.at_s > earlier.at_s
-        ]
-        for name in names
-    }
-    machine = [
-        (
-            later.at_s,
-            100.0
-            * (later.machine_ticks[0] - earlier.machine_ticks[0])
-            / max(1, later.machine_ticks[1] - earlier.machine_ticks[1]),
-        )
-        for earlier, later in itertools.pairwise(samples)
-    ]
-    return {
-        "load_seconds": result.load_seconds,
-        "target_events_per_s": result.settings.events_per_s,
-        "target_p99_s": TARGET_P99_S,
-        "refresh_interval": REFRESH_INTERVAL,
-        "throughput": throughput,
-        "latency": latency,
-        "lag": {role: [(s.at_s, s.lag[role]) for s in samples] for role in samples[0].lag},
-        "cpu_percent": cpu,
-        "machine_busy_percent": machine,
-        "rss_mb": {
-            name: [(s.at_s, s.rss_bytes[name] / 2**20) for s in samples if name in s.rss_bytes]
-            for name in names
-        },
-        "searchable": [(s.at_s, s.searchable) for s in samples],
-        "mean_wait_s": {
-            waited: interval_means(
-                [(s.at_s, s.counters.get(f"{waited} sum", 0.0)) for s in samples],
-                [(s.at_s, s.counters.get(f"{waited} count", 0.0)) for s in samples],
-            )
-            for waited, _, _ in WAITS
-        },
-    }
-
-
-def measurements(result: PipelineRun, series: Mapping[str, Any]) -> list[Measurement]:
-    answers, samples, seconds = result.answers, result.samples, result.load_seconds
-    offered = f"{result.settings.events_per_s:,.0f} events/s offered for {seconds:.0f} s"
-
-    def stage_rate(points: list[tuple[float, float]]) -> float:
-        return sustained_rate(points) if points else 0.0
-
-    def counted(stage: str) -> list[tuple[float, float]]:
-        return [(s.at_s, s.counters.get(stage, 0.0)) for s in samples]
-
-    searchable = [(s.at_s, float(sum(s.searchable.values()))) for s in samples]
-    drained_note = (
-        f"all {answers.accepted_events:,} answered events searchable"
-        if result.drained
-        else f"NOT drained: {int(searchable[-1][1]):,} of {answers.accepted_events:,} searchable"
-    )
-    latencies = [latency for _, latency in result.markers.latencies()] or [float("inf")]
-    markers_note = (
-        f"{len(result.markers.found_at)} of {len(result.markers.sent_at)} markers seen, "
-        f"refresh_interval {REFRESH_INTERVAL}, polled every 50 ms"
-    )
-    found = [
-        Measurement(
-            PART,
-            "collector requests answered 200",
-            answers.accepted_requests / seconds,
-            "req/s",
-            note=f"{CONNECTIONS} keep-alive connections; answers {dict(answers.statuses)}",
-        ),
-        Measurement(
-            PART, "collector events", answers.accepted_events / seconds, "events/s", note=offered
-        ),
-        Measurement(
-            PART,
-            "enricher",
-            stage_rate(counted("enricher")),
-            "events/s",
-            note="good events + bad rows written, until all were",
-        ),
-        Measurement(PART, "good sink", stage_rate(counted("good sink")), "docs/s"),
-        Measurement(PART, "bad sink", stage_rate(counted("bad sink")), "docs/s"),
-        Measurement(
-            PART,
-            "end to end, sustained",
-            stage_rate(searchable),
-            "events/s",
-            target=f">= {TARGET_EVENTS_PER_S}",
-            note=f"searchable in good + bad from the load's start; {drained_note}",
-        ),
-    ]
-    for percent in (50, 95, 99):
-        found.append(
-            Measurement(
-                PART,
-                f"send to searchable p{percent}",
-                percentile(latencies, percent),
-                "s",
-                target=f"<= {TARGET_P99_S:g}" if percent == 99 else None,
-                note=markers_note if percent == 99 else "",
-            )
-        )
-    found.append(
-        Measurement(
-            PART,
-            "events answered 200 without exactly one document",
-            float(
-                abs(result.accounting.good_documents - result.accounting.expected_good)
-                + abs(result.accounting.bad_documents - result.accounting.expected_bad)
-            ),
-            "events",
-            target="<= 0",
-            note=result.accounting.describe(),
-        )
-    )
-    in_load = [s for s in samples if 0 <= s.at_s <= seconds]
-    for name, points in series["cpu_percent"].items():
-        during = [share for at_s, share in points if 0 < at_s <= seconds]
-        if len(in_load) >= 2 and name in in_load[0].cpu_ticks and name in in_load[-1].cpu_ticks:
-            mean = cpu_percent(
-                in_load[0].cpu_ticks[name],
-                in_load[-1].cpu_ticks[name],
-                in_load[-1].at_s - in_load[0].at_s,
-                TICKS_PER_S,
-            )
-            found.append(
-                Measurement(
-                    PART,
-                    f"CPU {name}",
-                    mean,
-                    "% of a core",
-                    note=f"mean over the load, peak second {max(during, default=0):.0f}%",
-                )
-            )
-        peak_rss = max((mb for _, mb in series["rss_mb"].get(name, [])), default=0.0)
-        found.append(Measurement(PART, f"peak RSS {name}", peak_rss, "MB"))
-    # CPU time per event over the whole run, drain included: unlike CPU shares, it hardly
-    # depends on what else the machine runs, so it says what the target would take.
-    per_event_us = {
-        name: (samples[-1].cpu_ticks[name] - samples[0].cpu_ticks[name])
-        / TICKS_PER_S
-        / max(1, answers.accepted_events)
-        * 1e6
-        for name in series["cpu_percent"]
-        if name in samples[0].cpu_ticks and name in samples[-1].cpu_ticks
-    }
-    for name, micros in per_event_us.items():
-        shared = " (includes other users' traffic)" if name in SHARED_SERVERS else ""
-        found.append(
-            Measurement(PART, f"CPU per event, {name}", micros, "us", note=f"whole run{shared}")
-        )
-    pipeline_us = sum(us for name, us in per_event_us.items() if name != "load generator")
-    found.append(
-        Measurement(
-            PART,
-            f"cores the pipeline needs for {TARGET_EVENTS_PER_S:,} events/s",
-            pipeline_us * TARGET_EVENTS_PER_S / 1e6,
-            "cores",
-            note=f"{pipeline_us:.0f} us CPU per event over every process but the load generator",
-        )
-    )
-    ends = (in_load[0], in_load[-1])
-    for waited, _, _ in WAITS:
-        means = interval_means(
-            [(s.at_s, s.counters.get(f"{waited} sum", 0.0)) for s in ends],
-            [(s.at_s, s.counters.get(f"{waited} count", 0.0)) for s in ends],
-        )
-        for _, mean_s in means:
-            found.append(
-                Measurement(PART, f"mean {waited}", mean_s * 1000, "ms", note="over the load")
-            )
-    busy = [share for at_s, share in series["machine_busy_percent"] if 0 < at_s <= seconds]
-    found.append(
-        Measurement(
-            PART,
-            "machine busy",
-            sum(busy) / max(1, len(busy)),
-            "% of all cores",
-            note=f"{os.cpu_count()} cores, mean over the load, other users included; 1-minute "
-            f"load average {result.load_averages[0]} before, {result.load_averages[1]} after",
-        )
-    )
-    for role, points in series["lag"].items():
-        found.append(
-            Measurement(PART, f"max lag, {role}", float(max(lag for _, lag in points)), "records")
-        )
-    return found

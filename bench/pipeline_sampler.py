@@ -29,7 +29,7 @@ TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 @dataclass(frozen=True)
 class Sample:
     at_s: float  # since the load began
-    cpu_ticks: dict[str, int]  # process name -> user+system ticks so far
+    cpu_seconds: dict[str, float]  # process name -> user+system CPU time so far
     rss_bytes: dict[str, int]
     lag: dict[str, int]  # consumer group role -> records not yet committed
     counters: dict[str, float]  # e.g. "enricher events" -> total so far
@@ -90,7 +90,7 @@ class Sampler:
         offsets: AIOKafkaConsumer,
         http: aiohttp.ClientSession,
     ) -> Sample:
-        ticks, rss, machine = _processes_now(self.processes)
+        cpu_seconds, rss, machine = _processes_now(self.processes)
         lag = {group.role: await _lag(admin, offsets, group) for group in self.groups}
         counters = {}
         for counter in self.counters:
@@ -103,22 +103,22 @@ class Sampler:
             async with http.get(url, params={"ignore_unavailable": "true"}) as answer:
                 # Before the sink's first bulk the alias does not exist yet.
                 searchable[role] = (await answer.json()).get("count", 0)
-        return Sample(at_s, ticks, rss, lag, counters, searchable, machine)
+        return Sample(at_s, cpu_seconds, rss, lag, counters, searchable, machine)
 
 
 def _processes_now(
     processes: Mapping[str, int],
-) -> tuple[dict[str, int], dict[str, int], tuple[int, int]]:
-    """CPU ticks and RSS by process name, and the machine's (busy, total) ticks. Files of
+) -> tuple[dict[str, float], dict[str, int], tuple[int, int]]:
+    """CPU seconds and RSS by process name, and the machine's (busy, total) ticks. Files of
     /proc are read in memory by the kernel, so reading them never blocks the event loop."""
-    ticks, rss = {}, {}
+    seconds, rss = {}, {}
     for name, pid in processes.items():
         try:
-            ticks[name] = cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+            seconds[name] = cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICKS_PER_S
             rss[name] = resident_bytes(Path(f"/proc/{pid}/status").read_text())
         except (FileNotFoundError, ValueError):
             continue  # exited: the service's absence shows in the report
-    return ticks, rss, machine_ticks(Path("/proc/stat").read_text())
+    return seconds, rss, machine_ticks(Path("/proc/stat").read_text())
 
 
 async def _lag(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, group: ConsumerGroup) -> int:

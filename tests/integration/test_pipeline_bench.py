@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from bench.pipeline import Settings, measurements, run_pipeline, time_series
+from bench.pipeline import Settings, run_pipeline
 from bench.pipeline_load import MARKER_INTERVAL_S
+from bench.pipeline_results import measurements, time_series
 
 SECONDS = 5.0
 

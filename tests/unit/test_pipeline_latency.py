@@ -59,17 +59,17 @@ def test_rates_are_per_interval_from_cumulative_counts(
 
 @pytest.mark.parametrize(
     ("before", "after", "elapsed_s", "expected"),
-    [(0, 100, 1.0, 100.0), (50, 75, 1.0, 25.0), (0, 200, 2.0, 100.0), (10, 10, 1.0, 0.0)],
+    [(0.0, 1.0, 1.0, 100.0), (0.5, 0.75, 1.0, 25.0), (0.0, 2.0, 2.0, 100.0), (3.0, 3.0, 1.0, 0.0)],
 )
-def test_cpu_percent_is_ticks_per_second_of_one_core(
-    before: int, after: int, elapsed_s: float, expected: float
+def test_cpu_percent_is_cpu_time_over_elapsed_time(
+    before: float, after: float, elapsed_s: float, expected: float
 ) -> None:
-    assert cpu_percent(before, after, elapsed_s, ticks_per_s=100) == pytest.approx(expected)
+    assert cpu_percent(before, after, elapsed_s) == pytest.approx(expected)
 
 
 def test_cpu_percent_needs_an_interval() -> None:
     with pytest.raises(ValueError):
-        cpu_percent(0, 1, 0.0, ticks_per_s=100)
+        cpu_percent(0.0, 1.0, 0.0)
 
 
 @pytest.mark.parametrize(
