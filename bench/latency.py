@@ -83,3 +83,15 @@ def interval_means(
         )
         if later_count > earlier_count
     ]
+
+
+def spaced(points: Sequence[tuple[float, float]], gap_s: float) -> list[tuple[float, float]]:
+    """The first of `points` (time s, value) and each next one at least `gap_s` after the last
+    kept, plus the last point: windows of about `gap_s` for rates of bursty counters."""
+    kept: list[tuple[float, float]] = []
+    for point in points:
+        if not kept or point[0] - kept[-1][0] >= gap_s:
+            kept.append(point)
+    if points and kept[-1] != points[-1]:
+        kept.append(points[-1])
+    return kept

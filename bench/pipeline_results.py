@@ -16,6 +16,7 @@ from bench.latency import (
     interval_means,
     percentile,
     rates,
+    spaced,
     sustained_rate,
 )
 from bench.pipeline_accounting import Accounting
@@ -26,8 +27,8 @@ from bench.report import Measurement
 PART = "pipeline"
 TARGET_EVENTS_PER_S = 3000
 TARGET_P99_S = 2.0
-# Samples (about one a second) per point of the throughput plot.
-THROUGHPUT_WINDOW = 5
+# Seconds per point of the throughput plot.
+THROUGHPUT_WINDOW_S = 5.0
 # Histograms of what the services wait for, sampled as "<name> sum" and "<name> count".
 WAITED = ("collector Kafka write", "good sink bulk")
 # Servers shared with other users of the machine, whose CPU is not the benchmark's alone.
@@ -52,18 +53,17 @@ def time_series(result: PipelineRun) -> dict[str, Any]:
     """Everything sampled, by second since the load began, for the JSON file and the plot."""
     samples = result.samples
     # Stages count in bursts (a batch, a bulk, a refresh): rates over a few seconds read better.
-    windows = samples[::THROUGHPUT_WINDOW]
     answered = [(0.0, 0.0)]
     for second, (_, events) in sorted(result.answers.per_second.items()):
         answered.append((second + 1.0, answered[-1][1] + events))
     throughput: dict[str, list[tuple[float, float]]] = {
-        "collector (answered 200)": rates(answered[::THROUGHPUT_WINDOW])
+        "collector (answered 200)": rates(spaced(answered, THROUGHPUT_WINDOW_S))
     }
     for stage in ("enricher", "good sink", "bad sink"):
-        throughput[stage] = rates([(s.at_s, s.counters.get(stage, 0.0)) for s in windows])
-    throughput["searchable (good + bad)"] = rates(
-        [(s.at_s, float(sum(s.searchable.values()))) for s in windows]
-    )
+        counted = [(s.at_s, s.counters.get(stage, 0.0)) for s in samples]
+        throughput[stage] = rates(spaced(counted, THROUGHPUT_WINDOW_S))
+    searchable = [(s.at_s, float(sum(s.searchable.values()))) for s in samples]
+    throughput["searchable (good + bad)"] = rates(spaced(searchable, THROUGHPUT_WINDOW_S))
     latency = [
         {
             "at_s": second,

@@ -63,6 +63,8 @@ class Sampler:
     bootstrap_servers: str
     elasticsearch_url: str
     samples: list[Sample] = field(default_factory=list)
+    # Group id -> the broker coordinating it: asked once, not at every sample.
+    _coordinators: dict[str, int] = field(default_factory=dict)
 
     async def run(self, started_at: float, stop: asyncio.Event) -> None:
         """Sample every second (of the event loop's clock, from `started_at`) until `stop`."""
@@ -90,20 +92,53 @@ class Sampler:
         offsets: AIOKafkaConsumer,
         http: aiohttp.ClientSession,
     ) -> Sample:
+        """One sample; its readings are taken at once, so that a slow answer (a service busy
+        with the load) neither skews the others nor delays the next sample much."""
         cpu_seconds, rss, machine = _processes_now(self.processes)
-        lag = {group.role: await _lag(admin, offsets, group) for group in self.groups}
-        counters = {}
-        for counter in self.counters:
-            async with http.get(counter.metrics_url) as answer:
-                page = await answer.text()
-            counters[counter.label] = sum(metric_total(page, name) for name in counter.names)
-        searchable = {}
-        for role, alias in self.aliases.items():
-            url = f"{self.elasticsearch_url}/{alias}/_count"
-            async with http.get(url, params={"ignore_unavailable": "true"}) as answer:
-                # Before the sink's first bulk the alias does not exist yet.
-                searchable[role] = (await answer.json()).get("count", 0)
-        return Sample(at_s, cpu_seconds, rss, lag, counters, searchable, machine)
+        lags, pages, counts = await asyncio.gather(
+            asyncio.gather(*(self._lag(admin, offsets, group) for group in self.groups)),
+            asyncio.gather(*(_text(http, counter.metrics_url) for counter in self.counters)),
+            asyncio.gather(*(self._count(http, alias) for alias in self.aliases.values())),
+        )
+        return Sample(
+            at_s,
+            cpu_seconds,
+            rss,
+            lag={group.role: lag for group, lag in zip(self.groups, lags, strict=True)},
+            counters={
+                counter.label: sum(metric_total(page, name) for name in counter.names)
+                for counter, page in zip(self.counters, pages, strict=True)
+            },
+            searchable=dict(zip(self.aliases, counts, strict=True)),
+            machine_ticks=machine,
+        )
+
+    async def _count(self, http: aiohttp.ClientSession, alias: str) -> int:
+        url = f"{self.elasticsearch_url}/{alias}/_count"
+        async with http.get(url, params={"ignore_unavailable": "true"}) as answer:
+            # Before the sink's first bulk the alias does not exist yet.
+            count: int = (await answer.json()).get("count", 0)
+            return count
+
+    async def _lag(
+        self, admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, group: ConsumerGroup
+    ) -> int:
+        if group.group_id not in self._coordinators:
+            self._coordinators[group.group_id] = await admin.find_coordinator(group.group_id)
+        partitions = [TopicPartition(group.topic, p) for p in range(group.partitions)]
+        ends = await offsets.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(
+            group.group_id, self._coordinators[group.group_id], partitions=partitions
+        )
+        return consumer_lag(
+            {tp.partition: end for tp, end in ends.items()},
+            {tp.partition: (m.offset if m.offset >= 0 else None) for tp, m in committed.items()},
+        )
+
+
+async def _text(http: aiohttp.ClientSession, url: str) -> str:
+    async with http.get(url) as answer:
+        return await answer.text()
 
 
 def _processes_now(
@@ -119,19 +154,6 @@ def _processes_now(
         except (FileNotFoundError, ValueError):
             continue  # exited: the service's absence shows in the report
     return seconds, rss, machine_ticks(Path("/proc/stat").read_text())
-
-
-async def _lag(admin: AIOKafkaAdminClient, offsets: AIOKafkaConsumer, group: ConsumerGroup) -> int:
-    partitions = [TopicPartition(group.topic, p) for p in range(group.partitions)]
-    ends = await offsets.end_offsets(partitions)
-    committed = await admin.list_consumer_group_offsets(group.group_id, partitions=partitions)
-    return consumer_lag(
-        {tp.partition: end for tp, end in ends.items()},
-        {
-            tp.partition: (meta.offset if meta.offset >= 0 else None)
-            for tp, meta in committed.items()
-        },
-    )
 
 
 def listening_pid(port: int) -> int | None:

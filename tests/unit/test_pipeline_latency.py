@@ -7,6 +7,7 @@ from bench.latency import (
     interval_means,
     percentile,
     rates,
+    spaced,
     sustained_rate,
 )
 
@@ -140,3 +141,22 @@ def test_interval_means_divide_what_was_observed_in_each_interval(
     means = interval_means(sums, counts)
     assert [moment for moment, _ in means] == [moment for moment, _ in expected]
     assert [mean for _, mean in means] == pytest.approx([mean for _, mean in expected])
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([], []),
+        ([(0.0, 1.0)], [(0.0, 1.0)]),
+        (
+            [(0.0, 0.0), (1.0, 1.0), (2.5, 2.0), (3.0, 3.0), (4.9, 4.0), (5.1, 5.0)],
+            [(0.0, 0.0), (2.5, 2.0), (4.9, 4.0), (5.1, 5.0)],
+        ),
+        # Sparse points (a starved sampler) are all kept.
+        ([(0.0, 0.0), (5.0, 1.0), (11.0, 2.0)], [(0.0, 0.0), (5.0, 1.0), (11.0, 2.0)]),
+    ],
+)
+def test_spaced_points_are_at_least_the_gap_apart_and_keep_the_last(
+    points: list[tuple[float, float]], expected: list[tuple[float, float]]
+) -> None:
+    assert spaced(points, gap_s=2.0) == expected
