@@ -41,8 +41,8 @@ from bench.pipeline_results import (
 )
 from bench.pipeline_sampler import (
     ConsumerGroup,
-    Counter,
     Sampler,
+    ServiceCounter,
     listening_pid,
 )
 from bench.report import Measurement
@@ -241,24 +241,24 @@ def _final_counts(settings: Settings) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def _counters() -> list[Counter]:
+def _counters() -> list[ServiceCounter]:
     def metrics(port: int) -> str:
         return f"http://127.0.0.1:{port}/metrics"
 
     sink_documents = ("furrow_sink_documents_indexed_total", "furrow_sink_bad_rows_total")
     return [
-        Counter("collector", metrics(COLLECTOR_PORT), ("furrow_collector_events_total",)),
-        Counter(
+        ServiceCounter("collector", metrics(COLLECTOR_PORT), ("furrow_collector_events_total",)),
+        ServiceCounter(
             "enricher",
             metrics(ENRICH_HEALTH_PORT),
             ("furrow_enrich_good_events_total", "furrow_enrich_bad_rows_total"),
         ),
-        Counter("good sink", metrics(GOOD_SINK_HEALTH_PORT), sink_documents),
-        Counter("bad sink", metrics(BAD_SINK_HEALTH_PORT), sink_documents),
+        ServiceCounter("good sink", metrics(GOOD_SINK_HEALTH_PORT), sink_documents),
+        ServiceCounter("bad sink", metrics(BAD_SINK_HEALTH_PORT), sink_documents),
         # Where time goes: Kafka's acknowledgements of the collector's writes, and the good
         # sink's bulks (Elasticsearch's answers, retries included).
         *(
-            Counter(f"{waited} {total}", metrics(port), (f"{metric}_{total}",))
+            ServiceCounter(f"{waited} {total}", metrics(port), (f"{metric}_{total}",))
             for waited, (port, metric) in WAITS.items()
             for total in ("sum", "count")
         ),

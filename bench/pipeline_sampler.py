@@ -46,7 +46,7 @@ class ConsumerGroup:
 
 
 @dataclass(frozen=True)
-class Counter:
+class ServiceCounter:
     """A counter on a service's /metrics page: `name` summed over its labels."""
 
     label: str
@@ -58,7 +58,7 @@ class Counter:
 class Sampler:
     processes: Mapping[str, int]  # name -> pid
     groups: list[ConsumerGroup]
-    counters: list[Counter]
+    counters: list[ServiceCounter]
     aliases: Mapping[str, str]  # role -> alias
     bootstrap_servers: str
     elasticsearch_url: str
