@@ -189,6 +189,7 @@ async def _measure(
         accepted_invalid=load.answers.accepted_invalid,
         good_documents=good,
         bad_documents=bad,
+        refused_events=load.answers.refused_events,
     )
     return PipelineRun(
         settings.events_per_s,

@@ -188,10 +188,7 @@ def measurements(result: PipelineRun, series: Mapping[str, Any]) -> list[Measure
         Measurement(
             PART,
             "events answered 200 without exactly one document",
-            float(
-                abs(result.accounting.good_documents - result.accounting.expected_good)
-                + abs(result.accounting.bad_documents - result.accounting.expected_bad)
-            ),
+            float(result.accounting.discrepancy),
             "events",
             target="<= 0",
             note=result.accounting.describe(),
