@@ -15,6 +15,7 @@ PARTS: dict[str, str] = {
     "enrichments": "bench.enrichments",
     "enrich": "bench.enrich",
     "sinks": "bench.sinks",
+    "pipeline": "bench.pipeline",
 }
 
 
