@@ -50,6 +50,7 @@ from bench.servers import scratch_topics
 from devstack import elasticsearch, kafka
 from devstack.process import run_dir
 from devstack.registry import running_registry
+from services.sinks.config import SinkConfig
 from services.sinks.mappings import template_name
 from tests.integration.processes import Service, start_service
 
@@ -62,12 +63,6 @@ ENRICH_HEALTH_PORT, GOOD_SINK_HEALTH_PORT, BAD_SINK_HEALTH_PORT = 18310, 18311, 
 SUPER_KEY = "bench-pipeline-super-key"
 CONNECTIONS = 64
 PARTITIONS = 2
-# The sinks' default refresh interval: what users get, and what bounds the latency from below.
-# 500ms measured no better (p99 3.5 s at 300 events/s on a busy machine) for more CPU.
-REFRESH_INTERVAL = "1s"
-# Half the sinks' default bulk age: below the rate that fills a bulk, the age decides when
-# events are sent, and 0.5 s took p99 from 3.2 s to 2.1 s at 300 events/s on a busy machine.
-FLUSH_INTERVAL_S = 0.5
 # After the load: how long the pipeline may take to drain, and to make no progress at all.
 DRAIN_TIMEOUT_S = 180.0
 DRAIN_STALL_S = 30.0
@@ -194,7 +189,9 @@ async def _measure(
     return PipelineRun(
         settings.events_per_s,
         CONNECTIONS,
-        REFRESH_INTERVAL,
+        # The sinks' default: what users get, and what bounds the latency from below. 500ms
+        # measured no better (p99 3.5 s at 300 events/s on a busy machine) for more CPU.
+        SinkConfig.model_fields["refresh_interval"].default,
         load.answers,
         load.markers,
         sampler.samples,
@@ -300,8 +297,6 @@ def _services(
             f"FURROW_SINK_{kind.upper()}_INDEX": settings.alias(kind),
             f"FURROW_SINK_{kind.upper()}_GROUP_ID": settings.group(f"sink-{kind}"),
             f"FURROW_SINK_{kind.upper()}_HEALTH_PORT": str(port),
-            f"FURROW_SINK_{kind.upper()}_REFRESH_INTERVAL": REFRESH_INTERVAL,
-            f"FURROW_SINK_{kind.upper()}_FLUSH_INTERVAL_S": str(FLUSH_INTERVAL_S),
         }
         for kind, port in (("good", GOOD_SINK_HEALTH_PORT), ("bad", BAD_SINK_HEALTH_PORT))
     }
