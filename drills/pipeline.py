@@ -4,6 +4,8 @@ processes on topics, aliases and consumer groups of their own; and what it has s
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,6 +61,8 @@ class Pipeline:
         self.collector_url = f"http://127.0.0.1:{ports.collector}"
         self.registry_url = f"http://127.0.0.1:{ports.registry}"
         work_dir.mkdir(parents=True, exist_ok=True)
+        # A fresh database per pipeline, so the drill schemas are new to it.
+        self.registry_database = Path(tempfile.mkdtemp(prefix=f"furrow-{self.tag}-")) / "reg.db"
         self.components = {
             component.name: component
             for component in (
@@ -153,7 +157,8 @@ class Pipeline:
         return good, bad
 
     async def cleanup(self) -> None:
-        """Delete this pipeline's topics, indices and index templates."""
+        """Delete this pipeline's topics, indices, index templates and registry database."""
+        shutil.rmtree(self.registry_database.parent, ignore_errors=True)
         admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
         await admin.start()
         try:
@@ -218,10 +223,9 @@ class Pipeline:
         }
 
     def _registry(self) -> Component:
-        database = self.work_dir / "registry.db"
         settings = {
             "FURROW_REGISTRY_PORT": str(self.ports.registry),
-            "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{database}",
+            "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{self.registry_database}",
             "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
         }
         return self._component(

@@ -8,6 +8,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from drills.accounting import Tally, tally
 from drills.catalog import Drill, Fault, Scene, Timings
 from drills.load import Load
@@ -61,7 +63,7 @@ async def run_drill(
         result.drain_s = await pipeline.drain(timings.drain_timeout_s)
         good, bad = await pipeline.stored()
         result.tally = tally(load.sent, good, bad)
-    except (ComponentError, TimeoutError, OSError) as error:
+    except (ComponentError, TimeoutError, OSError, httpx.HTTPError) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:
         await asyncio.to_thread(_stop_quietly, pipeline, result)
