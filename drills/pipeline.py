@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,16 @@ class Ports:
 
 # The drills' own: collector 18400, health 18410-18419, registry 18481.
 DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412)
+
+
+@dataclass
+class Recovery:
+    """How the pipeline came back: seconds until healthy (None: it did not), the components
+    restarted because their process had exited, and those still unhealthy at the end."""
+
+    seconds: float | None = None
+    revived: list[str] = field(default_factory=list)
+    unhealthy: list[str] = field(default_factory=list)
 
 
 class Pipeline:
@@ -85,19 +95,36 @@ class Pipeline:
         for name in ("collector", "enrich", "sink_good", "sink_bad", "registry"):
             self.components[name].stop()
 
-    def is_healthy(self) -> bool:
-        """Every component healthy, and the collector's last Kafka write taken."""
-        return all(component.is_healthy() for component in self.components.values()) and answers(
-            f"{self.collector_url}/sink-health"
-        )
+    def unhealthy(self) -> list[str]:
+        """The components not healthy now, and `collector/sink-health` while its last Kafka
+        write failed."""
+        names = [name for name, component in self.components.items() if not component.is_healthy()]
+        if not answers(f"{self.collector_url}/sink-health"):
+            names.append("collector/sink-health")
+        return names
 
-    async def wait_healthy(self, timeout_s: float) -> float:
-        """Seconds until is_healthy(); TimeoutError past `timeout_s`."""
+    def revive_exited(self) -> list[str]:
+        """Start again every component whose process has exited, as `furrow up` would; the
+        names of those restarted."""
+        exited = [name for name, c in self.components.items() if not c.is_running()]
+        for name in exited:
+            self.components[name].start()
+        return exited
+
+    async def wait_healthy(self, timeout_s: float) -> Recovery:
+        """Poll until every component is healthy (restarting those that exited), for at most
+        `timeout_s`."""
         started = time.monotonic()
-        async with asyncio.timeout(timeout_s):
-            while not await asyncio.to_thread(self.is_healthy):  # noqa: ASYNC110 - polled URLs
-                await asyncio.sleep(0.5)
-        return time.monotonic() - started
+        recovery = Recovery()
+        while time.monotonic() - started < timeout_s:
+            revived = await asyncio.to_thread(self.revive_exited)
+            recovery.revived.extend(revived)
+            recovery.unhealthy = await asyncio.to_thread(self.unhealthy)
+            if not recovery.unhealthy:
+                recovery.seconds = time.monotonic() - started
+                return recovery
+            await asyncio.sleep(0.5)
+        return recovery
 
     def replay_settings(self) -> dict[str, str]:
         """The FURROW_* variables that point `furrow replay` at this pipeline."""

@@ -32,7 +32,13 @@ class DrillResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and self.tally is not None and self.tally.passed
+        return (
+            self.error is None
+            and self.recovery_s is not None
+            and self.drain_s is not None
+            and self.tally is not None
+            and self.tally.passed
+        )
 
 
 async def run_drill(
@@ -53,14 +59,16 @@ async def run_drill(
             await asyncio.sleep(timings.warmup_s)
             logger.info("%s: injecting the fault", drill.name)
             fault: Fault = await drill.inject(Scene(pipeline, load, timings))
-            result.recovery_s = fault.recovery_s
-            result.notes.extend(fault.notes)
-            logger.info("%s: healthy again after %.1f s", drill.name, fault.recovery_s)
+            _record(result, fault)
             await asyncio.sleep(timings.settle_s)
         finally:
             load.stop()
             await sending
-        result.drain_s = await pipeline.drain(timings.drain_timeout_s)
+        try:
+            result.drain_s = await pipeline.drain(timings.drain_timeout_s)
+        except TimeoutError:
+            # Counted all the same: what is missing is then in the table.
+            result.notes.append(f"not drained within {timings.drain_timeout_s:.0f} s")
         good, bad = await pipeline.stored()
         result.tally = tally(load.sent, good, bad)
     except (ComponentError, TimeoutError, OSError, httpx.HTTPError) as error:
@@ -69,6 +77,21 @@ async def run_drill(
         await asyncio.to_thread(_stop_quietly, pipeline, result)
         await pipeline.cleanup()
     return result
+
+
+def _record(result: DrillResult, fault: Fault) -> None:
+    recovery = fault.recovery
+    result.recovery_s = recovery.seconds
+    result.notes.extend(
+        f"{name} exited during the fault and was started again, as `furrow up` would"
+        for name in recovery.revived
+    )
+    if recovery.seconds is None:
+        result.notes.append(f"not recovered; unhealthy: {', '.join(recovery.unhealthy)}")
+        logger.info("%s: not recovered (%s)", result.name, ", ".join(recovery.unhealthy))
+    else:
+        logger.info("%s: healthy again after %.1f s", result.name, recovery.seconds)
+    result.notes.extend(fault.notes)
 
 
 def _stop_quietly(pipeline: Pipeline, result: DrillResult) -> None:

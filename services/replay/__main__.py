@@ -14,12 +14,14 @@ from typing import TextIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
 from libs.config import KafkaSettings, Settings, TopicSettings, load_config
 from libs.formats.collector_payload import encode
 from libs.kafka import KafkaSink
-from libs.pipes import Message
+from libs.pipes import Message, SinkError
 from services.replay.rebuild import (
     NOT_REPLAYABLE,
     REPLAYABLE_TYPES,
@@ -30,6 +32,10 @@ from services.replay.rebuild import (
 
 _WRITE_BATCH = 500
 _POLL_TIMEOUT_MS = 1000
+
+
+class ReplayError(RuntimeError):
+    """Replay could not read `bad` or write `raw`; the message says which and why."""
 
 
 class ReplayConfig(Settings):
@@ -55,7 +61,9 @@ class Summary:
 
 
 def run(arguments: argparse.Namespace, out: TextIO | None = None) -> int:
-    """`furrow replay` as parsed by `services.cli`; prints the summary, 0 unless Kafka failed."""
+    """`furrow replay` as parsed by `services.cli`: prints the summary and returns 0; 2 for bad
+    arguments, 1 when Kafka failed (rows already written stay written: replaying them again
+    is harmless for events, whose ids keep the sinks idempotent)."""
     out = out or sys.stdout
     if arguments.type not in REPLAYABLE_TYPES:
         reason = NOT_REPLAYABLE.get(arguments.type, "no such bad-row type")
@@ -74,9 +82,13 @@ def run(arguments: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     config = load_config(ReplayConfig, "replay", path=arguments.config)
     selection = Selection(arguments.type, arguments.schema, since)
-    summary = asyncio.run(
-        replay(config, selection, dry_run=arguments.dry_run, progress=arguments.progress)
-    )
+    try:
+        summary = asyncio.run(
+            replay(config, selection, dry_run=arguments.dry_run, progress=arguments.progress)
+        )
+    except (ReplayError, KafkaError, SinkError) as error:
+        print(f"furrow replay: {error}", file=sys.stderr)
+        return 1
     for line in summary.lines(dry_run=arguments.dry_run):
         print(line, file=out)
     return 0
@@ -97,10 +109,7 @@ async def replay(
     if not dry_run:
         await sink.start()
     try:
-        partitions = [
-            TopicPartition(config.topics.bad, p)
-            for p in sorted(await consumer.partitions_for_topic(config.topics.bad) or ())
-        ]
+        partitions = [TopicPartition(config.topics.bad, p) for p in await _partitions(config)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         starts = await consumer.beginning_offsets(partitions)
@@ -154,3 +163,19 @@ def parse_since(value: str) -> datetime:
     """`--since`: an ISO 8601 time, UTC when it names no zone."""
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _partitions(config: ReplayConfig) -> list[int]:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.kafka.bootstrap_servers, client_id=config.kafka.client_id
+    )
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([config.topics.bad])
+    finally:
+        await admin.close()
+    if description["error_code"] != 0 or not description["partitions"]:
+        raise ReplayError(
+            f"topic {config.topics.bad} does not exist at {config.kafka.bootstrap_servers}"
+        )
+    return sorted(partition["partition"] for partition in description["partitions"])
