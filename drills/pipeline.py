@@ -111,6 +111,15 @@ class Pipeline:
             self.components[name].start()
         return exited
 
+    def restart(self, names: list[str]) -> list[str]:
+        """Stop (SIGTERM) and start the named components, `collector/sink-health` naming the
+        collector; the component names restarted."""
+        components = sorted({name.split("/")[0] for name in names})
+        for name in components:
+            self.components[name].stop()
+            self.components[name].start()
+        return components
+
     async def wait_healthy(self, timeout_s: float) -> Recovery:
         """Poll until every component is healthy (restarting those that exited), for at most
         `timeout_s`."""

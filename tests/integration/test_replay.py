@@ -184,7 +184,7 @@ async def test_a_missing_schema_registered_later_then_replay_puts_the_event_into
         assert await wait_for_count(client, names.alias("good"), 1) == 1
         stored = await client.get(index=names.alias("good"), id=event_id)
         assert stored["_source"]["event_id"] == event_id
-        # The request rebuilt from the bad row: its user agent and collector time are the original's.
+        # Rebuilt from the bad row: the user agent and collector time are the original request's.
         assert stored["_source"]["useragent"] == "Mozilla/5.0"
         assert stored["_source"]["collector_tstamp"].startswith("2026-11-18T07:46:40")
     finally:
