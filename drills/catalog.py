@@ -119,7 +119,7 @@ async def _registry_down(scene: Scene) -> Fault:
         recovery.seconds = time.monotonic() - lifted
     # Every late event has been enriched (to `bad`, or to `good` if the registry was back
     # first) before replay takes `bad` up to its current end.
-    await pipeline.drain(scene.timings.drain_timeout_s)
+    await pipeline.wait_enriched(scene.timings.drain_timeout_s)
     schema = LATE.removeprefix("iglu:").rsplit("/", 2)[0]
     replay = await asyncio.to_thread(
         subprocess.run,

@@ -143,8 +143,8 @@ class Pipeline:
             "FURROW_TOPICS_BAD": self.topics["bad"],
         }
 
-    async def lag(self, group: str, topic: str) -> int:
-        """Records of `topic` that `group` has not committed yet."""
+    async def offsets(self, group: str, topic: str) -> tuple[list[int], list[int]]:
+        """The end offset of each partition of `topic`, and what `group` has committed of it."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.servers.kafka_bootstrap)
         await admin.start()
@@ -156,10 +156,26 @@ class Pipeline:
         finally:
             await consumer.stop()
             await admin.close()
-        return sum(
-            end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-            for tp, end in ends.items()
-        )
+        return [ends[tp] for tp in partitions], [
+            max(committed[tp].offset, 0) if tp in committed else 0 for tp in partitions
+        ]
+
+    async def lag(self, group: str, topic: str) -> int:
+        """Records of `topic` that `group` has not committed yet."""
+        ends, committed = await self.offsets(group, topic)
+        return sum(end - done for end, done in zip(ends, committed, strict=True))
+
+    async def wait_enriched(self, timeout_s: float) -> None:
+        """Return once the enricher has committed every raw record written before the call, so
+        each one's output is in `good` or `bad`, even while the load goes on."""
+        group, topic = self.groups["enrich"], self.topics["raw"]
+        written, _ = await self.offsets(group, topic)
+        async with asyncio.timeout(timeout_s):
+            while True:
+                _, committed = await self.offsets(group, topic)
+                if all(done >= end for done, end in zip(committed, written, strict=True)):
+                    return
+                await asyncio.sleep(0.5)
 
     async def drain(self, timeout_s: float) -> float:
         """Seconds until the enricher and both sinks have committed everything in their topics
