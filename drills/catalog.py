@@ -58,7 +58,9 @@ async def _killed_and_restarted(scene: Scene, component: str) -> Fault:
     target = scene.pipeline.components[component]
     await asyncio.to_thread(target.kill)
     # The restart is part of the recovery: the harness plays the supervisor.
-    return Fault(await scene.pipeline.wait_healthy(scene.timings.recover_timeout_s))
+    recovery = await scene.pipeline.wait_healthy(scene.timings.recover_timeout_s)
+    recovery.revived.remove(component)
+    return Fault(recovery)
 
 
 def _kill(component: str) -> Callable[[Scene], Awaitable[Fault]]:
