@@ -64,6 +64,10 @@ def main() -> int:
         parser.error(f"unknown drill {', '.join(unknown)}; the drills are {', '.join(DRILLS)}")
     try:
         results = asyncio.run(run(names, timings_from(dict(os.environ))))
+    except KeyboardInterrupt:
+        # The drill in hand has stopped its processes and removed its topics on the way out.
+        print("interrupted: no report written", file=sys.stderr)
+        return 130
     finally:
         if not arguments.keep_servers:
             servers.stop_own()
