@@ -1,13 +1,14 @@
-# Furrow: `make run` brings the whole pipeline up, `make test` runs every check.
+# Furrow: `make run` brings the whole pipeline up, `make test` runs every check,
+# `make drill` breaks it on purpose and counts every event (drills/report.json).
 # Downloads are cached outside the clone (pip: ~/.cache/pip, Maven: ~/.m2, Furrow: ~/.cache/furrow).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-CHECKED_PATHS := libs services iglu_registry devstack bench
+CHECKED_PATHS := libs services iglu_registry devstack bench drills
 
-.PHONY: install run stop status test check unit bench clean
+.PHONY: install run stop status test check unit bench drill clean
 
 install: $(INSTALLED)
 
@@ -45,6 +46,11 @@ unit: install
 # Speed and memory against the real servers; `make bench PARTS="collector"` runs one part.
 bench: install
 	$(BIN)/python -m bench $(PARTS)
+
+# Fault drills on a Kafka and an Elasticsearch of their own (ports 19096 and 9260); about 15
+# minutes. `make drill DRILLS="kafka-down"` runs one; see `python -m drills --help`.
+drill: install
+	$(BIN)/python -m drills $(DRILLS)
 
 clean: stop
 	rm -rf .run $(VENV)

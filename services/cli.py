@@ -34,7 +34,31 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")
     _registry_commands(commands)
+    _replay_command(commands)
     return furrow
+
+
+def _replay_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = commands.add_parser(
+        "replay", help="send bad rows of one type from `bad` back to `raw` for enrichment"
+    )
+    replay.add_argument(
+        "--type",
+        required=True,
+        metavar="TYPE",
+        help="bad-row type: schema_violations, enrichment_failures, tracker_protocol_violations "
+        "or adapter_failures",
+    )
+    replay.add_argument(
+        "--schema", metavar="VENDOR/NAME", help="only rows naming this schema (a URI prefix)"
+    )
+    replay.add_argument(
+        "--since", metavar="TIME", help="only rows failed at or after (ISO 8601, UTC if no zone)"
+    )
+    replay.add_argument("--dry-run", action="store_true", help="count, write nothing")
+    replay.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
 
 
 def _registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from iglu_registry.cli import run as run_registry_tool
 
         return run_registry_tool(arguments)
+    if arguments.command == "replay":
+        from services.replay.__main__ import run as run_replay
+
+        return run_replay(arguments)
     if arguments.command == "sink":
         from services.sinks.__main__ import run as run_sink
 

@@ -1,0 +1,135 @@
+"""Exact accounting of one drill, pure: which events were owed (answered 200), where each one
+ended up in Elasticsearch, and what is missing, doubled or in the wrong index."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+
+from drills.traffic import Index
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One event sent, with the collector's answer (None: no answer, the request failed)."""
+
+    event_id: str
+    belongs_in: Index
+    status: int | None
+
+
+@dataclass(frozen=True)
+class BadRowEvent:
+    """The event a bad row stands for, and whether the row is a schema resolution failure (which
+    `furrow replay` sends through enrichment again once the registry is back)."""
+
+    event_id: str
+    unresolved_schema: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    sent: int
+    answered_200: int
+    refused: int
+    unanswered: int
+    in_good: int
+    in_bad: int
+    replayed: int
+    missing: int
+    duplicates: int
+    misplaced: int
+    stored_unowed: int
+
+    @property
+    def passed(self) -> bool:
+        """Every event answered 200 is stored exactly once, in the index it belongs in."""
+        return self.missing == 0 and self.duplicates == 0 and self.misplaced == 0
+
+
+def events_of_bad_row(row: Mapping[str, Any]) -> list[BadRowEvent]:
+    """The events inside a bad row's payload: the enriched event's id for rows about one event
+    (`schema_violations`, `enrichment_failures`), else the `eid`s of the request's query string
+    or POST body. A row without any names none."""
+    data = row.get("data")
+    if not isinstance(data, dict):
+        return []
+    payload = data.get("payload")
+    if not isinstance(payload, dict):
+        return []
+    enriched = payload.get("enriched")
+    if isinstance(enriched, dict) and isinstance(enriched.get("event_id"), str):
+        return [BadRowEvent(enriched["event_id"], _is_resolution_failure(data))]
+    ids = parse_qs(payload.get("querystring") or "").get("eid", [])
+    ids.extend(_body_event_ids(payload.get("body")))
+    return [BadRowEvent(event_id, False) for event_id in ids]
+
+
+def tally(
+    sent: Iterable[Sent], good_ids: Iterable[str], bad_events: Iterable[BadRowEvent]
+) -> Tally:
+    """Compare what was sent with what the `good` and `bad` indices hold.
+
+    An event is stored once if exactly one document names it, not counting a resolution-failure
+    bad row of an event that replay then put into `good` (counted as replayed)."""
+    sent = list(sent)
+    in_good = Counter(good_ids)
+    bad_rows = list(bad_events)
+    replayed = {row.event_id for row in bad_rows if row.unresolved_schema and in_good[row.event_id]}
+    in_bad = Counter(
+        row.event_id for row in bad_rows if not (row.unresolved_schema and row.event_id in replayed)
+    )
+    owed = [event for event in sent if event.status == 200]
+    owed_ids = {event.event_id for event in owed}
+    copies = {
+        event_id: in_good[event_id] + in_bad[event_id] for event_id in set(in_good) | set(in_bad)
+    }
+    return Tally(
+        sent=len(sent),
+        answered_200=len(owed),
+        refused=sum(1 for event in sent if event.status not in (None, 200)),
+        unanswered=sum(1 for event in sent if event.status is None),
+        in_good=sum(in_good.values()),
+        in_bad=sum(in_bad.values()),
+        replayed=len(replayed),
+        missing=sum(1 for event in owed if copies.get(event.event_id, 0) == 0),
+        duplicates=sum(count - 1 for count in copies.values() if count > 1),
+        misplaced=sum(
+            1
+            for event in owed
+            if copies.get(event.event_id, 0) > 0
+            and (in_good if event.belongs_in == "good" else in_bad)[event.event_id] == 0
+        ),
+        stored_unowed=sum(1 for event_id in copies if event_id not in owed_ids),
+    )
+
+
+def _is_resolution_failure(data: Mapping[str, Any]) -> bool:
+    failure = data.get("failure")
+    messages = failure.get("messages") if isinstance(failure, dict) else None
+    if not isinstance(messages, list):
+        return False
+    return any(
+        isinstance(message, dict)
+        and isinstance(message.get("error"), dict)
+        and message["error"].get("error") == "ResolutionError"
+        for message in messages
+    )
+
+
+def _body_event_ids(body: object) -> list[str]:
+    if not isinstance(body, str):
+        return []
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    events = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(events, list):
+        return []
+    return [event["eid"] for event in events if isinstance(event, dict) and "eid" in event]

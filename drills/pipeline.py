@@ -1,0 +1,315 @@
+"""One pipeline under drill: registry, collector, enricher and the good and bad sinks as real
+processes on topics, aliases and consumer groups of their own; and what it has stored."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from elasticsearch import AsyncElasticsearch
+from elasticsearch.helpers import async_scan
+
+from drills.accounting import BadRowEvent, events_of_bad_row
+from drills.processes import Component, answers
+from drills.servers import Servers
+from drills.traffic import drill_schemas
+from libs.formats.iglu import SchemaKey
+from services.sinks.mappings import template_name
+
+SUPER_KEY = "drill-super-key"
+PARTITIONS = 2
+
+
+@dataclass(frozen=True)
+class Ports:
+    collector: int
+    registry: int
+    enrich_health: int
+    sink_good_health: int
+    sink_bad_health: int
+
+
+# The drills' own: collector 18400, health 18410-18419, registry 18481.
+DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412)
+
+
+@dataclass
+class Recovery:
+    """How the pipeline came back: seconds until healthy (None: it did not), the components
+    restarted because their process had exited, and those still unhealthy at the end."""
+
+    seconds: float | None = None
+    revived: list[str] = field(default_factory=list)
+    unhealthy: list[str] = field(default_factory=list)
+
+
+class Pipeline:
+    """Components are started by `start()` and stopped (SIGTERM) by `stop()`; `cleanup()` then
+    removes the topics and indices, which on shared servers belong to nobody else."""
+
+    def __init__(self, servers: Servers, ports: Ports, work_dir: Path) -> None:
+        self.servers = servers
+        self.ports = ports
+        self.tag = f"drill-{uuid.uuid4().hex[:8]}"
+        self.work_dir = work_dir
+        self.topics = {kind: f"{self.tag}-{kind}" for kind in ("raw", "good", "bad")}
+        self.aliases = {kind: f"{self.tag}-{kind}" for kind in ("good", "bad")}
+        self.groups = {
+            "enrich": f"{self.tag}-enrich",
+            "sink_good": f"{self.tag}-sink-good",
+            "sink_bad": f"{self.tag}-sink-bad",
+        }
+        self.collector_url = f"http://127.0.0.1:{ports.collector}"
+        self.registry_url = f"http://127.0.0.1:{ports.registry}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        # A fresh database per pipeline, so the drill schemas are new to it.
+        self.registry_database = Path(tempfile.mkdtemp(prefix=f"furrow-{self.tag}-")) / "reg.db"
+        self.components = {
+            component.name: component
+            for component in (
+                self._registry(),
+                self._collector(),
+                self._enricher(),
+                self._sink("good", ports.sink_good_health),
+                self._sink("bad", ports.sink_bad_health),
+            )
+        }
+
+    async def start(self) -> None:
+        await self._create_topics()
+        await asyncio.to_thread(self.components["registry"].start)
+        await asyncio.to_thread(self._push_schemas)
+        for name in ("sink_good", "sink_bad", "enrich", "collector"):
+            await asyncio.to_thread(self.components[name].start)
+
+    def stop(self) -> None:
+        for name in ("collector", "enrich", "sink_good", "sink_bad", "registry"):
+            self.components[name].stop()
+
+    def unhealthy(self) -> list[str]:
+        """The components not healthy now, and `collector/sink-health` while its last Kafka
+        write failed."""
+        names = [name for name, component in self.components.items() if not component.is_healthy()]
+        if not answers(f"{self.collector_url}/sink-health"):
+            names.append("collector/sink-health")
+        return names
+
+    def revive_exited(self) -> list[str]:
+        """Start again every component whose process has exited, as `furrow up` would; the
+        names of those restarted."""
+        exited = [name for name, c in self.components.items() if not c.is_running()]
+        for name in exited:
+            self.components[name].start()
+        return exited
+
+    def restart(self, names: list[str]) -> list[str]:
+        """Stop (SIGTERM) and start the named components, `collector/sink-health` naming the
+        collector; the component names restarted."""
+        components = sorted({name.split("/")[0] for name in names})
+        for name in components:
+            self.components[name].stop()
+            self.components[name].start()
+        return components
+
+    async def wait_healthy(self, timeout_s: float) -> Recovery:
+        """Poll until every component is healthy (restarting those that exited), for at most
+        `timeout_s`."""
+        started = time.monotonic()
+        recovery = Recovery()
+        while time.monotonic() - started < timeout_s:
+            revived = await asyncio.to_thread(self.revive_exited)
+            recovery.revived.extend(revived)
+            recovery.unhealthy = await asyncio.to_thread(self.unhealthy)
+            if not recovery.unhealthy:
+                recovery.seconds = time.monotonic() - started
+                return recovery
+            await asyncio.sleep(0.5)
+        return recovery
+
+    def replay_settings(self) -> dict[str, str]:
+        """The FURROW_* variables that point `furrow replay` at this pipeline."""
+        return {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": self.servers.kafka_bootstrap,
+            "FURROW_TOPICS_RAW": self.topics["raw"],
+            "FURROW_TOPICS_BAD": self.topics["bad"],
+        }
+
+    async def offsets(self, group: str, topic: str) -> tuple[list[int], list[int]]:
+        """The end offset of each partition of `topic`, and what `group` has committed of it."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.servers.kafka_bootstrap)
+        await admin.start()
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            ends = await consumer.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group)
+        finally:
+            await consumer.stop()
+            await admin.close()
+        return [ends[tp] for tp in partitions], [
+            max(committed[tp].offset, 0) if tp in committed else 0 for tp in partitions
+        ]
+
+    async def lag(self, group: str, topic: str) -> int:
+        """Records of `topic` that `group` has not committed yet."""
+        ends, committed = await self.offsets(group, topic)
+        return sum(end - done for end, done in zip(ends, committed, strict=True))
+
+    async def wait_enriched(self, timeout_s: float) -> None:
+        """Return once the enricher has committed every raw record written before the call, so
+        each one's output is in `good` or `bad`, even while the load goes on."""
+        group, topic = self.groups["enrich"], self.topics["raw"]
+        written, _ = await self.offsets(group, topic)
+        async with asyncio.timeout(timeout_s):
+            while True:
+                _, committed = await self.offsets(group, topic)
+                if all(done >= end for done, end in zip(committed, written, strict=True)):
+                    return
+                await asyncio.sleep(0.5)
+
+    async def drain(self, timeout_s: float) -> float:
+        """Seconds until the enricher and both sinks have committed everything in their topics
+        (so every event is indexed), checked twice in a row; TimeoutError past `timeout_s`."""
+        started = time.monotonic()
+        caught_up_once = False
+        async with asyncio.timeout(timeout_s):
+            while True:
+                lags = [
+                    await self.lag(self.groups["enrich"], self.topics["raw"]),
+                    await self.lag(self.groups["sink_good"], self.topics["good"]),
+                    await self.lag(self.groups["sink_bad"], self.topics["bad"]),
+                ]
+                if not any(lags):
+                    if caught_up_once:
+                        return time.monotonic() - started
+                    caught_up_once = True
+                else:
+                    caught_up_once = False
+                await asyncio.sleep(1.0)
+
+    async def stored(self) -> tuple[list[str], list[BadRowEvent]]:
+        """The event ids of every `good` document and the events of every `bad` row."""
+        async with AsyncElasticsearch(self.servers.elasticsearch_url) as client:
+            good = [
+                hit["_id"] async for hit in self._every(client, self.aliases["good"], source=False)
+            ]
+            bad: list[BadRowEvent] = []
+            async for hit in self._every(client, self.aliases["bad"], source=True):
+                bad.extend(events_of_bad_row(hit["_source"]))
+        return good, bad
+
+    async def cleanup(self) -> None:
+        """Delete this pipeline's topics, indices, index templates and registry database."""
+        shutil.rmtree(self.registry_database.parent, ignore_errors=True)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics(list(self.topics.values()))
+        finally:
+            await admin.close()
+        async with AsyncElasticsearch(self.servers.elasticsearch_url) as client:
+            for alias in self.aliases.values():
+                found = await client.indices.get(
+                    index=f"{alias}-2*", ignore_unavailable=True, allow_no_indices=True
+                )
+                if found:
+                    await client.indices.delete(index=",".join(found))
+                await client.options(ignore_status=404).indices.delete_index_template(
+                    name=template_name(alias)
+                )
+
+    @staticmethod
+    async def _every(client: AsyncElasticsearch, alias: str, *, source: bool) -> Any:
+        if not await client.indices.exists_alias(name=alias):
+            return
+        await client.indices.refresh(index=alias)
+        async for hit in async_scan(
+            client, index=alias, query={"query": {"match_all": {}}, "_source": source}
+        ):
+            yield hit
+
+    async def _create_topics(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [NewTopic(topic, PARTITIONS, 1) for topic in self.topics.values()]
+            )
+        finally:
+            await admin.close()
+
+    def _push_schemas(self) -> None:
+        with httpx.Client(
+            base_url=f"{self.registry_url}/api", headers={"apikey": SUPER_KEY}, timeout=30
+        ) as registry:
+            for uri, schema in drill_schemas().items():
+                key = SchemaKey.parse_uri(uri)
+                response = registry.put(
+                    f"/schemas/{key.path}",
+                    params={"isPublic": "true"},
+                    json=schema,
+                )
+                response.raise_for_status()
+
+    def _component(
+        self, name: str, args: list[str], settings: dict[str, str], health_url: str
+    ) -> Component:
+        return Component(name, args, settings, health_url, self.work_dir / f"{name}.log")
+
+    def _kafka(self) -> dict[str, str]:
+        return {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": self.servers.kafka_bootstrap,
+            "FURROW_TOPICS_RAW": self.topics["raw"],
+            "FURROW_TOPICS_GOOD": self.topics["good"],
+            "FURROW_TOPICS_BAD": self.topics["bad"],
+        }
+
+    def _registry(self) -> Component:
+        settings = {
+            "FURROW_REGISTRY_PORT": str(self.ports.registry),
+            "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{self.registry_database}",
+            "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
+        }
+        return self._component(
+            "registry", ["registry"], settings, f"{self.registry_url}/api/meta/health"
+        )
+
+    def _collector(self) -> Component:
+        settings = {**self._kafka(), "FURROW_COLLECTOR_PORT": str(self.ports.collector)}
+        return self._component("collector", ["collector"], settings, f"{self.collector_url}/health")
+
+    def _enricher(self) -> Component:
+        settings = {
+            **self._kafka(),
+            "FURROW_ENRICH_GROUP_ID": self.groups["enrich"],
+            "FURROW_ENRICH_HEALTH_PORT": str(self.ports.enrich_health),
+            "FURROW_ENRICH_REGISTRY_URL": self.registry_url,
+        }
+        return self._component("enrich", ["enrich"], settings, _health(self.ports.enrich_health))
+
+    def _sink(self, kind: str, health_port: int) -> Component:
+        prefix = f"FURROW_SINK_{kind.upper()}"
+        settings = {
+            **self._kafka(),
+            "FURROW_ELASTICSEARCH_URL": self.servers.elasticsearch_url,
+            f"{prefix}_INDEX": self.aliases[kind],
+            f"{prefix}_GROUP_ID": self.groups[f"sink_{kind}"],
+            f"{prefix}_HEALTH_PORT": str(health_port),
+            # Retries at least every 5 s once Elasticsearch is back (30 s by default).
+            f"{prefix}_MAX_BACKOFF_S": "5",
+        }
+        return self._component(f"sink_{kind}", ["sink", kind], settings, _health(health_port))
+
+
+def _health(port: int) -> str:
+    return f"http://127.0.0.1:{port}/health"

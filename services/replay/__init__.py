@@ -1,0 +1,1 @@
+"""`furrow replay`: bad rows of a chosen type sent back through enrichment."""
