@@ -50,6 +50,9 @@ class KafkaSink:
         self._pending: list[tuple[Sequence[Message], asyncio.Future[None]]] = []
         self._flushers: set[asyncio.Task[None]] = set()
         self._by_key_hash = DefaultPartitioner()
+        self._renewing = asyncio.Lock()
+        self._needs_new_producer = False
+        self._retiring: set[asyncio.Task[None]] = set()
 
     @property
     def max_bytes(self) -> int:
@@ -59,8 +62,12 @@ class KafkaSink:
         return self._healthy
 
     async def start(self) -> None:
+        self._producer = self._new_producer()
+        await self._producer.start()
+
+    def _new_producer(self) -> AIOKafkaProducer:
         # aiokafka binds its clients to the running loop, so they are made here, not in __init__.
-        self._producer = AIOKafkaProducer(
+        return AIOKafkaProducer(
             bootstrap_servers=self._settings.bootstrap_servers,
             client_id=self._settings.client_id,
             acks="all",
@@ -73,13 +80,14 @@ class KafkaSink:
             linger_ms=0,
             request_timeout_ms=int(self._write_timeout_s * 1000),
         )
-        await self._producer.start()
 
     async def stop(self) -> None:
         if self._flushers:
             await asyncio.gather(*self._flushers, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def write(self, messages: Sequence[Message]) -> None:
         if self._producer is None:
@@ -103,9 +111,12 @@ class KafkaSink:
         messages = [message for written, _ in group for message in written]
         try:
             async with asyncio.timeout(self._write_timeout_s):
+                if self._needs_new_producer:
+                    await self._renew_producer()
                 await self._send(messages)
         except (KafkaError, TimeoutError) as error:
             self._healthy = False
+            self._needs_new_producer = True
             for _, written in group:
                 if not written.done():
                     written.set_exception(
@@ -116,6 +127,29 @@ class KafkaSink:
         for _, written in group:
             if not written.done():
                 written.set_result(None)
+
+    async def _renew_producer(self) -> None:
+        """Swap in a new producer after a failed write. The old one may keep batches it will
+        never deliver, and once a broker has lost track of them its sequence numbers no longer
+        match (OutOfOrderSequenceNumber on every later write, found by the Kafka-down drill); a
+        new producer gets a new producer id and starts over. Raises while Kafka is unreachable,
+        and the next write tries again."""
+        async with self._renewing:
+            if not self._needs_new_producer:
+                return
+            producer = self._new_producer()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            retired, self._producer = self._producer, producer
+            self._needs_new_producer = False
+        if retired is not None:
+            # Its writes were already reported failed; stopping it may wait for their timeouts.
+            retiring = asyncio.create_task(_stop_quietly(retired))
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
 
     async def _send(self, messages: list[Message]) -> None:
         assert self._producer is not None
@@ -225,3 +259,10 @@ class KafkaSource:
 
     def close(self) -> None:
         self._closing = True
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        await producer.stop()
+    except KafkaError as error:
+        logger.info("a retired Kafka producer stopped with %r", error)

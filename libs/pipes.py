@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from libs.backoff import Backoff
+
 logger = logging.getLogger(__name__)
 
 
@@ -87,6 +89,22 @@ async def run_pipe(source: Source, handle: BatchHandler) -> None:
     async for batch in source.batches():
         await handle(batch)
         await source.commit(batch)
+
+
+async def write_patiently(sink: Sink, messages: Sequence[Message], *, max_backoff_s: float) -> None:
+    """Write `messages`, waiting out an outage of the sink: a failed write is tried again, with
+    backoff, until it succeeds. A consumer that stopped at the first failure would only be
+    restarted to fail again; waiting keeps its records uncommitted and its place in the group.
+    Trying again is safe: a write that failed may have stored some messages, which at-least-once
+    delivery allows."""
+    backoff = Backoff(max_backoff_s)
+    while True:
+        try:
+            await sink.write(messages)
+            return
+        except SinkError as error:
+            logger.warning("write failed, trying again: %s", error)
+            await backoff.wait()
 
 
 @dataclass

@@ -14,7 +14,7 @@ from libs.consumer import serve_consumer
 from libs.iglu_client import Resolver
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
-from libs.pipes import Message, Record
+from libs.pipes import Message, Record, write_patiently
 from services.enrich.config import EnrichConfig
 from services.enrich.core import Enricher, Outputs
 from services.enrich.enrichments import load_enrichments
@@ -74,7 +74,7 @@ async def serve(config: EnrichConfig) -> None:
         outputs = await asyncio.to_thread(enrich_batch, batch)
         messages = [Message(config.topics.good, line.encode()) for line in outputs.good]
         messages += [Message(config.topics.bad, row) for row in outputs.bad]
-        await sink.write(messages)
+        await write_patiently(sink, messages, max_backoff_s=config.max_backoff_s)
         RAW_RECORDS.inc(len(batch))
         GOOD_EVENTS.inc(len(outputs.good))
         DUPLICATES.inc(outputs.duplicates)

@@ -36,6 +36,10 @@ class EnrichConfig(Settings):
     dedup_window_s: float = 600.0
     dedup_max_events: int = 200_000
 
+    # While Kafka does not take the outputs, they are written again after 0.5 s, 1 s, 2 s ... up
+    # to this; the raw records stay uncommitted meanwhile.
+    max_backoff_s: float = 30.0
+
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -5,8 +5,9 @@ A document's `_id` and its daily index are both derived from the record alone, s
 delivered twice overwrites its own document instead of adding a second one:
 
 - good: `_id` the event_id, day and `@timestamp` the collector timestamp;
-- bad: `_id` a hash of the row's bytes, day and `@timestamp` the failure timestamp (else the time
-  of the record, which a sink writing bad rows sets to the time of the record they came from);
+- bad: `_id` a hash of the row less the times of its processing, day and `@timestamp` the
+  failure timestamp (else the time of the record, which a sink writing bad rows sets to the time
+  of the record they came from);
 - logs: `_id` the record's topic, partition and offset, day the time of the record, `@timestamp`
   as the log listener normalised it.
 """
@@ -117,9 +118,25 @@ def bad_document(record: Record) -> Document:
         timestamp = None
     moment = _parse_time(timestamp) or _record_time(record)
     source["@timestamp"] = _iso(moment)
-    return Document(
-        hashlib.sha256(record.value).hexdigest(), moment.strftime("%Y.%m.%d"), source, record
-    )
+    return Document(_bad_row_id(record.value, row), moment.strftime("%Y.%m.%d"), source, record)
+
+
+def _bad_row_id(value: bytes, row: dict[str, Any]) -> str:
+    """A hash of the row without the times of its processing (`failure.timestamp`, and the
+    `etl_tstamp` of the event in its payload): an enricher that reprocesses a record after a
+    crash writes the same row at another time, and it must land on the same document."""
+    data = row.get("data")
+    failure = data.get("failure") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(failure, dict):
+        return hashlib.sha256(value).hexdigest()
+    timeless = {**data, "failure": {k: v for k, v in failure.items() if k != "timestamp"}}
+    payload = data.get("payload")
+    enriched = payload.get("enriched") if isinstance(payload, dict) else None
+    if isinstance(payload, dict) and isinstance(enriched, dict):
+        without_etl = {k: v for k, v in enriched.items() if k != "etl_tstamp"}
+        timeless["payload"] = {**payload, "enriched": without_etl}
+    identity = orjson.dumps({**row, "data": timeless}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(identity).hexdigest()
 
 
 def log_document(record: Record) -> Document:

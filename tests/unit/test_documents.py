@@ -168,7 +168,7 @@ def test_bad_rows_keep_each_shape_under_a_name_of_its_own(
 ) -> None:
     value = bad_row(name, version, {"processor": PROCESSOR, **data})
     document = bad_document(record(value))
-    assert document.id == hashlib.sha256(value).hexdigest()
+    assert len(document.id) == len(hashlib.sha256(value).hexdigest())
     assert document.source["failure_type"] == name
     assert document.source["schema"].endswith(f"/{name}/jsonschema/{version}")
     assert set(document.source["data"]) == {"processor", *fields}
@@ -184,6 +184,19 @@ def test_bad_rows_are_placed_by_their_failure_time_else_their_record_time() -> N
     untimed = bad_document(record(bad_row("loader_runtime_error", "1-0-1", BAD_ROWS[2][2])))
     assert (untimed.day, untimed.source["@timestamp"]) == ("2026.11.18", "2026-11-18T11:06:40.000Z")
     assert bad_document(record(timed.record.value, offset=99)).id == timed.id
+
+
+def test_a_record_reprocessed_later_makes_the_same_bad_document() -> None:
+    def schema_violation(at: str, etl: str, error: str) -> bytes:
+        enriched = {"event_id": "c6ef3124-b53a-4b13-a233-0088f79dcbcb", "etl_tstamp": etl}
+        failure = {"timestamp": at, "messages": [{"error": error}]}
+        data = {"processor": PROCESSOR, "failure": failure, "payload": {"enriched": enriched}}
+        return bad_row("schema_violations", "2-0-0", data)
+
+    first = bad_document(record(schema_violation("2026-11-23T10:00:00Z", "1", "too big")))
+    again = bad_document(record(schema_violation("2026-11-23T10:05:00Z", "2", "too big")))
+    other = bad_document(record(schema_violation("2026-11-23T10:00:00Z", "1", "too small")))
+    assert first.id == again.id != other.id
 
 
 @pytest.mark.parametrize(

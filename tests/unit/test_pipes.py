@@ -1,6 +1,8 @@
+import asyncio
+
 import pytest
 
-from libs.pipes import MemoryPipe, Message, Record, SinkError, run_pipe
+from libs.pipes import MemoryPipe, Message, Record, SinkError, run_pipe, write_patiently
 
 
 def record(offset: int, partition: int = 0) -> Record:
@@ -41,3 +43,14 @@ async def test_an_unhealthy_memory_sink_refuses_writes() -> None:
     with pytest.raises(SinkError):
         await pipe.write([Message("bad", b"x")])
     assert pipe.written == []
+
+
+async def test_a_patient_write_waits_out_an_outage_of_the_sink() -> None:
+    pipe = MemoryPipe(healthy=False)
+    message = Message("good", b"line")
+    writing = asyncio.create_task(write_patiently(pipe, [message], max_backoff_s=0.01))
+    await asyncio.sleep(0.05)
+    assert not writing.done() and pipe.written == []
+    pipe.healthy = True
+    await asyncio.wait_for(writing, timeout=5)
+    assert pipe.written == [message]
