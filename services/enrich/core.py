@@ -157,7 +157,10 @@ class Enricher:
         failures: list[dict[str, Any]] = []
         for enrichment in self.enrichments:
             try:
-                derived.extend(enrichment.apply(event, raw))
+                if enrichment.reads_derived_contexts:
+                    derived = _through_event(enrichment, event, raw, derived)
+                else:
+                    derived.extend(enrichment.apply(event, raw))
             except EnrichmentFailure as failure:
                 failures.append(
                     {
@@ -202,6 +205,20 @@ class Enricher:
             )
             return
         outputs.good.append(line)
+
+
+def _through_event(
+    enrichment: Enrichment, event: EnrichedEvent, raw: RawEvent, derived: list[SelfDescribingJson]
+) -> list[SelfDescribingJson]:
+    """Apply an enrichment that reads (and may change) the derived contexts of the ones before
+    it: they are in the event while it runs, and read back after, with its own added."""
+    if derived:
+        event["derived_contexts"] = orjson.dumps(
+            {"schema": DERIVED_CONTEXTS, "data": derived}
+        ).decode()
+    added = enrichment.apply(event, raw)
+    text = event.pop("derived_contexts", None)
+    return [*(orjson.loads(text)["data"] if text else []), *added]
 
 
 def _fingerprint(raw: RawEvent) -> str:

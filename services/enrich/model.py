@@ -47,6 +47,13 @@ class Enrichment(Protocol):
         """The enrichment's name as in its configuration file, e.g. `ua_parser_config`."""
         ...
 
+    @property
+    def reads_derived_contexts(self) -> bool:
+        """True if `apply` reads or changes the derived contexts of the enrichments before it:
+        they are then in `event["derived_contexts"]` (and read back from there) while it runs.
+        Otherwise that field is absent during enrichment, which saves encoding it each time."""
+        ...
+
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         """Set or change fields of `event` in place; return the derived contexts it adds (empty
         if none). Raise EnrichmentFailure when the event cannot be enriched."""

@@ -17,6 +17,7 @@ from libs.formats.enriched import EnrichedEvent
 from libs.formats.iglu import SchemaKey
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
 from services.enrich.core import Enricher
+from services.enrich.enrichments.pii import Pii, PiiParameters
 from services.enrich.model import EnrichmentFailure, RawEvent, SelfDescribingJson
 from services.enrich.rules import Deduplicator, ValidityRules
 
@@ -241,6 +242,7 @@ def test_an_unknown_schema_is_a_schema_violation_with_the_lookup_history() -> No
 
 class Failing:
     name = "ip_lookups"
+    reads_derived_contexts = False
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         raise EnrichmentFailure(self.name, "the database cannot read 203.0.113.9")
@@ -248,6 +250,7 @@ class Failing:
 
 class Tagging:
     name = "tagging"
+    reads_derived_contexts = False
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         event["etl_tags"] = "tagged"
@@ -339,3 +342,26 @@ def test_every_bad_row_is_valid_against_its_own_schema(kind: str) -> None:
         [DirectoryRepository(RepositorySettings(name="core", path=CORE_SCHEMAS))]
     )
     assert registry_schemas.validate(document) == []
+
+
+def test_pii_masks_the_derived_contexts_of_the_enrichments_before_it() -> None:
+    masking = Pii(
+        PiiParameters.model_validate(
+            {
+                "pii": [
+                    {
+                        "json": {
+                            "field": "derived_contexts",
+                            "schemaCriterion": "iglu:com.acme/tag/jsonschema/1-*-*",
+                            "jsonPath": "$.ip",
+                            "strategy": "MASK",
+                        }
+                    }
+                ],
+                "strategy": {"mask": {"keepLeading": 3, "keepTrailing": 0, "character": "x"}},
+            }
+        )
+    )
+    (line,) = enricher(enrichments=[Tagging(), masking]).enrich(get(page_view()), now=NOW).good
+    (tag,) = transform(line)["contexts_com_acme_tag_1"]
+    assert tag == {"ip": "203xxxxxxxx"}

@@ -36,6 +36,7 @@ class AnonIp:
     """Anonymises `user_ipaddress`."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, parameters: AnonIpParameters) -> None:
         self._octets = parameters.anon_octets

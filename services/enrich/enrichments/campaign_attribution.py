@@ -56,6 +56,7 @@ class CampaignAttribution:
     """Sets the `mkt_*` fields."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, parameters: CampaignAttributionParameters) -> None:
         fields = parameters.fields

@@ -31,6 +31,7 @@ class CookieExtractor:
     """Derived contexts for the configured cookies."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, parameters: CookieExtractorParameters) -> None:
         self._names = frozenset(parameters.cookies)

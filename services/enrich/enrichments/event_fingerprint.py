@@ -42,6 +42,7 @@ class EventFingerprint:
     """Sets `event_fingerprint`."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, parameters: EventFingerprintParameters) -> None:
         # Copying a hash object is cheaper than making one: OpenSSL 3 looks the algorithm up

@@ -46,6 +46,7 @@ class HttpHeaderExtractor:
     """Derived contexts for the headers whose name matches the pattern."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, parameters: HttpHeaderExtractorParameters) -> None:
         self._pattern = re.compile(parameters.headers_pattern, re.IGNORECASE)

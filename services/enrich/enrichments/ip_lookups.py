@@ -55,6 +55,7 @@ class IpLookups:
     """Sets the `geo_*` and `ip_*` fields that the configured databases know for the address."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, readers: Mapping[str, Reader]) -> None:
         """`readers` maps `geo`, `isp`, `domain`, `connectionType` to open databases."""

@@ -21,10 +21,10 @@ event itself (`event_id`, `event`, `platform`, the tracker and event type fields
 `dvce_ismobile`, ...) only with `NONE` or `FULL`, as a hash would no longer parse. JSON fields:
 `contexts`, `derived_contexts` or `unstruct_event`, only for entities whose schema matches
 `schemaCriterion`, at `jsonPath`, a JSONPath subset: `$` followed by `.name`, `['name']`, `[2]`,
-`[*]`, `.*` and `..name`; only string values are hashed or masked. `derived_contexts` holds the
-contexts of the enrichments before this one only if the enricher writes them to the event before
-calling it. `anonymousOnly: true` masks only requests sent with `SP-Anonymous`; `emitEvent: true`
-(Snowplow's `pii_transformation` event) is not supported.
+`[*]`, `.*` and `..name`; only string values are hashed or masked. `derived_contexts` rules see
+the contexts of the enrichments listed before this one. `anonymousOnly: true` masks only
+requests sent with `SP-Anonymous`; `emitEvent: true` (Snowplow's `pii_transformation` event) is
+not supported.
 """
 
 from __future__ import annotations
@@ -324,6 +324,7 @@ class Pii:
                         rule.strategy or strategy.default,
                     )
                 )
+        self.reads_derived_contexts = "derived_contexts" in self._json
         self._matching: dict[tuple[str, str], tuple[_JsonRule, ...]] = {}
         self._markers = {
             field: tuple({f'"iglu:{r.criterion.vendor}/{r.criterion.name}/' for r in rules})

@@ -62,6 +62,7 @@ class RefererParser:
     """Sets `refr_medium`, `refr_source` and `refr_term`."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self, database: RefererDatabase, internal_domains: tuple[str, ...]) -> None:
         self._sources: dict[str, tuple[str, str, tuple[str, ...]]] = {

@@ -107,6 +107,7 @@ class UaParser:
     """Parses the user agent into a derived context and the `br_*`, `os_*`, `dvce_*` fields."""
 
     name = NAME
+    reads_derived_contexts = False
 
     def __init__(self) -> None:
         self._resolver = BestAvailableResolver(load_builtins())
