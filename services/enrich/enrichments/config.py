@@ -150,6 +150,10 @@ class OnlyForEvents:
     def name(self) -> str:
         return self._enrichment.name
 
+    @property
+    def reads_derived_contexts(self) -> bool:
+        return self._enrichment.reads_derived_contexts
+
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         if self._selects(event):
             return self._enrichment.apply(event, raw)
