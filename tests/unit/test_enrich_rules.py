@@ -61,3 +61,15 @@ def test_memory_is_bounded_by_the_oldest_pairs_going_first() -> None:
     assert len(dedup) == 1000
     assert dedup.is_duplicate("e4999", "f", now_s=5)
     assert not dedup.is_duplicate("e0", "f", now_s=5)
+
+
+def test_a_pair_is_remembered_for_the_whole_window_across_generations() -> None:
+    dedup = Deduplicator(window_s=60, max_events=100)
+    assert not dedup.is_duplicate("early", "f", now_s=0)
+    assert not dedup.is_duplicate("late", "f", now_s=50)
+    # A new generation starts at 60; both pairs are now in the one before it.
+    assert not dedup.is_duplicate("new", "f", now_s=60)
+    assert dedup.is_duplicate("late", "f", now_s=109)
+    assert not dedup.is_duplicate("early", "f", now_s=61)
+    # At 120 the generation holding `late` (seen at 50) goes: it is older than the window.
+    assert not dedup.is_duplicate("late", "f", now_s=120)
