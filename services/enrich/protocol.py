@@ -165,6 +165,14 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
                 reading.violate(name, value, expectation)
             else:
                 event[target] = converted
+    device_ms: dict[str, int] = {}
+    for name in sorted(parameters.keys() & TIMESTAMP_FIELDS.keys()):
+        if value := parameters[name]:
+            if (milliseconds := _epoch_ms(value)) is None:
+                reading.violate(name, value, "epoch milliseconds")
+            else:
+                event[TIMESTAMP_FIELDS[name]] = timestamp(milliseconds)
+                device_ms[name] = milliseconds
     for name in sorted(parameters.keys() & DIMENSION_FIELDS.keys()):
         if size := parameters[name]:
             if (dimensions := _dimensions(size)) is None:
@@ -185,8 +193,10 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         _read_unstruct_event(parameters, reading)
     if "co" in parameters or "cx" in parameters:
         _read_contexts(parameters, reading)
-    event["derived_tstamp"] = derived_timestamp(
-        payload.timestamp_ms, parameters.get("dtm"), parameters.get("stm"), parameters.get("ttm")
+    event["derived_tstamp"] = timestamp(
+        derived_ms(
+            payload.timestamp_ms, device_ms.get("dtm"), device_ms.get("stm"), device_ms.get("ttm")
+        )
     )
     return reading
 
@@ -260,12 +270,12 @@ def _boolean(value: str) -> str | None:
     return {"1": "1", "0": "0", "true": "1", "false": "0"}.get(value.lower())
 
 
-def _epoch_ms(value: str) -> str | None:
+def _epoch_ms(value: str) -> int | None:
     try:
         milliseconds = int(value)
     except ValueError:
         return None
-    return timestamp(milliseconds) if 0 <= milliseconds <= MAX_EPOCH_MS else None
+    return milliseconds if 0 <= milliseconds <= MAX_EPOCH_MS else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -278,17 +288,17 @@ def _dimensions(value: str) -> tuple[str, str] | None:
     return str(int(width)), str(int(height))
 
 
-def derived_timestamp(
-    collector_ms: int, created: str | None, sent: str | None, true: str | None
-) -> str:
-    """`ttm` if given; else the collector time less the device's clock skew (`stm - dtm`) when
-    the device sent after it created; else the collector time."""
-    if true and (true_ms := _as_int(true)) is not None and 0 <= true_ms <= MAX_EPOCH_MS:
-        return timestamp(true_ms)
-    created_ms, sent_ms = _as_int(created), _as_int(sent)
+def derived_ms(
+    collector_ms: int, created_ms: int | None, sent_ms: int | None, true_ms: int | None
+) -> int:
+    """`derived_tstamp` in epoch milliseconds: the true time (`ttm`) if given; else the collector
+    time less the device's clock skew (`stm - dtm`) when the device sent after it created; else
+    the collector time."""
+    if true_ms is not None:
+        return true_ms
     if created_ms is not None and sent_ms is not None and created_ms < sent_ms:
-        return timestamp(max(collector_ms - (sent_ms - created_ms), 0))
-    return timestamp(collector_ms)
+        return max(collector_ms - (sent_ms - created_ms), 0)
+    return collector_ms
 
 
 def _as_int(value: str | None) -> int | None:
@@ -428,7 +438,4 @@ CONVERTED_FIELDS: dict[str, tuple[str, Converter, str]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
     **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
-    **{
-        name: (target, _epoch_ms, "epoch milliseconds") for name, target in TIMESTAMP_FIELDS.items()
-    },
 }

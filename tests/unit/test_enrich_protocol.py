@@ -7,7 +7,7 @@ import pytest
 
 from libs.formats.collector_payload import CollectorPayload
 from services.enrich.model import RawEvent
-from services.enrich.protocol import derived_timestamp, read_event
+from services.enrich.protocol import derived_ms, read_event
 
 COLLECTED_MS = 1_795_000_000_000  # 2026-11-18 11:06:40.000
 PAYLOAD = CollectorPayload(
@@ -230,18 +230,35 @@ def test_every_violation_of_an_event_is_listed() -> None:
 @pytest.mark.parametrize(
     ("created", "sent", "true", "expected"),
     [
-        (None, None, None, "2026-11-18 11:06:40.000"),
-        ("1795000000000", "1795000005000", None, "2026-11-18 11:06:35.000"),
-        ("1795000005000", "1795000000000", None, "2026-11-18 11:06:40.000"),
-        ("1795000000000", None, None, "2026-11-18 11:06:40.000"),
-        ("1795000000000", "1795000005000", "1700000000000", "2023-11-14 22:13:20.000"),
-        ("junk", "1795000005000", None, "2026-11-18 11:06:40.000"),
+        (None, None, None, COLLECTED_MS),
+        (1_795_000_000_000, 1_795_000_005_000, None, COLLECTED_MS - 5_000),
+        (1_795_000_005_000, 1_795_000_000_000, None, COLLECTED_MS),
+        (1_795_000_000_000, None, None, COLLECTED_MS),
+        (1_795_000_000_000, 1_795_000_005_000, 1_700_000_000_000, 1_700_000_000_000),
+        (0, 1_795_000_005_000, None, 0),
     ],
 )
 def test_derived_timestamp(
-    created: str | None, sent: str | None, true: str | None, expected: str
+    created: int | None, sent: int | None, true: int | None, expected: int
 ) -> None:
-    assert derived_timestamp(COLLECTED_MS, created, sent, true) == expected
+    assert derived_ms(COLLECTED_MS, created, sent, true) == expected
+
+
+@pytest.mark.parametrize(
+    ("sent", "derived"),
+    [
+        ({"dtm": "1795000000000", "stm": "1795000005000"}, "2026-11-18 11:06:35.000"),
+        (
+            {"dtm": "1795000000000", "stm": "1795000005000", "ttm": "1700000000000"},
+            "2023-11-14 22:13:20.000",
+        ),
+        ({"dtm": "1795000000000"}, "2026-11-18 11:06:40.000"),
+    ],
+)
+def test_derived_timestamp_of_an_event(sent: dict[str, str], derived: str) -> None:
+    reading = read(**sent)
+    assert reading.violations == []
+    assert reading.event["derived_tstamp"] == derived
 
 
 def test_cross_domain_linker_fields() -> None:
