@@ -27,6 +27,7 @@ from services.collector.config import CollectorConfig
 from services.collector.payload import (
     TrackingRequest,
     collector_payload,
+    is_cookie_value,
     is_do_not_track,
     network_user_id,
     set_cookie_header,
@@ -48,6 +49,7 @@ NO_CACHE = b"no-cache, no-store, must-revalidate"
 # Kafka refuses a produce request larger than max.request.size, counting the record's own framing.
 RECORD_FRAMING_BYTES = 1024
 BODY_TOO_LARGE = "request body larger than the collector accepts"
+MAX_RECORDED_BYTES = 2**63 - 1
 
 REQUESTS = Counter("furrow_collector_requests_total", "HTTP requests", ["endpoint", "status"])
 EVENTS = Counter("furrow_collector_events_total", "Tracker events received")
@@ -257,7 +259,9 @@ class Collector:
         EVENTS.inc(fitted.events)
         if fitted.bad_rows:
             BAD_ROWS.inc(len(fitted.bad_rows))
-        if self.config.cookie_enabled and not request.anonymous:
+        # A user id that is no cookie value (a `nuid` with spaces, non-ASCII, CR LF) is stored as
+        # sent but not set as a cookie: it would break, or split, the response's headers.
+        if self.config.cookie_enabled and not request.anonymous and is_cookie_value(user_id):
             cookie = set_cookie_header(user_id, origin, self.config, now=now)
             answered += ((b"set-cookie", cookie.encode("latin-1")),)
         return Reply(success.status, success.body, answered)
@@ -268,8 +272,10 @@ class Collector:
         declared = next((value for name, value in headers if name == "content-length"), "")
         chunks: list[bytes] = []
         received = 0
-        if declared.isdigit() and int(declared) > limit:
-            await self._refuse_body(b"", int(declared))
+        # isdigit() alone takes "²" (a latin-1 byte) for a digit, which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            # The bad row's sizes are 64-bit integers; a larger claim is recorded as the largest.
+            await self._refuse_body(b"", min(int(declared), MAX_RECORDED_BYTES))
             return None
         while True:
             message = await receive()

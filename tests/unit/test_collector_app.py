@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -354,3 +354,54 @@ async def test_a_streamed_body_over_the_limit_is_refused_without_reading_it_all(
     assert response.status_code == 413
     (row,) = bad_rows(pipe)
     assert 10_000 < row["data"]["failure"]["actualSizeBytes"] <= 11_000
+
+
+async def test_a_nuid_that_is_no_cookie_value_is_stored_but_not_set_as_a_cookie(
+    client: httpx.AsyncClient, pipe: MemoryPipe
+) -> None:
+    # Found by tests/fuzz: a non-latin-1 nuid made building the Set-Cookie header raise (a 500).
+    response = await client.get("/i?e=pv&nuid=%E2%82%AC%0D%0Ax")
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert decode(raw_records(pipe)[0].value).network_user_id == "€\r\nx"
+
+
+async def asgi_post(pipe: MemoryPipe, content_length: bytes) -> int:
+    """The status of a POST with this Content-Length header, sent as a server would pass it."""
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    app = build_app(CollectorConfig(max_body_bytes=10_000), pipe)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": TP2,
+        "query_string": b"",
+        "headers": [(b"content-length", content_length)],
+        "client": ("203.0.113.5", 50000),
+    }
+    await app(scope, receive, send)
+    return statuses[0]
+
+
+@pytest.mark.parametrize(
+    ("content_length", "status", "recorded_size"),
+    [
+        # Found by tests/fuzz: both made the collector raise (a 500) instead of answering.
+        (b"99999999999999999999", 413, 2**63 - 1),
+        (b"\xb2", 200, None),
+        (b"10001", 413, 10_001),
+    ],
+)
+async def test_odd_content_lengths_are_answered(
+    pipe: MemoryPipe, content_length: bytes, status: int, recorded_size: int | None
+) -> None:
+    assert await asgi_post(pipe, content_length) == status
+    sizes = [row["data"]["failure"]["actualSizeBytes"] for row in bad_rows(pipe)]
+    assert sizes == ([recorded_size] if recorded_size else [])
