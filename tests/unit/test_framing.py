@@ -19,6 +19,10 @@ RECEIVED = datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC)
         ([b"\n", b"\r\n"], [Line(b""), Line(b"")]),
         ([b"no newline yet"], []),
         ([b"x" * 12 + b"\n"], [Line(b"x" * 10, truncated=True)]),
+        # Found by tests/fuzz: a line of exactly the limit ending in CR LF was tagged truncated.
+        ([b"x" * 10 + b"\r\n"], [Line(b"x" * 10)]),
+        ([b"x" * 9, b"x\r", b"\n"], [Line(b"x" * 10)]),
+        ([b"x" * 11 + b"\r\n"], [Line(b"x" * 10, truncated=True)]),
         (
             [b"x" * 6, b"y" * 6, b"z\nok\n"],
             [Line(b"x" * 6 + b"y" * 4, truncated=True), Line(b"ok")],
