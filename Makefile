@@ -44,8 +44,8 @@ unit: install
 	$(BIN)/pytest -m 'not servers'
 
 # The bad-input drills of tests/fuzz with a large random budget (`make test` runs them small and
-# derandomised); `make fuzz FUZZ_EXAMPLES=100000` for more.
-FUZZ_EXAMPLES ?= 20000
+# derandomised); `make fuzz FUZZ_EXAMPLES=50000` for more.
+FUZZ_EXAMPLES ?= 5000
 fuzz: install
 	FURROW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -m fuzz -q
 
