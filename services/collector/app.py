@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -50,6 +50,8 @@ NO_CACHE = b"no-cache, no-store, must-revalidate"
 RECORD_FRAMING_BYTES = 1024
 BODY_TOO_LARGE = "request body larger than the collector accepts"
 MAX_RECORDED_BYTES = 2**63 - 1
+# Printable ASCII but space: left as is in a Location header.
+LOCATION_SAFE = "".join(map(chr, range(0x21, 0x7F)))
 
 REQUESTS = Counter("furrow_collector_requests_total", "HTTP requests", ["endpoint", "status"])
 EVENTS = Counter("furrow_collector_events_total", "Tracker events received")
@@ -96,7 +98,10 @@ def redirect_target(query_string: str, allowed_domains: list[str]) -> str | None
     target = dict(parse_qsl(query_string)).get("u")
     if not target:
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # an unclosed IPv6 bracket, "https://[::1"
+        return None
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return None
@@ -212,7 +217,9 @@ class Collector:
         target = redirect_target(query, self.config.redirect_domains)
         if target is None:
             return REDIRECT_REFUSED
-        location = Reply(302, b"", ((b"location", target.encode("latin-1", errors="replace")),))
+        # `u` arrives percent-decoded: what a header cannot hold (CR LF, controls, non-ASCII,
+        # spaces) is encoded again, as a browser would, instead of breaking the response.
+        location = Reply(302, b"", ((b"location", quote(target, safe=LOCATION_SAFE).encode()),))
         return await self._track(scope, receive, path, headers, location)
 
     async def _track(

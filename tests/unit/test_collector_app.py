@@ -77,6 +77,8 @@ def test_endpoints_by_path(path: str, endpoint: str) -> None:
         ("u=javascript%3Aalert(1)", [], None),
         ("u=%2Frelative", [], None),
         ("x=1", [], None),
+        # Found by tests/fuzz: urlsplit raised on it (a 500).
+        ("u=https%3A%2F%2F%5B%3A%3A1%2Fx", [], None),
         ("", [], None),
     ],
 )
@@ -405,3 +407,23 @@ async def test_odd_content_lengths_are_answered(
     assert await asgi_post(pipe, content_length) == status
     sizes = [row["data"]["failure"]["actualSizeBytes"] for row in bad_rows(pipe)]
     assert sizes == ([recorded_size] if recorded_size else [])
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        # Found by tests/fuzz: CR LF or a control character in the target made a Location header
+        # no server may send (a 500 after the click was stored; or a split response).
+        ("https://acme.com/\r\nSet-Cookie: x=1", "https://acme.com/%0D%0ASet-Cookie:%20x=1"),
+        ("https://acme.com\x1f", "https://acme.com%1F"),
+        ("https://acme.com/caf\u00e9?q=a b", "https://acme.com/caf%C3%A9?q=a%20b"),
+        ("https://acme.com/x?a=1&b=%2F", "https://acme.com/x?a=1&b=%2F"),
+    ],
+)
+async def test_a_redirect_location_is_a_valid_header(
+    pipe: MemoryPipe, target: str, location: str
+) -> None:
+    async with client_for(pipe, redirect_enabled=True) as client:
+        response = await client.get("/r/tp2", params={"u": target})
+    assert (response.status_code, response.headers["location"]) == (302, location)
+    assert len(raw_records(pipe)) == 1
