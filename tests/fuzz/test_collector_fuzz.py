@@ -11,6 +11,7 @@ import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -68,7 +69,7 @@ HEADER_NAMES = [
 texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
 # Tracking paths and methods are drawn most often: that is where requests are stored.
 paths = st.one_of(
-    st.sampled_from(["/i", TP2, "/com.acme/v1"]),
+    st.sampled_from(["/i", TP2, "/com.acme/v1", "/r/tp2"]),
     st.sampled_from(KNOWN_PATHS),
     texts.map(lambda text: "/" + text),
 )
@@ -92,7 +93,8 @@ def query_strings(draw: st.DrawFn) -> bytes:
     if kind == "nuid":
         return b"nuid=" + draw(st.binary(max_size=40)) + b"&" + encoded
     if kind == "redirect":
-        return b"u=" + draw(st.sampled_from([b"https://a.example/x", b"%2F", b"", b"http://"]))
+        target = draw(st.sampled_from([b"https://a.example/", b"%2F", b"", b"http://"]))
+        return b"u=" + target + draw(st.sampled_from([b"x", b"%0D%0Ax", b"%E2%82%AC", b"a b"]))
     return encoded
 
 
@@ -185,6 +187,16 @@ def batch_requests(draw: st.DrawFn) -> Request:
     cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=2)))
     path = draw(st.sampled_from([TP2, "/com.acme/v1"]))
     return Request("POST", path, draw(query_strings()), draw(headers), body, cuts)
+
+
+@st.composite
+def redirect_requests(draw: st.DrawFn) -> Request:
+    """Clicks through `/r/tp2` to any target, allowed or not."""
+    scheme = draw(st.sampled_from(["https://", "http://", "javascript:", ""]))
+    host = draw(st.sampled_from(["a.example", "shop.example.com", "", "[::1]"]))
+    rest = draw(st.text(st.characters(exclude_categories=["Cs"]), max_size=30))
+    query = urlencode({"u": scheme + host + rest}).encode() + draw(st.sampled_from([b"", b"&e=pv"]))
+    return Request("GET", "/r/tp2", query, draw(headers), b"", [])
 
 
 configs = st.builds(
@@ -316,6 +328,12 @@ def test_any_tracker_batch_is_stored_split_or_a_size_violation(
     config: CollectorConfig, request: Request
 ) -> None:
     assert_answered_and_accounted_for(config, request)
+
+
+@FUZZ
+@given(config=configs, request=redirect_requests())
+def test_any_redirect_is_answered_and_stored(config: CollectorConfig, request: Request) -> None:
+    assert_answered_and_accounted_for(config.model_copy(update={"redirect_enabled": True}), request)
 
 
 @FUZZ
