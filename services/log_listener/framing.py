@@ -96,7 +96,8 @@ def log_entry(
         entry["tags"] = [TRUNCATED_TAG]
     encoded = orjson.dumps(entry)
     if len(encoded) > max_bytes:
-        return _cut_to_fit(line, entry, max_bytes)
+        # The line's own host and port may be as long as the line: the cut entry names the peer.
+        return _cut_to_fit(line, {**entry, "host": peer_host, "port": peer_port}, max_bytes)
     # orjson hands back its whole (4 KiB or larger) output buffer; entries wait in memory until
     # Kafka has them, so they are copied to their own size, a tenth of that for a usual line.
     return bytes(memoryview(encoded))

@@ -125,6 +125,9 @@ def test_truncated_lines_are_tagged_and_kept_as_text() -> None:
         bytes(range(32)) * 3000,
         b'{"message": "' + b"\x01" * 50_000 + b'"}',
         "\u00e9".encode() * 30_000,
+        # Found by tests/fuzz: the line's own host or port was kept whole, past the limit.
+        b'{"host": "' + b"h" * 30_000 + b'"}',
+        b'{"port": "' + b"9" * 30_000 + b'", "message": "m"}',
     ],
 )
 def test_an_entry_longer_than_allowed_is_cut_to_fit_and_tagged(content: bytes) -> None:
