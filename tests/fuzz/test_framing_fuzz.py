@@ -20,10 +20,24 @@ MAX_LINE_BYTES = 64
 MAX_ENTRY_BYTES = 400
 RECEIVED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
+# JSON objects as appenders send them, with the fields the listener adds or reads sent too,
+# and some far longer than an entry may be.
+json_object_lines = st.dictionaries(
+    st.sampled_from(["host", "port", "@timestamp", "message", "tags", "level", "x"]),
+    st.one_of(
+        st.text(max_size=20),
+        st.integers(0, 2 * MAX_ENTRY_BYTES).map(lambda size: "h" * size),
+        st.integers(-(2**63), 2**63 - 1),
+        st.lists(st.text(max_size=5), max_size=3),
+    ),
+    max_size=4,
+).map(orjson.dumps)
+
 # Line contents without their terminator: JSON, text, CRs inside, invalid UTF-8, blank, and
 # lines around and far over the limit. None ends in CR, which would be read as part of a CRLF.
 line_contents = st.one_of(
     st.binary(max_size=80).map(lambda raw: raw.replace(b"\n", b"")),
+    json_object_lines,
     st.sampled_from(
         [
             b"",
@@ -75,7 +89,7 @@ def test_lines_out_are_the_lines_in(stream: tuple[list[bytes], bool, list[bytes]
 
 
 @FUZZ
-@given(content=line_contents, truncated=st.booleans())
+@given(content=st.one_of(json_object_lines, line_contents), truncated=st.booleans())
 def test_every_line_is_an_entry_within_the_limit(content: bytes, truncated: bool) -> None:
     line = Line(content, truncated)
     encoded = log_entry(
