@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHECKED_PATHS := libs services iglu_registry devstack bench drills
 
-.PHONY: install run stop status test check unit bench drill clean
+.PHONY: install run stop status test check unit fuzz bench drill clean
 
 install: $(INSTALLED)
 
@@ -42,6 +42,12 @@ test: check
 
 unit: install
 	$(BIN)/pytest -m 'not servers'
+
+# The bad-input drills of tests/fuzz with a large random budget (`make test` runs them small and
+# derandomised); `make fuzz FUZZ_EXAMPLES=50000` for more.
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	FURROW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -m fuzz -q
 
 # Speed and memory against the real servers; `make bench PARTS="collector"` runs one part.
 bench: install

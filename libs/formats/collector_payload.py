@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ _thrift = thriftpy2.load(
     module_name="collector_payload_thrift",
 )
 _WRITER = TCyBinaryProtocolFactory()
+# The times Python's datetime can hold (years 1 to 9999): a record stamped outside them cannot
+# be enriched, nor even described in a bad row's timestamp.
+_EARLIEST_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp()) * 1000
+_LATEST_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()) * 1000 + 999
 
 
 class CollectorPayloadError(ValueError):
@@ -81,6 +86,8 @@ def decode(raw: bytes) -> CollectorPayload:
     timestamp = fields.get(_TIMESTAMP_ID)
     if timestamp is None or _IP_ADDRESS_ID not in fields or _COLLECTOR_ID not in fields:
         raise CollectorPayloadError("a required field (ipAddress, timestamp, collector) is missing")
+    if not _EARLIEST_MS <= timestamp <= _LATEST_MS:
+        raise CollectorPayloadError(f"timestamp {timestamp} ms is not in years 1 to 9999")
     return CollectorPayload(
         schema=schema,
         ip_address=_text(fields[_IP_ADDRESS_ID]),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
@@ -27,6 +27,7 @@ from services.collector.config import CollectorConfig
 from services.collector.payload import (
     TrackingRequest,
     collector_payload,
+    is_cookie_value,
     is_do_not_track,
     network_user_id,
     set_cookie_header,
@@ -48,6 +49,9 @@ NO_CACHE = b"no-cache, no-store, must-revalidate"
 # Kafka refuses a produce request larger than max.request.size, counting the record's own framing.
 RECORD_FRAMING_BYTES = 1024
 BODY_TOO_LARGE = "request body larger than the collector accepts"
+MAX_RECORDED_BYTES = 2**63 - 1
+# Printable ASCII but space: left as is in a Location header.
+LOCATION_SAFE = "".join(map(chr, range(0x21, 0x7F)))
 
 REQUESTS = Counter("furrow_collector_requests_total", "HTTP requests", ["endpoint", "status"])
 EVENTS = Counter("furrow_collector_events_total", "Tracker events received")
@@ -94,7 +98,10 @@ def redirect_target(query_string: str, allowed_domains: list[str]) -> str | None
     target = dict(parse_qsl(query_string)).get("u")
     if not target:
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # an unclosed IPv6 bracket, "https://[::1"
+        return None
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return None
@@ -210,7 +217,9 @@ class Collector:
         target = redirect_target(query, self.config.redirect_domains)
         if target is None:
             return REDIRECT_REFUSED
-        location = Reply(302, b"", ((b"location", target.encode("latin-1", errors="replace")),))
+        # `u` arrives percent-decoded: what a header cannot hold (CR LF, controls, non-ASCII,
+        # spaces) is encoded again, as a browser would, instead of breaking the response.
+        location = Reply(302, b"", ((b"location", quote(target, safe=LOCATION_SAFE).encode()),))
         return await self._track(scope, receive, path, headers, location)
 
     async def _track(
@@ -257,7 +266,9 @@ class Collector:
         EVENTS.inc(fitted.events)
         if fitted.bad_rows:
             BAD_ROWS.inc(len(fitted.bad_rows))
-        if self.config.cookie_enabled and not request.anonymous:
+        # A user id that is no cookie value (a `nuid` with spaces, non-ASCII, CR LF) is stored as
+        # sent but not set as a cookie: it would break, or split, the response's headers.
+        if self.config.cookie_enabled and not request.anonymous and is_cookie_value(user_id):
             cookie = set_cookie_header(user_id, origin, self.config, now=now)
             answered += ((b"set-cookie", cookie.encode("latin-1")),)
         return Reply(success.status, success.body, answered)
@@ -268,8 +279,10 @@ class Collector:
         declared = next((value for name, value in headers if name == "content-length"), "")
         chunks: list[bytes] = []
         received = 0
-        if declared.isdigit() and int(declared) > limit:
-            await self._refuse_body(b"", int(declared))
+        # isdigit() alone takes "²" (a latin-1 byte) for a digit, which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            # The bad row's sizes are 64-bit integers; a larger claim is recorded as the largest.
+            await self._refuse_body(b"", min(int(declared), MAX_RECORDED_BYTES))
             return None
         while True:
             message = await receive()

@@ -22,6 +22,8 @@ ANONYMOUS_USER_ID = "00000000-0000-0000-0000-000000000000"
 ANONYMOUS_IP = "unknown"
 # Headers that identify a person; an SP-Anonymous request is stored without them.
 IDENTIFYING_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "cookie"})
+# RFC 6265's cookie-octets: what a cookie value may hold. A `nuid` parameter can be any text.
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,11 @@ def network_user_id(request: TrackingRequest, cookie_name: str) -> str:
             if name == "nuid":
                 return value
     return cookie_value(request, cookie_name) or str(uuid.uuid4())
+
+
+def is_cookie_value(user_id: str) -> bool:
+    """Whether `user_id` can be sent back in a Set-Cookie header as it is."""
+    return _COOKIE_VALUE.fullmatch(user_id) is not None
 
 
 def stored_headers(request: TrackingRequest) -> tuple[str, ...]:

@@ -40,7 +40,8 @@ def fit(payload: CollectorPayload, max_bytes: int, *, now: datetime) -> Fitted:
     if payload.body is None:
         query = (payload.querystring or "").encode()
         return Fitted([], [violation(query, len(encoded), max_bytes, GET_TOO_BIG, now)], events)
-    if batch is None:
+    if batch is None or not batch[1]:
+        # Without events there is nothing to split by, and an empty split would store nothing.
         body = payload.body
         return Fitted([], [violation(body, len(body), max_bytes, NOT_SPLITTABLE, now)], events)
     schema, items = batch

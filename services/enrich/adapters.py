@@ -139,11 +139,15 @@ def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any
         )
         return None
     try:
-        return orjson.loads(payload.body or b"")
+        document = orjson.loads(payload.body or b"")
     except orjson.JSONDecodeError as error:
         body = (payload.body or b"")[:100].decode("utf-8", errors="replace")
         problems.append({"field": "body", "value": body, "expectation": f"JSON ({error})"})
         return None
+    if document is None:
+        # Callers take None for an unreadable body; a JSON null must not vanish without a problem.
+        problems.append({"field": "body", "value": "null", "expectation": "JSON other than null"})
+    return document
 
 
 def _redirect(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:

@@ -20,8 +20,8 @@ class Line:
 class LineFramer:
     """Splits a byte stream into lines ending in LF or CRLF, whatever the read boundaries.
 
-    At most `max_line_bytes` of a line are ever held: the rest of a longer line is discarded up to
-    its newline and the kept part is flagged `truncated`.
+    At most `max_line_bytes` of a line (and a CR) are ever held: the rest of a longer line is
+    discarded up to its newline and the kept part is flagged `truncated`.
     """
 
     def __init__(self, max_line_bytes: int) -> None:
@@ -52,7 +52,8 @@ class LineFramer:
         return [self._take()]
 
     def _keep(self, piece: bytes) -> None:
-        room = self._max - len(self._partial)
+        # One byte over the limit is held: a line of exactly the limit may be followed by CR LF.
+        room = self._max + 1 - len(self._partial)
         if len(piece) > room:
             self._overflowed = True
             piece = piece[: max(room, 0)]
@@ -62,7 +63,7 @@ class LineFramer:
         content = bytes(self._partial)
         if content.endswith(b"\r"):
             content = content[:-1]
-        line = Line(content, self._overflowed)
+        line = Line(content[: self._max], self._overflowed or len(content) > self._max)
         self._partial.clear()
         self._overflowed = False
         return line
@@ -95,7 +96,8 @@ def log_entry(
         entry["tags"] = [TRUNCATED_TAG]
     encoded = orjson.dumps(entry)
     if len(encoded) > max_bytes:
-        return _cut_to_fit(line, entry, max_bytes)
+        # The line's own host and port may be as long as the line: the cut entry names the peer.
+        return _cut_to_fit(line, {**entry, "host": peer_host, "port": peer_port}, max_bytes)
     # orjson hands back its whole (4 KiB or larger) output buffer; entries wait in memory until
     # Kafka has them, so they are copied to their own size, a tenth of that for a usual line.
     return bytes(memoryview(encoded))

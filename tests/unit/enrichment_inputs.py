@@ -1,5 +1,5 @@
 """What the enrichment tests feed enrichments: a raw event with its request, and a check that
-derived contexts are valid against the schemas shipped beside the enrichments."""
+derived contexts are valid against their schemas in the registry's core schemas."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import orjson
 from libs.formats.collector_payload import CollectorPayload
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "services" / "enrich" / "enrichments" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "iglu_registry" / "core_schemas"
 
 
 def raw_event(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -77,6 +77,8 @@ def test_endpoints_by_path(path: str, endpoint: str) -> None:
         ("u=javascript%3Aalert(1)", [], None),
         ("u=%2Frelative", [], None),
         ("x=1", [], None),
+        # Found by tests/fuzz: urlsplit raised on it (a 500).
+        ("u=https%3A%2F%2F%5B%3A%3A1%2Fx", [], None),
         ("", [], None),
     ],
 )
@@ -354,3 +356,74 @@ async def test_a_streamed_body_over_the_limit_is_refused_without_reading_it_all(
     assert response.status_code == 413
     (row,) = bad_rows(pipe)
     assert 10_000 < row["data"]["failure"]["actualSizeBytes"] <= 11_000
+
+
+async def test_a_nuid_that_is_no_cookie_value_is_stored_but_not_set_as_a_cookie(
+    client: httpx.AsyncClient, pipe: MemoryPipe
+) -> None:
+    # Found by tests/fuzz: a non-latin-1 nuid made building the Set-Cookie header raise (a 500).
+    response = await client.get("/i?e=pv&nuid=%E2%82%AC%0D%0Ax")
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert decode(raw_records(pipe)[0].value).network_user_id == "€\r\nx"
+
+
+async def asgi_post(pipe: MemoryPipe, content_length: bytes) -> int:
+    """The status of a POST with this Content-Length header, sent as a server would pass it."""
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    app = build_app(CollectorConfig(max_body_bytes=10_000), pipe)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": TP2,
+        "query_string": b"",
+        "headers": [(b"content-length", content_length)],
+        "client": ("203.0.113.5", 50000),
+    }
+    await app(scope, receive, send)
+    return statuses[0]
+
+
+@pytest.mark.parametrize(
+    ("content_length", "status", "recorded_size"),
+    [
+        # Found by tests/fuzz: both made the collector raise (a 500) instead of answering.
+        (b"99999999999999999999", 413, 2**63 - 1),
+        (b"\xb2", 200, None),
+        (b"10001", 413, 10_001),
+    ],
+)
+async def test_odd_content_lengths_are_answered(
+    pipe: MemoryPipe, content_length: bytes, status: int, recorded_size: int | None
+) -> None:
+    assert await asgi_post(pipe, content_length) == status
+    sizes = [row["data"]["failure"]["actualSizeBytes"] for row in bad_rows(pipe)]
+    assert sizes == ([recorded_size] if recorded_size else [])
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        # Found by tests/fuzz: CR LF or a control character in the target made a Location header
+        # no server may send (a 500 after the click was stored; or a split response).
+        ("https://acme.com/\r\nSet-Cookie: x=1", "https://acme.com/%0D%0ASet-Cookie:%20x=1"),
+        ("https://acme.com\x1f", "https://acme.com%1F"),
+        ("https://acme.com/caf\u00e9?q=a b", "https://acme.com/caf%C3%A9?q=a%20b"),
+        ("https://acme.com/x?a=1&b=%2F", "https://acme.com/x?a=1&b=%2F"),
+    ],
+)
+async def test_a_redirect_location_is_a_valid_header(
+    pipe: MemoryPipe, target: str, location: str
+) -> None:
+    async with client_for(pipe, redirect_enabled=True) as client:
+        response = await client.get("/r/tp2", params={"u": target})
+    assert (response.status_code, response.headers["location"]) == (302, location)
+    assert len(raw_records(pipe)) == 1

@@ -12,6 +12,7 @@ from services.collector.payload import (
     collector_payload,
     cookie_domain,
     cookie_value,
+    is_cookie_value,
     is_do_not_track,
     network_user_id,
     set_cookie_header,
@@ -201,3 +202,20 @@ def test_collector_payload_fields(host: str, hostname: str) -> None:
     assert payload.network_user_id == "u-1"
     assert payload.collector == "furrow-test"
     assert f"Host: {host}" in payload.headers
+
+
+@pytest.mark.parametrize(
+    ("user_id", "expected"),
+    [
+        ("6f1a0c1e-2b9d-4c3e-8f00-1234567890ab", True),
+        ("visitor-7", True),
+        ("", False),
+        ("a b", False),
+        ("a;b", False),
+        ('"quoted"', False),
+        ("€", False),
+        ("x\r\nSet-Cookie: y=1", False),
+    ],
+)
+def test_is_cookie_value(user_id: str, expected: bool) -> None:
+    assert is_cookie_value(user_id) is expected

@@ -3,6 +3,7 @@ by an independent reader of the Thrift binary protocol."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -109,6 +110,9 @@ def test_round_trip(payload: CollectorPayload) -> None:
         (encode(FULL)[:25], "not Thrift|missing"),
         (b"\x0b\x7a\x69\x00\x00\x00\x05other\x00", "schema is 'other'"),
         (b"\x0b\x7a\x69" + struct.pack(">i", len(SCHEMA)) + SCHEMA.encode() + b"\x00", "missing"),
+        # Found by tests/fuzz: the enricher raised on these (a crash loop on one raw record).
+        (encode(dataclasses.replace(FULL, timestamp_ms=-(2**63))), "not in years 1 to 9999"),
+        (encode(dataclasses.replace(FULL, timestamp_ms=253_402_300_800_000)), "not in years"),
     ],
 )
 def test_what_is_not_a_collector_payload_says_why(raw: bytes, message: str) -> None:

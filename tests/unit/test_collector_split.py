@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,3 +131,12 @@ def test_a_post_too_big_that_is_not_a_tracker_batch_becomes_a_bad_row(body: byte
     assert fitted.records == []
     (row,) = fitted.bad_rows
     assert violation(row)["expectation"] == NOT_SPLITTABLE
+
+
+def test_an_oversized_batch_without_events_becomes_a_bad_row() -> None:
+    # Found by tests/fuzz: an empty batch too large for a record (a long schema string, or a
+    # long query string) was split into nothing, answered 200 and stored nowhere.
+    payload = post([])
+    fitted = fit(dataclasses.replace(payload, querystring="x" * LIMIT), LIMIT, now=NOW)
+    (row,) = fitted.bad_rows
+    assert (fitted.records, violation(row)["expectation"]) == ([], NOT_SPLITTABLE)

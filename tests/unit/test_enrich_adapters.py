@@ -81,6 +81,8 @@ def test_a_post_batch_is_one_event_per_element_with_query_parameters_merged() ->
         ({"schema": "iglu:com.acme/other/jsonschema/1-0-0", "data": []}, None, "body"),
         ([1, 2], None, "body"),
         ({"schema": PAYLOAD_DATA, "data": []}, "text/plain", "contentType"),
+        # Found by tests/fuzz: a JSON null body was taken for unreadable and became no output.
+        (b"null", "application/json", "body"),
     ],
 )
 def test_broken_post_bodies_are_protocol_violations(
@@ -170,6 +172,15 @@ def test_the_iglu_webhook_needs_a_schema() -> None:
     assert adapted.adapter_failures[0]["field"] == "schema"
 
 
+def test_an_iglu_webhook_body_of_json_null_is_an_adapter_failure() -> None:
+    # Found by tests/fuzz: the request became no event and no failure, lost without a trace.
+    path = "/com.snowplowanalytics.iglu/v1"
+    adapted = run(
+        payload(path, "schema=iglu:com.acme/x/jsonschema/1-0-0", b"null", "application/json")
+    )
+    assert (adapted.events, [f["field"] for f in adapted.adapter_failures]) == ([], ["body"])
+
+
 TELEMETRY = {
     "id": "api.sunbird.telemetry",
     "ver": "3.0",
@@ -212,6 +223,7 @@ def test_telemetry_batches_become_one_event_each() -> None:
         {"events": [{"no": "eid"}]},
         {"events": [{"eid": "../x"}]},
         b"nope",
+        b"null",
     ],
 )
 def test_broken_telemetry_is_an_adapter_failure(body: Any) -> None:

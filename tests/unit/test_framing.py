@@ -19,6 +19,10 @@ RECEIVED = datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC)
         ([b"\n", b"\r\n"], [Line(b""), Line(b"")]),
         ([b"no newline yet"], []),
         ([b"x" * 12 + b"\n"], [Line(b"x" * 10, truncated=True)]),
+        # Found by tests/fuzz: a line of exactly the limit ending in CR LF was tagged truncated.
+        ([b"x" * 10 + b"\r\n"], [Line(b"x" * 10)]),
+        ([b"x" * 9, b"x\r", b"\n"], [Line(b"x" * 10)]),
+        ([b"x" * 11 + b"\r\n"], [Line(b"x" * 10, truncated=True)]),
         (
             [b"x" * 6, b"y" * 6, b"z\nok\n"],
             [Line(b"x" * 6 + b"y" * 4, truncated=True), Line(b"ok")],
@@ -121,6 +125,9 @@ def test_truncated_lines_are_tagged_and_kept_as_text() -> None:
         bytes(range(32)) * 3000,
         b'{"message": "' + b"\x01" * 50_000 + b'"}',
         "\u00e9".encode() * 30_000,
+        # Found by tests/fuzz: the line's own host or port was kept whole, past the limit.
+        b'{"host": "' + b"h" * 30_000 + b'"}',
+        b'{"port": "' + b"9" * 30_000 + b'", "message": "m"}',
     ],
 )
 def test_an_entry_longer_than_allowed_is_cut_to_fit_and_tagged(content: bytes) -> None:
