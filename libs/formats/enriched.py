@@ -346,8 +346,15 @@ def _boolean(value: str) -> bool:
     raise _InvalidValue("not a boolean (1 or 0)")
 
 
+# Every digit made 0: a timestamp as enrichers write it (millisecond precision) then has this
+# shape, a comparison three times cheaper than the regex, which checks the other ones.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_USUAL_TIMESTAMP = b"0000-00-00 00:00:00.000"
+
+
 def _timestamp(value: str) -> str:
-    if _TIMESTAMP.fullmatch(value) is None:
+    usual = value.encode(errors="replace").translate(_DIGITS_TO_ZERO) == _USUAL_TIMESTAMP
+    if not usual and _TIMESTAMP.fullmatch(value) is None:
         raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
     return value.replace(" ", "T") + "Z"
 
@@ -399,6 +406,23 @@ def _self_describing(value: object) -> tuple[str, Any]:
 
 
 def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
+    # Valid contexts take this fast path; anything it trips on is checked step by step, to say
+    # what is wrong.
+    try:
+        envelope = orjson.loads(value)
+        entities = envelope["data"]
+        if type(envelope["schema"]) is str and type(entities) is list:
+            grouped: dict[str, list[Any]] = {}
+            for entity in entities:
+                key = shredded_name("contexts", entity["schema"])
+                grouped.setdefault(key, []).append(entity["data"])
+            return list(grouped.items())
+    except (orjson.JSONDecodeError, KeyError, TypeError, _InvalidValue):
+        pass
+    return _shred_contexts_checked(value)
+
+
+def _shred_contexts_checked(value: str) -> list[tuple[str, list[Any]]]:
     _, entities = _self_describing(_json_object(value))
     if not isinstance(entities, list):
         raise _InvalidValue("contexts data is not an array")
