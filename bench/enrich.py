@@ -21,7 +21,7 @@ from bench.load import PeakRss
 from bench.report import Measurement
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
-from services.enrich.__main__ import freeze_long_lived_objects
+from libs.memory import freeze_long_lived_objects
 from services.enrich.core import Enricher
 from services.enrich.enrichments import load_enrichments
 from services.enrich.rules import Deduplicator

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from libs.consumer import serve_consumer
 from libs.iglu_client import Resolver
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
+from libs.memory import freeze_long_lived_objects
 from libs.pipes import Message, Record, write_patiently
 from services.enrich.config import EnrichConfig
 from services.enrich.core import Enricher, Outputs
@@ -47,14 +47,6 @@ def build_enricher(config: EnrichConfig) -> Enricher:
     )
     freeze_long_lived_objects()
     return enricher
-
-
-def freeze_long_lived_objects() -> None:
-    """Keep what exists now (the enrichments' regexes, geo database and referer lists) out of
-    the garbage collector's sight: it would walk them again at every full collection, about a
-    tenth of the enricher's time."""
-    gc.collect()
-    gc.freeze()
 
 
 async def serve(config: EnrichConfig) -> None:

@@ -9,6 +9,7 @@ from libs.config import load_config
 from libs.consumer import serve_source
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
+from libs.memory import freeze_long_lived_objects
 from services.sinks.bulks import BulkLimits
 from services.sinks.config import SinkConfig, SinkKind, sink_defaults, source_topic
 from services.sinks.documents import component
@@ -34,6 +35,7 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
             config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s
         )
         loader = Loader(kind, indexer, bad_rows, limits, max_concurrent=config.max_concurrent_bulks)
+        freeze_long_lived_objects()
         await serve_source(
             source,
             sinks,
