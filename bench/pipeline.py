@@ -165,6 +165,7 @@ async def _measure(
         bootstrap_servers=kafka.address(),
         elasticsearch_url=elasticsearch.address(),
     )
+    load.prepare(settings.seconds)
     load_before = _load_average()
     stop = asyncio.Event()
     started_at = loop.time() + 0.5
