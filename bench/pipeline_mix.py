@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 
 import orjson
 
+from bench.enrich import SCHEMAS as ENRICH_SCHEMAS
+
 TP2_PATH = "/com.snowplowanalytics.snowplow/tp2"
 PIXEL_PATH = "/i"
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
@@ -71,34 +73,11 @@ class TrackerRequest:
 
 def schemas() -> dict[str, dict[str, Any]]:
     """The self-describing schemas the mix needs, by `vendor/name/format/version` path."""
-    bodies: dict[str, dict[str, Any]] = {
-        CHECKOUT: {
-            "type": "object",
-            "properties": {
-                "order_id": {"type": "string", "format": "uuid"},
-                "total": {"type": "number", "minimum": 0},
-                "currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]},
-                "items": {"type": "array", "items": {"type": "object"}},
-            },
-            "required": ["order_id", "total", "currency"],
-            "additionalProperties": False,
-        },
-        USER: {
-            "type": "object",
-            "properties": {
-                "plan": {"enum": ["free", "pro"]},
-                "email": {"type": "string", "format": "email"},
-            },
-            "required": ["plan"],
-        },
-        PAGE: {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "format": "uuid"},
-                "category": {"type": "string"},
-            },
-            "required": ["id"],
-        },
+    # The bodies of the enricher benchmark's schemas, under a vendor of the pipeline's own.
+    bodies = {
+        CHECKOUT: ENRICH_SCHEMAS["com.acme/checkout/jsonschema/1-0-0"],
+        USER: ENRICH_SCHEMAS["com.acme/user/jsonschema/1-0-0"],
+        PAGE: ENRICH_SCHEMAS["com.acme/page/jsonschema/1-0-0"],
     }
     documents = {}
     for uri, body in bodies.items():

@@ -4,11 +4,10 @@ else uses, so that stopping them mid-drill disturbs no other developer's servers
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from devstack import elasticsearch, kafka
+from devstack.environment import environment
 from devstack.process import REPO_ROOT
 
 KAFKA_PORT = 19096  # its KRaft controller takes 19097
@@ -26,24 +25,14 @@ class Servers:
     own: bool
 
 
-@contextlib.contextmanager
-def _as_drill_servers() -> Iterator[None]:
-    # devstack reads its ports and run directory from the environment at each call.
-    values = {
-        "FURROW_RUN_DIR": str(RUN_DIR),
-        "FURROW_KAFKA_PORT": str(KAFKA_PORT),
-        "FURROW_ES_PORT": str(ELASTICSEARCH_PORT),
-    }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _as_drill_servers() -> contextlib.AbstractContextManager[None]:
+    return environment(
+        {
+            "FURROW_RUN_DIR": str(RUN_DIR),
+            "FURROW_KAFKA_PORT": str(KAFKA_PORT),
+            "FURROW_ES_PORT": str(ELASTICSEARCH_PORT),
+        }
+    )
 
 
 def start_own() -> Servers:

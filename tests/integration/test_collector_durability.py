@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from devstack import kafka
+from devstack.environment import environment
 from devstack.process import wait_until
 from libs.formats.collector_payload import decode
-from tests.integration.environment import environment
 from tests.integration.raw import TopicTail, tracker_events
 
 KAFKA_PORT = "19092"

@@ -16,10 +16,10 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from devstack import elasticsearch
+from devstack.environment import environment
 from devstack.process import REPO_ROOT, wait_until
 from tests.enriched_events import enriched_lines
 from tests.integration.elastic import connected, wait_for_count
-from tests.integration.environment import environment
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, health_port, start_service
 
