@@ -301,15 +301,6 @@ def derived_ms(
     return collector_ms
 
 
-def _as_int(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 @functools.lru_cache(maxsize=8192)
 def _page_fields(url: str) -> dict[str, str] | None:
     """The page fields of a page URL, None if it is not absolute. Pages repeat across events;
@@ -354,7 +345,7 @@ def _cross_domain_link(query: str | None) -> dict[str, str]:
     linker = dict(parse_qsl(query)).get("_sp", "")
     user_id, _, moment = linker.partition(".")
     fields = {"refr_domain_userid": user_id} if user_id else {}
-    if (moment_ms := _as_int(moment)) is not None and 0 <= moment_ms <= MAX_EPOCH_MS:
+    if (moment_ms := _epoch_ms(moment)) is not None:
         fields["refr_device_tstamp"] = timestamp(moment_ms)
     return fields
 
