@@ -183,5 +183,17 @@ def _encode(schema: str, component: str, failure: object, payload: object) -> by
     return orjson.dumps({"schema": schema, "data": data})
 
 
+def parse_time(value: object) -> datetime | None:
+    """A time written in a bad row (ISO 8601 with a zone, as `failure.timestamp` is); None for
+    anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

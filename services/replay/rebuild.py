@@ -50,7 +50,9 @@ class Selection:
             return False
         failure = _field(row, "data", "failure")
         if self.since is not None:
-            failed_at = _time(failure.get("timestamp") if isinstance(failure, dict) else None)
+            failed_at = badrows.parse_time(
+                failure.get("timestamp") if isinstance(failure, dict) else None
+            )
             if failed_at is None or failed_at < self.since:
                 return False
         if self.schema is not None:
@@ -163,20 +165,10 @@ def _headers(fields: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _milliseconds(value: object) -> int:
-    moment = _time(value)
+    moment = badrows.parse_time(value)
     if moment is None:
         raise _Malformed(f"timestamp {value!r} is not an ISO 8601 time with a zone")
     return round(moment.timestamp() * 1000)
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _schema_keys(failure: object) -> list[str]:

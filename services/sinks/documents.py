@@ -116,7 +116,8 @@ def bad_document(record: Record) -> Document:
         if data is not None:
             source["data"] = {"data_string": _as_string(data)}
         timestamp = None
-    moment = _parse_time(timestamp) or _record_time(record)
+    failed_at = badrows.parse_time(timestamp)
+    moment = failed_at.astimezone(UTC) if failed_at is not None else _record_time(record)
     source["@timestamp"] = _iso(moment)
     return Document(_bad_row_id(record.value, row), moment.strftime("%Y.%m.%d"), source, record)
 
@@ -199,16 +200,6 @@ def _generic_error(kind: SinkKind, record: Record, error: str) -> bytes:
 def _day(timestamp: str) -> str:
     # Enriched timestamps are `YYYY-MM-DDTHH:MM:SS...Z`, already checked by the format module.
     return timestamp[:10].replace("-", ".")
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def _record_time(record: Record) -> datetime:

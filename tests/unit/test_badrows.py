@@ -62,3 +62,18 @@ def test_loader_runtime_error_carries_the_message_and_the_event() -> None:
 )
 def test_the_type_of_a_bad_row_is_its_schema_name(schema: str, bad_row_type: str | None) -> None:
     assert badrows.type_of(schema) == bad_row_type
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2026-11-23T10:00:00.000Z", datetime(2026, 11, 23, 10, tzinfo=UTC)),
+        ("2026-11-23T11:00:00+01:00", datetime(2026, 11, 23, 10, tzinfo=UTC)),
+        ("2026-11-23T10:00:00", None),
+        ("yesterday", None),
+        (1795000000000, None),
+        (None, None),
+    ],
+)
+def test_times_in_bad_rows_are_read_only_with_a_zone(written: object, read: object) -> None:
+    assert badrows.parse_time(written) == read
