@@ -91,19 +91,30 @@ async def run_pipe(source: Source, handle: BatchHandler) -> None:
         await source.commit(batch)
 
 
-async def write_patiently(sink: Sink, messages: Sequence[Message], *, max_backoff_s: float) -> None:
-    """Write `messages`, waiting out an outage of the sink: a failed write is tried again, with
-    backoff, until it succeeds. A consumer that stopped at the first failure would only be
-    restarted to fail again; waiting keeps its records uncommitted and its place in the group.
-    Trying again is safe: a write that failed may have stored some messages, which at-least-once
-    delivery allows."""
+async def write_patiently(
+    sink: Sink,
+    messages: Sequence[Message],
+    *,
+    max_backoff_s: float,
+    on_failure: Callable[[SinkError], None] | None = None,
+) -> None:
+    """Write `messages`, waiting out an outage of the sink: a failed write is logged, passed to
+    `on_failure` and tried again, with backoff, until it succeeds. A consumer that stopped at the
+    first failure would only be restarted to fail again; waiting keeps its records uncommitted
+    and its place in the group. Trying again is safe: a write that failed may have stored some
+    messages, which at-least-once delivery allows."""
     backoff = Backoff(max_backoff_s)
     while True:
         try:
             await sink.write(messages)
             return
         except SinkError as error:
-            logger.warning("write failed, trying again: %s", error)
+            logger.warning(
+                "write failed, trying again",
+                extra={"messages": len(messages), "error": str(error)},
+            )
+            if on_failure is not None:
+                on_failure(error)
             await backoff.wait()
 
 

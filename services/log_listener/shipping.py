@@ -14,15 +14,11 @@ drain timeout). Only a process killed outright loses what it held, at most `max_
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 
 from prometheus_client import Counter, Gauge
 
-from libs.backoff import Backoff
-from libs.pipes import Message, Sink, SinkError
-
-logger = logging.getLogger(__name__)
+from libs.pipes import Message, Sink, SinkError, write_patiently
 
 LINES = Counter("furrow_logs_lines_total", "Log lines written to the logs topic")
 BUFFERED = Gauge("furrow_logs_buffered_bytes", "Log entries waiting for Kafka or in flight")
@@ -102,6 +98,10 @@ class LineShipper:
                 await self._slots.acquire()
                 writes.create_task(self._write(self._take()))
 
+    def _note_failure(self, error: SinkError) -> None:
+        self._failing = True
+        WRITE_FAILURES.inc()
+
     def _take(self) -> list[bytes]:
         batch: list[bytes] = []
         size = 0
@@ -115,22 +115,14 @@ class LineShipper:
 
     async def _write(self, batch: list[bytes]) -> None:
         messages = [Message(self._topic, entry) for entry in batch]
-        backoff = Backoff(self._max_backoff_s)
         try:
-            while True:
-                try:
-                    await self._sink.write(messages)
-                except SinkError as error:
-                    self._failing = True
-                    WRITE_FAILURES.inc()
-                    logger.warning(
-                        "Kafka did not take log lines, retrying",
-                        extra={"lines": len(batch), "error": str(error)},
-                    )
-                    await backoff.wait()
-                else:
-                    self._failing = False
-                    break
+            await write_patiently(
+                self._sink,
+                messages,
+                max_backoff_s=self._max_backoff_s,
+                on_failure=self._note_failure,
+            )
+            self._failing = False
         finally:
             self._slots.release()
         self._in_flight_entries -= len(batch)
