@@ -1,13 +1,31 @@
 """Session fixtures for the real servers: each is started once if it is not already running
-(a stack from `make run` is reused) and stopped at the end only if this session started it."""
+(a stack from `make run` is reused) and stopped at the end only if this session started it.
+Before any test, a check that no module compiled by `make install` is older than its source."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devstack import elasticsearch, furrow, kafka, postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Python imports a compiled module before its source: an edit not yet compiled would be
+    # silently left out of the run.
+    stale = [
+        str(source.relative_to(ROOT))
+        for directory in ("libs", "services")
+        for compiled in (ROOT / directory).rglob("*.so")
+        if (source := compiled.with_name(compiled.name.split(".")[0] + ".py")).exists()
+        and source.stat().st_mtime > compiled.stat().st_mtime
+    ]
+    if stale:
+        pytest.exit(f"compiled before their last edit: {', '.join(stale)}; run make install", 2)
 
 
 @pytest.fixture(scope="session")

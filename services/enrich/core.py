@@ -105,10 +105,11 @@ class Enricher:
         uri = str(instance.get("schema"))
         try:
             return uri, self.validator.validate(instance), None
-        except IgluError as error:
-            return uri, [], {"error": "InvalidSchemaKey", "message": str(error)}
-        except ResolutionError as error:
-            return uri, [], {"error": "ResolutionError", "lookupHistory": error.lookup_history}
+        # Names of their own: a compiled function gives each name one type.
+        except IgluError as invalid_key:
+            return uri, [], {"error": "InvalidSchemaKey", "message": str(invalid_key)}
+        except ResolutionError as unresolved:
+            return uri, [], {"error": "ResolutionError", "lookupHistory": unresolved.lookup_history}
 
     def _enrich_event(
         self, raw: RawEvent, vendor: str, version: str, now: datetime, outputs: Outputs
