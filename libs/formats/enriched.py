@@ -177,8 +177,9 @@ FIELDS: tuple[tuple[str, Kind], ...] = (
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
 FIELD_COUNT = len(FIELDS)
-# Every field, empty, in TSV order: a line starts as a copy of it.
-_EMPTY_LINE = dict.fromkeys(FIELD_NAMES, "")
+# Every column, empty, in TSV order: a line starts as a copy of it; a value goes to its position.
+_EMPTY_COLUMNS = [""] * FIELD_COUNT
+_POSITIONS = {name: position for position, name in enumerate(FIELD_NAMES)}
 _SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 EnrichedEvent = dict[str, str]
@@ -215,15 +216,17 @@ def to_tsv(values: Mapping[str, str]) -> str:
     """The TSV line holding `values` (field name -> its text as it appears in the TSV), every
     other field empty. Tabs and line breaks in values become spaces, as Snowplow writes them.
     Raises ValueError for an unknown name."""
-    columns = {**_EMPTY_LINE, **values}
-    # Known names only replace values; an unknown one adds a column.
-    if len(columns) != FIELD_COUNT:
-        unknown = columns.keys() - _EMPTY_LINE.keys()
-        raise ValueError(f"not enriched event fields: {', '.join(sorted(unknown))}")
-    line = "\t".join(columns.values())
+    columns = _EMPTY_COLUMNS.copy()
+    try:
+        for name, value in values.items():
+            columns[_POSITIONS[name]] = value
+    except KeyError:
+        unknown = values.keys() - _POSITIONS.keys()
+        raise ValueError(f"not enriched event fields: {', '.join(sorted(unknown))}") from None
+    line = "\t".join(columns)
     # Values rarely hold a separator: check the joined line once, clean values only if needed.
     if line.count("\t") != FIELD_COUNT - 1 or "\n" in line or "\r" in line:
-        line = "\t".join(value.translate(_SEPARATORS) for value in columns.values())
+        line = "\t".join([value.translate(_SEPARATORS) for value in columns])
     return line
 
 
