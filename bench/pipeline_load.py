@@ -235,10 +235,17 @@ class ResponseHead(NamedTuple):
     closes: bool  # the server closes the connection after this answer
 
 
+# A browser's, as trackers send it: the enricher parses it (ua_parser_config) for every event.
+_USER_AGENT = (
+    "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36\r\n"
+)
+
+
 def encode_request(request: TrackerRequest, host: str) -> bytes:
-    """The request as it goes on the wire: its line and `Host`, and with a body its type, its
-    length and the body itself."""
-    head = f"{request.method} {request.target} HTTP/1.1\r\nHost: {host}\r\n"
+    """The request as it goes on the wire: its line, `Host` and a browser's `User-Agent`, and
+    with a body its type, its length and the body itself."""
+    head = f"{request.method} {request.target} HTTP/1.1\r\nHost: {host}\r\n{_USER_AGENT}"
     if request.body is None:
         return f"{head}\r\n".encode("ascii")
     length = len(request.body)

@@ -18,6 +18,11 @@ from bench.pipeline_load import (
 )
 from bench.pipeline_mix import MAX_BATCH, TrackerMix, TrackerRequest
 
+USER_AGENT = (
+    b"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    b"(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36\r\n"
+)
+
 
 def test_the_prepared_load_offers_the_rate_for_the_time() -> None:
     load = TrackerLoad("http://collector", "http://search", TrackerMix(seed=3), 500, 8)
@@ -41,12 +46,13 @@ def test_the_prepared_load_holds_each_request_encoded_for_the_collector() -> Non
     [
         (
             TrackerRequest("GET", "/i", "e=pv&eid=1", None, 1, 0),
-            b"GET /i?e=pv&eid=1 HTTP/1.1\r\nHost: collector:80\r\n\r\n",
+            b"GET /i?e=pv&eid=1 HTTP/1.1\r\nHost: collector:80\r\n" + USER_AGENT + b"\r\n",
         ),
         (
             TrackerRequest("POST", "/com.snowplowanalytics.snowplow/tp2", "", b'{"a":1}', 1, 0),
             b"POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: collector:80\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 7\r\n\r\n"
+            + USER_AGENT
+            + b"Content-Type: application/json\r\nContent-Length: 7\r\n\r\n"
             b'{"a":1}',
         ),
     ],
