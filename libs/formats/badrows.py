@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from libs.formats.collector_payload import CollectorPayload
 from libs.version import ARTIFACT, VERSION
 
-VENDOR = "com.snowplowanalytics.snowplow.badrows"
-GENERIC_ERROR = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
-SIZE_VIOLATION = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
-CP_FORMAT_VIOLATION = f"iglu:{VENDOR}/collector_payload_format_violation/jsonschema/1-0-0"
-ADAPTER_FAILURES = f"iglu:{VENDOR}/adapter_failures/jsonschema/1-0-0"
-TRACKER_PROTOCOL_VIOLATIONS = f"iglu:{VENDOR}/tracker_protocol_violations/jsonschema/1-0-1"
-SCHEMA_VIOLATIONS = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
-ENRICHMENT_FAILURES = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
-LOADER_PARSING_ERROR = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
-LOADER_RUNTIME_ERROR = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
+VENDOR: Final = "com.snowplowanalytics.snowplow.badrows"
+GENERIC_ERROR: Final = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
+SIZE_VIOLATION: Final = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
+CP_FORMAT_VIOLATION: Final = f"iglu:{VENDOR}/collector_payload_format_violation/jsonschema/1-0-0"
+ADAPTER_FAILURES: Final = f"iglu:{VENDOR}/adapter_failures/jsonschema/1-0-0"
+TRACKER_PROTOCOL_VIOLATIONS: Final = f"iglu:{VENDOR}/tracker_protocol_violations/jsonschema/1-0-1"
+SCHEMA_VIOLATIONS: Final = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
+ENRICHMENT_FAILURES: Final = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
+LOADER_PARSING_ERROR: Final = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
+LOADER_RUNTIME_ERROR: Final = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
 
 
 def processor(component: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from itertools import compress
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -42,7 +42,7 @@ class Kind(Enum):
 _S, _I, _D, _B, _T = Kind.STRING, Kind.INTEGER, Kind.DOUBLE, Kind.BOOLEAN, Kind.TIMESTAMP
 
 # Canonical order of the TSV columns, with each column's type.
-FIELDS: tuple[tuple[str, Kind], ...] = (
+FIELDS: Final[tuple[tuple[str, Kind], ...]] = (
     ("app_id", _S),
     ("platform", _S),
     ("etl_tstamp", _T),
@@ -175,12 +175,12 @@ FIELDS: tuple[tuple[str, Kind], ...] = (
     ("event_fingerprint", _S),
     ("true_tstamp", _T),
 )
-FIELD_NAMES = tuple(name for name, _ in FIELDS)
-FIELD_COUNT = len(FIELDS)
+FIELD_NAMES: Final = tuple(name for name, _ in FIELDS)
+FIELD_COUNT: Final = len(FIELDS)
 # Every column, empty, in TSV order: a line starts as a copy of it; a value goes to its position.
-_EMPTY_COLUMNS = [""] * FIELD_COUNT
-_POSITIONS = {name: position for position, name in enumerate(FIELD_NAMES)}
-_SEPARATORS = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+_EMPTY_COLUMNS: Final = [""] * FIELD_COUNT
+_POSITIONS: Final = {name: position for position, name in enumerate(FIELD_NAMES)}
+_SEPARATORS: Final = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 EnrichedEvent = dict[str, str]
 """An event being enriched: field name -> its TSV text; an absent field is an empty column."""
@@ -236,7 +236,7 @@ def timestamp(epoch_ms: int) -> str:
     return _second(seconds) + _MILLISECONDS[milliseconds]
 
 
-_MILLISECONDS = [f".{milliseconds:03d}" for milliseconds in range(1000)]
+_MILLISECONDS: Final = [f".{milliseconds:03d}" for milliseconds in range(1000)]
 
 
 @functools.lru_cache(maxsize=4096)

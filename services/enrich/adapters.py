@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
 import orjson
@@ -21,11 +21,11 @@ from libs.formats.collector_payload import CollectorPayload
 from services.enrich.model import RawEvent, SelfDescribingJson
 from services.enrich.protocol import UNSTRUCT_EVENT
 
-PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
-CONTEXTS_1_0_1 = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
-PIXEL_PATHS = frozenset({"/i", "/ice.png"})
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+PAYLOAD_DATA: Final = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
+CONTEXTS_1_0_1: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+URI_REDIRECT: Final = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
+PIXEL_PATHS: Final = frozenset({"/i", "/ice.png"})
+_BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 SchemaCheck = Callable[[SelfDescribingJson], list[str]]
 """Validates self-describing JSON against its schema; the problems found, empty if valid."""

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import orjson
 
@@ -22,11 +22,11 @@ from services.enrich.model import Enrichment, EnrichmentFailure, RawEvent, SelfD
 from services.enrich.protocol import read_event
 from services.enrich.rules import Deduplicator, ValidityRules
 
-COMPONENT = "enrich"
-ETL_VERSION = f"furrow-enrich-{VERSION}"
-DERIVED_CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+COMPONENT: Final = "enrich"
+ETL_VERSION: Final = f"furrow-enrich-{VERSION}"
+DERIVED_CONTEXTS: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
 # What a duplicate sent again by a retrying tracker or collector may differ in.
-NOT_IN_FINGERPRINT = frozenset({"eid", "nuid", "stm", "cv"})
+NOT_IN_FINGERPRINT: Final = frozenset({"eid", "nuid", "stm", "cv"})
 
 
 class Validator(Protocol):

@@ -3,7 +3,6 @@ that add to the enriched event."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +17,7 @@ SelfDescribingJson = dict[str, Any]
 class RawEvent:
     """One event in the tracker protocol, after the adapter for its path has read the request."""
 
-    parameters: Mapping[str, str]
+    parameters: dict[str, str]
     """Tracker protocol parameters (`e`, `p`, `tv`, `url`, `ue_pr`, `cx`, ...), already decoded
     from the query string or the POST body; query-string parameters of a POST apply to every
     event of its batch and are merged in."""

@@ -12,9 +12,9 @@ import binascii
 import functools
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -23,13 +23,13 @@ from libs.formats.enriched import EnrichedEvent, timestamp
 from libs.formats.iglu import IgluError, SchemaKey, schema_key
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
-CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-"
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-PLATFORMS = frozenset({"web", "iot", "app", "mob", "pc", "cnsl", "tv", "srv", "headset"})
+UNSTRUCT_EVENT: Final = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+CONTEXTS: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-"
+_CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+PLATFORMS: Final = frozenset({"web", "iot", "app", "mob", "pc", "cnsl", "tv", "srv", "headset"})
 
 # Event type parameter -> the `event` field and the schema the event is known by.
-EVENT_TYPES: dict[str, tuple[str, str | None]] = {
+EVENT_TYPES: Final[dict[str, tuple[str, str | None]]] = {
     "pv": ("page_view", "iglu:com.snowplowanalytics.snowplow/page_view/jsonschema/1-0-0"),
     "pp": ("page_ping", "iglu:com.snowplowanalytics.snowplow/page_ping/jsonschema/1-0-0"),
     "se": ("struct", "iglu:com.google.analytics/event/jsonschema/1-0-0"),
@@ -44,7 +44,7 @@ EVENT_TYPES: dict[str, tuple[str, str | None]] = {
 }
 
 # Parameters copied as text.
-TEXT_FIELDS = {
+TEXT_FIELDS: Final = {
     "aid": "app_id",
     "tna": "name_tracker",
     "tv": "v_tracker",
@@ -74,7 +74,7 @@ TEXT_FIELDS = {
     "tz": "os_timezone",
     "cs": "doc_charset",
 }
-INTEGER_FIELDS = {
+INTEGER_FIELDS: Final = {
     "tid": "txn_id",
     "vid": "domain_sessionidx",
     "pp_mix": "pp_xoffset_min",
@@ -83,14 +83,14 @@ INTEGER_FIELDS = {
     "pp_may": "pp_yoffset_max",
     "ti_qu": "ti_quantity",
 }
-NUMBER_FIELDS = {
+NUMBER_FIELDS: Final = {
     "se_va": "se_value",
     "tr_tt": "tr_total",
     "tr_tx": "tr_tax",
     "tr_sh": "tr_shipping",
     "ti_pr": "ti_price",
 }
-BOOLEAN_FIELDS = {
+BOOLEAN_FIELDS: Final = {
     "f_pdf": "br_features_pdf",
     "f_fla": "br_features_flash",
     "f_java": "br_features_java",
@@ -102,15 +102,19 @@ BOOLEAN_FIELDS = {
     "f_ag": "br_features_silverlight",
     "cookie": "br_cookies",
 }
-TIMESTAMP_FIELDS = {"dtm": "dvce_created_tstamp", "stm": "dvce_sent_tstamp", "ttm": "true_tstamp"}
-DIMENSION_FIELDS = {
+TIMESTAMP_FIELDS: Final = {
+    "dtm": "dvce_created_tstamp",
+    "stm": "dvce_sent_tstamp",
+    "ttm": "true_tstamp",
+}
+DIMENSION_FIELDS: Final = {
     "res": ("dvce_screenwidth", "dvce_screenheight"),
     "vp": ("br_viewwidth", "br_viewheight"),
     "ds": ("doc_width", "doc_height"),
 }
 # Largest epoch millisecond a timestamp column can hold (year 9999).
-MAX_EPOCH_MS = 253_402_300_799_999
-INT32 = 2**31
+MAX_EPOCH_MS: Final = 253_402_300_799_999
+INT32: Final = 2**31
 
 
 @dataclass(slots=True)
@@ -129,7 +133,7 @@ class ProtocolReading:
 
 # Every event is read here, so the work per event is kept to a few dictionary operations: fields
 # that depend on one value only (event type, URL, screen size) come from caches, and the
-# parameters are visited through set intersections rather than one by one.
+# parameters are walked once, each looked up once in `_PARAMETER_KINDS`.
 def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReading:
     """The enriched fields of one tracker protocol event."""
     parameters = raw.parameters
@@ -141,7 +145,7 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         "v_etl": etl_version,
         "user_ipaddress": parameters.get("ip") or payload.ip_address,
     }
-    reading = ProtocolReading(event)
+    reading = ProtocolReading(event, None, [], [])
     if useragent := parameters.get("ua") or payload.user_agent:
         event["useragent"] = useragent
     if network_userid := parameters.get("tnuid") or payload.network_user_id:
@@ -154,32 +158,37 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     if not parameters.get("tv"):
         reading.violate("tv", None, "the tracker version is required")
     _read_event_id(parameters.get("eid"), reading)
-    event.update(
-        {TEXT_FIELDS[name]: parameters[name] for name in parameters.keys() & TEXT_FIELDS.keys()}
-    )
-    # Sorted, so that the violations of an event are always listed in the same order.
-    for name in sorted(parameters.keys() & CONVERTED_FIELDS.keys()):
-        if value := parameters[name]:
+    device_ms: dict[str, int] = {}
+    # (kind, parameter, value, expectation): listed in that order once the walk is done, so that
+    # the violations of an event come in the same order whatever the order of its parameters.
+    malformed: list[tuple[int, str, str, str]] = []
+    for name, value in parameters.items():
+        kind = _PARAMETER_KINDS.get(name)
+        if kind is None:
+            continue
+        if kind == _TEXT:
+            event[TEXT_FIELDS[name]] = value
+        elif not value:
+            continue
+        elif kind == _CONVERTED:
             target, convert, expectation = CONVERTED_FIELDS[name]
             if (converted := convert(value)) is None:
-                reading.violate(name, value, expectation)
+                malformed.append((kind, name, value, expectation))
             else:
                 event[target] = converted
-    device_ms: dict[str, int] = {}
-    for name in sorted(parameters.keys() & TIMESTAMP_FIELDS.keys()):
-        if value := parameters[name]:
+        elif kind == _TIMESTAMP:
             if (milliseconds := _epoch_ms(value)) is None:
-                reading.violate(name, value, "epoch milliseconds")
+                malformed.append((kind, name, value, "epoch milliseconds"))
             else:
                 event[TIMESTAMP_FIELDS[name]] = timestamp(milliseconds)
                 device_ms[name] = milliseconds
-    for name in sorted(parameters.keys() & DIMENSION_FIELDS.keys()):
-        if size := parameters[name]:
-            if (dimensions := _dimensions(size)) is None:
-                reading.violate(name, size, "WIDTHxHEIGHT, two integers")
-            else:
-                width, height = DIMENSION_FIELDS[name]
-                event[width], event[height] = dimensions
+        elif (dimensions := _dimensions(value)) is None:
+            malformed.append((kind, name, value, "WIDTHxHEIGHT, two integers"))
+        else:
+            width, height = DIMENSION_FIELDS[name]
+            event[width], event[height] = dimensions
+    for _, name, value, expectation in sorted(malformed):
+        reading.violate(name, value, expectation)
     # A pixel request without `url` was made by the page itself: its Referer is the page.
     page_url = parameters.get("url") if "url" in parameters else payload.referer_uri
     if page_url:
@@ -202,7 +211,7 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
 
 
 # The events of one request (and of one batch of requests) share these two times.
-_request_timestamp = functools.lru_cache(maxsize=256)(timestamp)
+_request_timestamp: Final = functools.lru_cache(maxsize=256)(timestamp)
 
 
 def _read_event_type(code: str | None, reading: ProtocolReading) -> None:
@@ -230,7 +239,7 @@ def _unstruct_event_fields(schema_uri: str) -> dict[str, str]:
 
 
 # Event type parameter -> the fields it sets.
-EVENT_TYPE_FIELDS: dict[str, dict[str, str]] = {
+EVENT_TYPE_FIELDS: Final[dict[str, dict[str, str]]] = {
     code: {"event": event, **(_event_schema_fields(schema_key(schema)) if schema else {})}
     for code, (event, schema) in EVENT_TYPES.items()
 }
@@ -350,7 +359,7 @@ def _cross_domain_link(query: str | None) -> dict[str, str]:
     return fields
 
 
-def _read_unstruct_event(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
+def _read_unstruct_event(parameters: dict[str, str], reading: ProtocolReading) -> None:
     event = reading.event
     found = _json_parameter(parameters, "ue_pr", "ue_px", reading)
     if found is None:
@@ -375,7 +384,7 @@ def _read_unstruct_event(parameters: Mapping[str, str], reading: ProtocolReading
             reading.violate("ue_pr", inner["schema"], str(error))
 
 
-def _read_contexts(parameters: Mapping[str, str], reading: ProtocolReading) -> None:
+def _read_contexts(parameters: dict[str, str], reading: ProtocolReading) -> None:
     found = _json_parameter(parameters, "co", "cx", reading)
     if found is None:
         return
@@ -391,7 +400,7 @@ def _read_contexts(parameters: Mapping[str, str], reading: ProtocolReading) -> N
 
 
 def _json_parameter(
-    parameters: Mapping[str, str], plain: str, encoded: str, reading: ProtocolReading
+    parameters: dict[str, str], plain: str, encoded: str, reading: ProtocolReading
 ) -> tuple[Any, str] | None:
     """The JSON in the plain parameter, else in the base64 one, with its text."""
     if text := parameters.get(plain):
@@ -425,8 +434,20 @@ def _is_self_describing(value: Any) -> bool:
 
 Converter = Callable[[str], str | None]
 # Parameter -> (field, converter, what a valid value is).
-CONVERTED_FIELDS: dict[str, tuple[str, Converter, str]] = {
+CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
     **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
+}
+
+# How `read_event` reads a parameter, by the table it is in.
+_TEXT: Final = 0
+_CONVERTED: Final = 1
+_TIMESTAMP: Final = 2
+_DIMENSION: Final = 3
+_PARAMETER_KINDS: Final[dict[str, int]] = {
+    **dict.fromkeys(TEXT_FIELDS, _TEXT),
+    **dict.fromkeys(CONVERTED_FIELDS, _CONVERTED),
+    **dict.fromkeys(TIMESTAMP_FIELDS, _TIMESTAMP),
+    **dict.fromkeys(DIMENSION_FIELDS, _DIMENSION),
 }

@@ -228,6 +228,29 @@ def test_every_violation_of_an_event_is_listed() -> None:
 
 
 @pytest.mark.parametrize(
+    "order",
+    [
+        ["vid", "res", "dtm", "f_pdf"],
+        ["res", "f_pdf", "dtm", "vid"],
+        ["dtm", "vid", "f_pdf", "res"],
+    ],
+)
+def test_violations_come_in_one_order_whatever_the_order_of_the_parameters(
+    order: list[str],
+) -> None:
+    malformed = {"vid": "x", "f_pdf": "maybe", "dtm": "soon", "res": "big"}
+    violations = read(**{name: malformed[name] for name in order}).violations
+    # Converted fields, then device times, then sizes, each by name.
+    assert [v["field"] for v in violations] == ["f_pdf", "vid", "dtm", "res"]
+
+
+def test_an_upper_case_event_id_is_written_canonically() -> None:
+    reading = read(eid="5B7A3E2C-1D2F-4C3B-9A8E-000000000001")
+    assert reading.violations == []
+    assert reading.event["event_id"] == "5b7a3e2c-1d2f-4c3b-9a8e-000000000001"
+
+
+@pytest.mark.parametrize(
     ("created", "sent", "true", "expected"),
     [
         (None, None, None, COLLECTED_MS),
