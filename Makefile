@@ -13,8 +13,9 @@ CHECKED_PATHS := libs services iglu_registry devstack bench drills
 # expression as a list).
 NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py \
 	libs/formats/badrows.py services/enrich/protocol.py services/enrich/core.py \
-	services/enrich/adapters.py services/enrich/rules.py services/sinks/documents.py \
-	services/sinks/bulks.py services/collector/payload.py services/collector/split.py
+	services/enrich/adapters.py services/enrich/rules.py services/enrich/model.py \
+	services/sinks/documents.py services/sinks/bulks.py services/collector/payload.py \
+	services/collector/split.py
 NATIVE := $(VENV)/.native
 
 .PHONY: install run stop status test check unit fuzz bench drill clean

@@ -20,7 +20,7 @@ import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from itertools import compress
@@ -212,7 +212,7 @@ class _InvalidValue(ValueError):
     pass
 
 
-def to_tsv(values: Mapping[str, str]) -> str:
+def to_tsv(values: dict[str, str]) -> str:
     """The TSV line holding `values` (field name -> its text as it appears in the TSV), every
     other field empty. Tabs and line breaks in values become spaces, as Snowplow writes them.
     Raises ValueError for an unknown name."""

@@ -3,6 +3,7 @@ import pytest
 from services.enrich.enrichments.event_fingerprint import (
     EventFingerprint,
     EventFingerprintParameters,
+    parameters_text,
 )
 from tests.unit.enrichment_inputs import raw_event
 
@@ -67,3 +68,18 @@ def test_a_changed_parameter_changes_the_fingerprint() -> None:
     first = enrichment.fingerprint({"e": "pv", "dtm": "1"})
     assert first != enrichment.fingerprint({"e": "pv", "dtm": "2"})
     assert first == enrichment.fingerprint({"dtm": "1", "e": "pv", "stm": "9"})
+
+
+@pytest.mark.parametrize(
+    ("names", "parameters", "text"),
+    [
+        ([], {"e": "pv"}, ""),
+        (["e"], {"e": "pv", "p": "web"}, "epv"),
+        (["e", "p"], {"p": "web", "e": "pv"}, "epvpweb"),
+        # A per cent sign in a name or a value is text, not a format.
+        (["a%s", "b"], {"a%s": "%d", "b": "100%"}, "a%s%db100%"),
+        (["e", "url"], {"e": "pv", "url": ""}, "epvurl"),
+    ],
+)
+def test_parameters_text(names: list[str], parameters: dict[str, str], text: str) -> None:
+    assert parameters_text(names)(parameters) == text

@@ -10,7 +10,8 @@ when the tracker made none, `stm`, the collector's `nuid`, `cv`) are excluded by
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "event_fingerprint_config"
 
-_NAMES_CACHE_SIZE = 1024
+_WRITERS_CACHE_SIZE = 1024
 
 HashAlgorithm = Literal["MD5", "SHA1", "SHA256", "SHA384", "SHA512"]
 
@@ -49,7 +50,7 @@ class EventFingerprint:
         # again for every new object.
         self._empty_hash = _HASHES[parameters.hash_algorithm](b"")
         self._excluded = frozenset(parameters.exclude_parameters)
-        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._writers: dict[tuple[str, ...], Callable[[Mapping[str, str]], str]] = {}
 
     def apply(self, event: EnrichedEvent, raw: RawEvent) -> list[SelfDescribingJson]:
         event["event_fingerprint"] = self.fingerprint(raw.parameters)
@@ -57,19 +58,31 @@ class EventFingerprint:
 
     def fingerprint(self, parameters: Mapping[str, str]) -> str:
         """The hex digest of the parameters' names and values, sorted by name."""
-        # A tracker sends the same parameters in the same order event after event: the sorted
-        # names to hash are remembered per parameter list.
+        # A tracker sends the same parameters in the same order event after event: the writer of
+        # the text to hash is remembered per parameter list.
         listed = tuple(parameters)
-        names = self._names.get(listed)
-        if names is None:
-            names = tuple(sorted(name for name in listed if name not in self._excluded))
-            if len(self._names) < _NAMES_CACHE_SIZE:
-                self._names[listed] = names
-        text = "".join([name + parameters[name] for name in names])
+        write = self._writers.get(listed)
+        if write is None:
+            write = parameters_text(sorted(name for name in listed if name not in self._excluded))
+            if len(self._writers) < _WRITERS_CACHE_SIZE:
+                self._writers[listed] = write
         hashed = self._empty_hash.copy()
-        hashed.update(text.encode("utf-8", "surrogatepass"))
+        hashed.update(write(parameters).encode("utf-8", "surrogatepass"))
         digest: str = hashed.hexdigest()
         return digest
+
+
+def parameters_text(names: Sequence[str]) -> Callable[[Mapping[str, str]], str]:
+    """A function writing each of `names` then its value in the parameters, with nothing
+    between: one %-format of the values, which costs less than joining name-value pairs."""
+    template = "".join(name.replace("%", "%%") + "%s" for name in names)
+    if not names:
+        return lambda parameters: ""
+    if len(names) == 1:
+        (name,) = names
+        return lambda parameters: template % (parameters[name],)
+    values = operator.itemgetter(*names)
+    return lambda parameters: template % values(parameters)
 
 
 def from_config(

@@ -117,19 +117,18 @@ class UaParser:
         useragent = event.get("useragent") or raw.payload.user_agent
         if not useragent:
             return []
+        # The cached dictionaries are only read: the event takes their values, the context a copy.
         fields, context = self._parse(useragent)
         event.update(fields)
-        return [{"schema": CONTEXT_SCHEMA, "data": dict(context)}]
+        return [{"schema": CONTEXT_SCHEMA, "data": context.copy()}]
 
-    def _parse_uncached(
-        self, useragent: str
-    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str | None], ...]]:
+    def _parse_uncached(self, useragent: str) -> tuple[dict[str, str], dict[str, str | None]]:
         result = self._resolver(useragent, Domain.ALL).complete().with_defaults()
         fields = atomic_fields(result, useragent)
         context = context_data(result)
         return (
-            tuple((name, sys.intern(value)) for name, value in fields.items()),
-            tuple((name, value and sys.intern(value)) for name, value in context.items()),
+            {name: sys.intern(value) for name, value in fields.items()},
+            {name: value and sys.intern(value) for name, value in context.items()},
         )
 
 
