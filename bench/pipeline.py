@@ -10,6 +10,12 @@ the sinks' default refresh interval, 1 s) is the latency. Every second the proce
 RSS, the consumer groups' lag and each stage's counters are sampled. Once the load ends, the
 pipeline drains, and every event answered 200 must be exactly one document in `good` or `bad`.
 
+Before the measured run comes a discarded one of FURROW_BENCH_WARMUP_SECONDS (60), on topics and
+aliases of its own: Kafka and Elasticsearch compile their hot paths while they run, and a node
+just started took more than twice the CPU per document at first (measured: Elasticsearch 372 us
+per document in its first 40,000, 165 us after 300,000). What an operator's long-running
+pipeline does is the warm one.
+
 Writes the measurements into `bench/report.json`, the time series into
 `bench/pipeline_series.json` and a plot of them into `bench/pipeline.png`.
 """
@@ -80,6 +86,7 @@ class Settings:
     seconds: float
     events_per_s: float
     tag: str
+    warm_up_seconds: float = 0.0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -87,7 +94,12 @@ class Settings:
             seconds=float(environ.get("FURROW_BENCH_SECONDS", "60")),
             events_per_s=float(environ.get("FURROW_BENCH_EVENTS_PER_S", str(TARGET_EVENTS_PER_S))),
             tag=uuid.uuid4().hex[:8],
+            warm_up_seconds=float(environ.get("FURROW_BENCH_WARMUP_SECONDS", "60")),
         )
+
+    def warm_up(self) -> Settings:
+        """The discarded run before this one: as long as the warm-up, on names of its own."""
+        return Settings(self.warm_up_seconds, self.events_per_s, uuid.uuid4().hex[:8])
 
     def alias(self, role: str) -> str:
         return f"bench-{self.tag}-{role}"
@@ -100,6 +112,9 @@ def run() -> list[Measurement]:
     kafka.start()
     elasticsearch.start()
     settings = Settings.from_environment()
+    if settings.warm_up_seconds > 0:
+        print(f"warm-up, discarded: {settings.warm_up_seconds:.0f} s", flush=True)
+        print(run_pipeline(settings.warm_up()).accounting.describe(), flush=True)
     print(
         f"{settings.seconds:.0f} s at {settings.events_per_s:,.0f} events/s, "
         f"{CONNECTIONS} connections",
