@@ -174,7 +174,7 @@ FIELDS: tuple[tuple[str, Kind], ...] = (
     ("true_tstamp", _T),
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
-FIELD_COUNT = len(FIELDS)
+FIELD_COUNT: Final = len(FIELDS)
 # Every column, empty, in TSV order: a line starts as a copy of it; a value goes to its position.
 _EMPTY_COLUMNS = [""] * FIELD_COUNT
 _POSITIONS = {name: position for position, name in enumerate(FIELD_NAMES)}
@@ -188,7 +188,8 @@ _EVENT_NAMES = {"refr_device_tstamp": "refr_dvce_tstamp"}
 _LATITUDE: Final = FIELD_NAMES.index("geo_latitude")
 _LONGITUDE: Final = FIELD_NAMES.index("geo_longitude")
 # Integers are 32-bit in the canonical event model (and in the Scala SDK that reads it).
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?")
 _SCHEMA_URI = re.compile(
     r"iglu:([a-zA-Z0-9\-_.]+)/([a-zA-Z0-9\-_]+)/([a-zA-Z0-9\-_]+)/"
@@ -327,6 +328,12 @@ def _split(line: str) -> list[str]:
 
 
 def _integer(value: str) -> int:
+    if _fits_shape(value, _SHORT_DIGITS):
+        # Nine digits at most are within 32 bits: read here, far cheaper than int().
+        number = 0
+        for position in range(len(value)):
+            number = number * 10 + ord(value[position]) - _ZERO
+        return number
     try:
         number = int(value)
     except ValueError:
@@ -354,14 +361,33 @@ def _boolean(value: str) -> bool:
     raise _InvalidValue("not a boolean (1 or 0)")
 
 
-# Every digit made 0: a timestamp as enrichers write it (millisecond precision) then has this
-# shape, a comparison three times cheaper than the regex, which checks the other ones.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_USUAL_TIMESTAMP = b"0000-00-00 00:00:00.000"
+# Shapes for _fits_shape. A timestamp as enrichers write it (millisecond precision) has the first;
+# the regex checks the other ones.
+_USUAL_TIMESTAMP: Final = "0000-00-00 00:00:00.000"
+_SHORT_DIGITS: Final = "000000000"
+_ZERO: Final = ord("0")
+
+
+def _fits_shape(value: str, shape: str) -> bool:
+    """Whether `value` is non-empty, no longer than `shape`, and each of its characters fits the
+    one at the same position in `shape`: any ASCII digit for "0", itself for anything else."""
+    # Character codes compared one by one in compiled code: no object is made, unlike a regex
+    # match or a translated copy.
+    if not 0 < len(value) <= len(shape):
+        return False
+    for position in range(len(value)):
+        code = ord(value[position])
+        expected = ord(shape[position])
+        if expected == _ZERO:
+            if not _ZERO <= code <= _ZERO + 9:
+                return False
+        elif code != expected:
+            return False
+    return True
 
 
 def _timestamp(value: str) -> str:
-    usual = value.encode(errors="replace").translate(_DIGITS_TO_ZERO) == _USUAL_TIMESTAMP
+    usual = len(value) == len(_USUAL_TIMESTAMP) and _fits_shape(value, _USUAL_TIMESTAMP)
     if not usual and _TIMESTAMP.fullmatch(value) is None:
         raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
     return value.replace(" ", "T") + "Z"
