@@ -82,7 +82,11 @@ class CommitTracker:
         self._committed: dict[tuple[str, int], int] = {}
 
     def add(self, ticket: int, record: Record) -> None:
-        runs = self._runs.setdefault((record.topic, record.partition), deque())
+        position = (record.topic, record.partition)
+        # Not setdefault(): its default, a new deque, would be made for every record.
+        runs = self._runs.get(position)
+        if runs is None:
+            runs = self._runs[position] = deque()
         if runs and runs[-1][0] == ticket:
             runs[-1] = (ticket, record)
         else:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 _BULK_FILTER = (
     "errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.reason"
 )
+_LINE = orjson.OPT_APPEND_NEWLINE
 _BULK_HEADERS = {"accept": "application/json", "content-type": "application/x-ndjson"}
 
 RETRIES = Counter(
@@ -64,7 +65,9 @@ def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
 
 def bulk_item(alias: str, document: Document) -> BulkItem:
     action = {"index": {"_index": index_name(alias, document.day), "_id": document.id}}
-    return BulkItem(document, orjson.dumps(action) + b"\n" + orjson.dumps(document.source) + b"\n")
+    # orjson ends each line itself: appending a newline would copy the whole document again.
+    lines = orjson.dumps(action, option=_LINE) + orjson.dumps(document.source, option=_LINE)
+    return BulkItem(document, lines)
 
 
 async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:

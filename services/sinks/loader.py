@@ -13,7 +13,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
@@ -92,7 +91,7 @@ class IndexedBadRows:
 
 def _stand_in(bad: BadRow) -> Document:
     """The document of a bad row about `bad.record`, identified as that record would have been."""
-    document = bad_document(replace(bad.record, value=bad.row))
+    document = bad_document(bad.record._replace(value=bad.row))
     return document._replace(id=hashlib.sha256(bad.record.value).hexdigest(), record=bad.record)
 
 

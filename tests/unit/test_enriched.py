@@ -132,6 +132,10 @@ def test_timestamps_with_other_precisions_are_read(written: str, read: str) -> N
         "2026-11-23 10:00",
         "\uff12\uff10\uff12\uff16-11-23 10:00:00.123",
         "2026-1-23 1:0:0",
+        "2026-11-23 10:00:00.12x",
+        "2026-11-23 10:00:00:123",
+        "2026/11/23 10:00:00.123",
+        "2026-11-23 10:00:00.\u0661\u0662\u0663",
     ],
 )
 def test_a_timestamp_among_valid_ones_is_still_checked(written: str) -> None:
@@ -140,6 +144,28 @@ def test_a_timestamp_among_valid_ones_is_still_checked(written: str) -> None:
     with pytest.raises(EnrichedEventError) as raised:
         to_json(line)
     assert [error["key"] for error in raised.value.failure["errors"]] == ["collector_tstamp"]
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("0", 0),
+        ("7", 7),
+        ("007", 7),
+        ("123456789", 123_456_789),
+        ("1234567890", 1_234_567_890),
+        ("2147483647", 2**31 - 1),
+        ("-2147483648", -(2**31)),
+        ("-7", -7),
+        ("+7", 7),
+        (" 7", 7),
+        ("1_000", 1000),
+        ("\u0667", 7),
+    ],
+)
+def test_integers_are_read_as_int_reads_them(written: str, read: int) -> None:
+    # Short runs of ASCII digits are read without int(), which reads everything else.
+    assert to_json(to_tsv({"txn_id": written}))["txn_id"] == read
 
 
 @pytest.mark.parametrize(
