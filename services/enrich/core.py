@@ -4,7 +4,7 @@ TSV lines, and bad rows that say why, one output for every event."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -27,6 +27,9 @@ ETL_VERSION: Final = f"furrow-enrich-{VERSION}"
 DERIVED_CONTEXTS: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
 # What a duplicate sent again by a retrying tracker or collector may differ in.
 NOT_IN_FINGERPRINT: Final = frozenset({"eid", "nuid", "stm", "cv"})
+
+
+EnrichmentApply = Callable[[EnrichedEvent, RawEvent], list[SelfDescribingJson]]
 
 
 class Validator(Protocol):
@@ -54,6 +57,11 @@ class Enricher:
     deduplicator: Deduplicator | None = None
     telemetry_vendor: str = "org.sunbird.telemetry"
     max_event_bytes: int = 1_000_000
+    # Each enrichment with its bound `apply` and its flag, fetched once rather than per event.
+    _steps: list[tuple[Enrichment, EnrichmentApply, bool]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._steps = [(e, e.apply, e.reads_derived_contexts) for e in self.enrichments]
 
     def enrich(self, raw: bytes, *, now: datetime, outputs: Outputs | None = None) -> Outputs:
         """The outputs for one raw record (appended to `outputs` when given)."""
@@ -156,12 +164,12 @@ class Enricher:
             return
         derived: list[SelfDescribingJson] = []
         failures: list[dict[str, Any]] = []
-        for enrichment in self.enrichments:
+        for enrichment, apply, reads_derived_contexts in self._steps:
             try:
-                if enrichment.reads_derived_contexts:
+                if reads_derived_contexts:
                     derived = _through_event(enrichment, event, raw, derived)
                 else:
-                    derived.extend(enrichment.apply(event, raw))
+                    derived.extend(apply(event, raw))
             except EnrichmentFailure as failure:
                 failures.append(
                     {
