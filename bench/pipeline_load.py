@@ -17,6 +17,7 @@ the poller, a few requests a second, still uses aiohttp.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ class TrackerLoad:
     # (seconds from the start, request, its bytes on the wire): made by prepare(), sent by send().
     planned: list[tuple[float, TrackerRequest, bytes]] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def _host(self) -> str:
         """The collector's `Host` header."""
         return urlsplit(self.collector_url).netloc
