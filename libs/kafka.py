@@ -33,22 +33,30 @@ class KafkaSink:
     """Writes with acks=all and idempotence, so an acknowledged write survives a broker restart
     and a retried one is not duplicated.
 
-    Up to FLUSHES_IN_FLIGHT flushes wait for Kafka at a time; the writes that arrive meanwhile
-    travel together in the next one: one batch per partition and one timeout for all, which costs
-    far less per message than a send per message, and makes batches grow with the load. Unkeyed
+    A flush first lingers `linger_s`, and the writes that arrive meanwhile travel with it; up to
+    FLUSHES_IN_FLIGHT flushes wait for Kafka at a time, and writes that find them all busy travel
+    together in the next one: one batch per partition and one timeout for all, which costs far
+    less per message than a send per message, and makes batches grow with the load. Unkeyed
     messages of a flush go to one partition chosen at random (as Kafka's sticky partitioner
     does), so the messages of one write stay in order; keyed ones are placed by the key's hash,
     as Java clients place them. A write waits at most two timeouts: a flush in flight, then its
-    own.
+    own, after the linger.
     """
 
-    def __init__(self, settings: KafkaSettings, *, write_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, settings: KafkaSettings, *, write_timeout_s: float = 10.0, linger_s: float = 0.0
+    ) -> None:
         self._settings = settings
         self._write_timeout_s = write_timeout_s
+        # Worth it only for a sink written from many tasks at once (the collector's requests):
+        # a writer that awaits each write before the next would only be slowed.
+        self._linger_s = linger_s
         self._producer: AIOKafkaProducer | None = None
         self._healthy = False
         self._pending: list[tuple[Sequence[Message], asyncio.Future[None]]] = []
         self._flushers: set[asyncio.Task[None]] = set()
+        # True while a flush lingers: new writes join it instead of starting another.
+        self._lingering = False
         self._by_key_hash = DefaultPartitioner()
         self._renewing = asyncio.Lock()
         self._needs_new_producer = False
@@ -96,16 +104,24 @@ class KafkaSink:
             return
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((messages, written))
-        if len(self._flushers) < FLUSHES_IN_FLIGHT:
-            flusher = asyncio.create_task(self._flush_while_pending())
-            self._flushers.add(flusher)
-            flusher.add_done_callback(self._flushers.discard)
+        if not self._lingering and len(self._flushers) < FLUSHES_IN_FLIGHT:
+            self._flushers.add(asyncio.create_task(self._flush_while_pending()))
         await written
 
     async def _flush_while_pending(self) -> None:
-        while self._pending:
-            group, self._pending = self._pending, []
-            await self._flush(group)
+        try:
+            while self._pending and not self._lingering:
+                self._lingering = True
+                try:
+                    await asyncio.sleep(self._linger_s)
+                finally:
+                    self._lingering = False
+                group, self._pending = self._pending, []
+                await self._flush(group)
+        finally:
+            # Here rather than in a done callback: a write arriving before the callback ran
+            # would count this flusher as busy, and with every other one gone, wait for ever.
+            self._flushers.discard(asyncio.current_task())
 
     async def _flush(self, group: list[tuple[Sequence[Message], asyncio.Future[None]]]) -> None:
         messages = [message for written, _ in group for message in written]

@@ -18,7 +18,11 @@ from services.collector.config import CollectorConfig
 def run(config_path: Path | None) -> None:
     config = load_config(CollectorConfig, "collector", path=config_path)
     configure_logging("collector", config.logging)
-    sink = KafkaSink(config.kafka, write_timeout_s=config.write_timeout_s)
+    sink = KafkaSink(
+        config.kafka,
+        write_timeout_s=config.write_timeout_s,
+        linger_s=config.write_linger_ms / 1000,
+    )
 
     @asynccontextmanager
     async def kafka_open() -> AsyncIterator[None]:

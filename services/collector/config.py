@@ -1,5 +1,7 @@
 from typing import Literal
 
+from pydantic import Field
+
 from libs.config import KafkaSettings, LoggingSettings, Settings, TopicSettings
 
 
@@ -45,6 +47,11 @@ class CollectorConfig(Settings):
     # Kafka stays down.
     durability: Literal["acked", "fire_and_forget"] = "acked"
     write_timeout_s: float = 5.0
+    # How long a write waits for other requests' to share its Kafka produce request. At the
+    # pipeline's 3,000 events/s, 10 ms took the produce requests from ~12,600 to ~2,300 in 30 s,
+    # the collector's CPU per event from 186-192 to 99-119 us and the broker's from 65-68 to
+    # 19-22 us; the answer comes that much later.
+    write_linger_ms: float = Field(default=10.0, ge=0)
     # Bodies larger than this are refused with 413 and recorded as a size_violation bad row.
     max_body_bytes: int = 5 * 1_048_576
     cors_max_age_s: int = 3600

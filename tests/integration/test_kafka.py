@@ -94,3 +94,33 @@ async def test_a_group_resumes_after_what_it_committed_and_rereads_the_rest(
         m.value for m in messages(topic, 10)
     }
     assert not {r.value for r in committed} & {r.value for r in rest}
+
+
+async def test_writes_arriving_within_the_linger_share_one_produce_request(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    sink = KafkaSink(settings, linger_s=1.0)
+    await sink.start()
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+
+        async def write_later(index: int) -> float:
+            await asyncio.sleep(index * 0.02)
+            await sink.write([Message(topic, b"event-%d" % index)])
+            return loop.time() - started
+
+        answered_after_s = await asyncio.gather(*(write_later(index) for index in range(10)))
+    finally:
+        await sink.stop()
+    assert min(answered_after_s) >= 1.0
+    source = KafkaSource(settings, [topic], "g-linger")
+    await source.start()
+    try:
+        records = await read(source, 10)
+    finally:
+        await source.stop()
+    # Unkeyed messages of one flush go to one partition; ten flushes would have scattered them.
+    assert len({record.partition for record in records}) == 1
+    assert sorted(record.value for record in records) == sorted(b"event-%d" % i for i in range(10))
