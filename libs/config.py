@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CONFIG_FILE_VARIABLE = "FURROW_CONFIG"
 
@@ -35,6 +35,13 @@ class KafkaSettings(Settings):
     client_id: str = "furrow"
     # Kafka's own default; the collector needs it to know how large a raw record may be.
     max_request_size: int = 1_048_576
+    # A consumer's fetch is answered once this much is there, or after this long. Kafka's own
+    # defaults (1 byte) answer every fetch as soon as anything arrives: at the pipeline's 3,000
+    # events/s the enricher then took batches of a few dozen events, each with its own produce
+    # request and commit. These cut its CPU per event from 158-177 to 106-108 us and the
+    # broker's from 55-75 to 34-40 us, for at most 100 ms more latency per consuming stage.
+    fetch_min_bytes: int = Field(default=256 * 1024, ge=1)
+    fetch_max_wait_ms: int = Field(default=100, ge=0)
 
 
 class TopicSettings(Settings):

@@ -218,6 +218,8 @@ class KafkaSource:
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_min_bytes=settings.fetch_min_bytes,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )
         self._max_batch = max_batch
         self._poll_timeout_ms = int(poll_timeout_s * 1000)

@@ -124,3 +124,24 @@ async def test_writes_arriving_within_the_linger_share_one_produce_request(
     # Unkeyed messages of one flush go to one partition; ten flushes would have scattered them.
     assert len({record.partition for record in records}) == 1
     assert sorted(record.value for record in records) == sorted(b"event-%d" % i for i in range(10))
+
+
+async def test_a_fetch_waits_for_more_data_up_to_fetch_max_wait(
+    kafka_bootstrap: str, topic: str, sink: KafkaSink
+) -> None:
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap, fetch_min_bytes=1024 * 1024, fetch_max_wait_ms=1500
+    )
+    source = KafkaSource(settings, [topic], "g-fetch-wait")
+    await source.start()
+    loop = asyncio.get_running_loop()
+    try:
+        await sink.write([Message(topic, b"alone")])
+        written_at = loop.time()
+        records = await read(source, 1)
+        waited_s = loop.time() - written_at
+    finally:
+        await source.stop()
+    assert [record.value for record in records] == [b"alone"]
+    # Far less than a megabyte arrived, so the broker held the fetch until its wait ran out.
+    assert waited_s >= 1.0
