@@ -41,6 +41,9 @@ $(NATIVE): $(INSTALLED) $(NATIVE_MODULES)
 	@$(BIN)/mypyc $(NATIVE_MODULES) >build/mypyc.log 2>&1 || { tail -40 build/mypyc.log; exit 1; }
 	@# A module's own small library is copied with its old time when only the shared one changed.
 	find libs services -name '*.so' -exec touch {} +
+	@# The compiled modules share one library (`<hash>__mypyc`) at the top of the clone, which the
+	@# `furrow` command (run from .venv/bin, not from here) finds only through this path file.
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "furrow-native.pth").write_text("$(CURDIR)\n")'
 	touch $@
 
 run: install
