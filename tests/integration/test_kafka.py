@@ -10,7 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from libs.config import KafkaSettings
-from libs.kafka import KafkaSink, KafkaSource
+from libs.kafka import WRITES_THAT_END_A_LINGER, KafkaSink, KafkaSource
 from libs.pipes import Message, Record
 
 
@@ -111,19 +111,35 @@ async def test_writes_arriving_within_the_linger_share_one_produce_request(
             await sink.write([Message(topic, b"event-%d" % index)])
             return loop.time() - started
 
-        answered_after_s = await asyncio.gather(*(write_later(index) for index in range(10)))
+        # Fewer writes than end a linger early.
+        answered_after_s = await asyncio.gather(*(write_later(index) for index in range(3)))
     finally:
         await sink.stop()
     assert min(answered_after_s) >= 1.0
     source = KafkaSource(settings, [topic], "g-linger")
     await source.start()
     try:
-        records = await read(source, 10)
+        records = await read(source, 3)
     finally:
         await source.stop()
-    # Unkeyed messages of one flush go to one partition; ten flushes would have scattered them.
+    # Unkeyed messages of one flush go to one partition.
     assert len({record.partition for record in records}) == 1
-    assert sorted(record.value for record in records) == sorted(b"event-%d" % i for i in range(10))
+    assert sorted(record.value for record in records) == [b"event-0", b"event-1", b"event-2"]
+
+
+async def test_enough_waiting_writes_end_a_linger_early(kafka_bootstrap: str, topic: str) -> None:
+    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap), linger_s=60.0)
+    await sink.start()
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.gather(
+                *(
+                    sink.write([Message(topic, b"event-%d" % index)])
+                    for index in range(WRITES_THAT_END_A_LINGER)
+                )
+            )
+    finally:
+        await sink.stop()
 
 
 async def test_a_fetch_waits_for_more_data_up_to_fetch_max_wait(
