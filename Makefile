@@ -15,7 +15,14 @@ NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py \
 	libs/formats/badrows.py services/enrich/protocol.py services/enrich/core.py \
 	services/enrich/adapters.py services/enrich/rules.py services/enrich/model.py \
 	services/sinks/documents.py services/sinks/bulks.py services/collector/payload.py \
-	services/collector/split.py
+	services/collector/split.py services/enrich/enrichments/urls.py \
+	services/enrich/enrichments/json_path.py services/enrich/enrichments/ip_lookups.py \
+	services/enrich/enrichments/anon_ip.py services/enrich/enrichments/ua_parser_config.py \
+	services/enrich/enrichments/referer_parser.py \
+	services/enrich/enrichments/campaign_attribution.py \
+	services/enrich/enrichments/cookie_extractor.py \
+	services/enrich/enrichments/http_header_extractor.py \
+	services/enrich/enrichments/event_fingerprint.py services/enrich/enrichments/pii.py
 NATIVE := $(VENV)/.native
 
 .PHONY: install run stop status test check unit fuzz bench drill clean

@@ -252,6 +252,13 @@ def test_tsv_refuses_unknown_fields() -> None:
     [
         ({"app_id": "a\tb"}, "app_id", "a b"),
         ({"page_title": "two\nlines\r\n"}, "page_title", "two lines  "),
+        ({"platform": "web", "app_id": "a\rb"}, "app_id", "a b"),
+        ({"platform": "web", "page_title": "\t"}, "page_title", " "),
+        (
+            {"page_url": "https://a.test/" + "x" * 200 + "\t", "platform": "web"},
+            "page_url",
+            "https://a.test/" + "x" * 200 + " ",
+        ),
     ],
 )
 def test_tsv_writes_separators_in_values_as_spaces(

@@ -1,6 +1,7 @@
 import pytest
 
-from services.enrich.enrichments.anon_ip import AnonIp, AnonIpParameters
+from services.enrich.enrichments.anon_ip import AnonIp
+from services.enrich.enrichments.parameters import AnonIpParameters
 from tests.unit.enrichment_inputs import raw_event
 
 

@@ -1,10 +1,7 @@
 import pytest
 
-from services.enrich.enrichments.event_fingerprint import (
-    EventFingerprint,
-    EventFingerprintParameters,
-    parameters_text,
-)
+from services.enrich.enrichments.event_fingerprint import EventFingerprint, parameters_text
+from services.enrich.enrichments.parameters import EventFingerprintParameters
 from tests.unit.enrichment_inputs import raw_event
 
 # Sorted by name, minus eid/nuid/stm/cv, written name then value: "e" "pv" "p" "web" "tv" "js-3".

@@ -14,22 +14,15 @@ import re
 from collections.abc import Mapping
 from ipaddress import IPv6Address
 from pathlib import Path
-from typing import Any
-
-from pydantic import Field
+from typing import Any, Final
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.config import Parameters
+from services.enrich.enrichments.parameters import AnonIpParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME = "anon_ip"
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
-
-
-class AnonIpParameters(Parameters):
-    anon_octets: int = Field(ge=1, le=4)
-    anon_segments: int | None = Field(default=None, ge=1, le=8)
+NAME: Final = "anon_ip"
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4: Final = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 
 
 class AnonIp:

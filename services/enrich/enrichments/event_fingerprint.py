@@ -13,30 +13,23 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.config import Parameters
+from services.enrich.enrichments.parameters import EventFingerprintParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME = "event_fingerprint_config"
+NAME: Final = "event_fingerprint_config"
 
-_WRITERS_CACHE_SIZE = 1024
+_WRITERS_CACHE_SIZE: Final = 1024
 
-HashAlgorithm = Literal["MD5", "SHA1", "SHA256", "SHA384", "SHA512"]
-
-_HASHES: dict[str, Callable[[bytes], Any]] = {
+_HASHES: Final[dict[str, Callable[[bytes], Any]]] = {
     "MD5": hashlib.md5,
     "SHA1": hashlib.sha1,
     "SHA256": hashlib.sha256,
     "SHA384": hashlib.sha384,
     "SHA512": hashlib.sha512,
 }
-
-
-class EventFingerprintParameters(Parameters):
-    hash_algorithm: HashAlgorithm = "MD5"
-    exclude_parameters: tuple[str, ...] = ("cv", "eid", "nuid", "stm")
 
 
 class EventFingerprint:

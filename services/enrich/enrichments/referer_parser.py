@@ -21,41 +21,25 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.config import Parameters, local_file
+from services.enrich.enrichments.config import local_file
+from services.enrich.enrichments.parameters import (
+    REFERER_DATABASE,
+    RefererDatabase,
+    RefererParserParameters,
+)
 from services.enrich.enrichments.urls import host_of, query_parameters, split_url
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME = "referer_parser"
+NAME: Final = "referer_parser"
 # The same referrers come back again and again (a search engine's home page, the site's own
 # pages): their classification is cached, LRU, per referrer and page host.
-CACHE_SIZE = 10_000
-BUILT_IN_DATABASE = "referers.json"
-
-
-class RefererSource(BaseModel):
-    """One source of a referers database; unknown keys are ignored so newer files still load."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    domains: tuple[str, ...] = Field(min_length=1)
-    parameters: tuple[str, ...] = ()
-
-
-RefererDatabase = dict[str, dict[str, RefererSource]]
-_DATABASE = TypeAdapter(RefererDatabase)
-
-
-class RefererParserParameters(Parameters):
-    internal_domains: tuple[str, ...] = ()
-    database: str | None = None
-    uri: str | None = None
-    referrers: RefererDatabase = {}
+CACHE_SIZE: Final = 10_000
+BUILT_IN_DATABASE: Final = "referers.json"
 
 
 class RefererParser:
@@ -128,7 +112,7 @@ def read_database(path: Path | None) -> RefererDatabase:
     else:
         text = path.read_bytes()
     try:
-        return _DATABASE.validate_python(orjson.loads(text))
+        return REFERER_DATABASE.validate_python(orjson.loads(text))
     except orjson.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON: {error}") from error
 

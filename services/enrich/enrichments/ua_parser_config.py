@@ -25,19 +25,19 @@ import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ua_parser import BestAvailableResolver, DefaultedResult, Domain, load_builtins
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.config import Parameters
+from services.enrich.enrichments.parameters import UaParserParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME = "ua_parser_config"
-CONTEXT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
-CACHE_SIZE = 5_000
+NAME: Final = "ua_parser_config"
+CONTEXT_SCHEMA: Final = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
+CACHE_SIZE: Final = 5_000
 
-_MOBILE_OS = frozenset(
+_MOBILE_OS: Final = frozenset(
     {
         "iOS",
         "Android",
@@ -52,7 +52,7 @@ _MOBILE_OS = frozenset(
         "Sailfish",
     }
 )
-_COMPUTER_OS = frozenset(
+_COMPUTER_OS: Final = frozenset(
     {
         "Windows",
         "Mac OS X",
@@ -72,7 +72,7 @@ _COMPUTER_OS = frozenset(
         "Solaris",
     }
 )
-_OS_MANUFACTURERS = {
+_OS_MANUFACTURERS: Final = {
     "Android": "Google",
     "Chrome OS": "Google",
     "ChromeOS": "Google",
@@ -87,7 +87,7 @@ _OS_MANUFACTURERS = {
     "KaiOS": "KaiOS Technologies",
     "Tizen": "Samsung",
 }
-_BROWSER_TYPES = {
+_BROWSER_TYPES: Final = {
     "Robot": "Robot",
     "Mobile": "Browser (mobile)",
     "Tablet": "Browser (mobile)",
@@ -95,12 +95,16 @@ _BROWSER_TYPES = {
     "Game console": "Browser",
     "Unknown": "Unknown",
 }
-_TABLET_MARKERS = ("ipad", "tablet", "kindle", "nexus 7", "nexus 9", "nexus 10", "galaxy tab")
-_CONSOLE_MARKERS = ("playstation", "xbox", "nintendo", "wii", "ouya")
-
-
-class UaParserParameters(Parameters):
-    """No parameters: the built-in regexes are always used."""
+_TABLET_MARKERS: Final = (
+    "ipad",
+    "tablet",
+    "kindle",
+    "nexus 7",
+    "nexus 9",
+    "nexus 10",
+    "galaxy tab",
+)
+_CONSOLE_MARKERS: Final = ("playstation", "xbox", "nintendo", "wii", "ouya")
 
 
 class UaParser:
