@@ -56,14 +56,14 @@ def to_document(kind: SinkKind, record: Record) -> Document:
     return log_document(record)
 
 
-def rejected_row(kind: SinkKind, document: Document, reason: str) -> bytes:
-    """The bad row for a document Elasticsearch refused for `reason` (a mapping conflict, say):
-    `loader_runtime_error` with the event for good events, `generic_error` with the record as
-    text for anything else."""
+def rejected_row(kind: SinkKind, record: Record, reason: str) -> bytes:
+    """The bad row for `record`, whose document Elasticsearch refused for `reason` (a mapping
+    conflict, say): `loader_runtime_error` with the event for good events, `generic_error` with
+    the record as text for anything else."""
     if kind == "good":
-        event = enriched.to_event(document.record.value.decode())
+        event = enriched.to_event(record.value.decode())
         return badrows.loader_runtime_error(component(kind), reason, event)
-    return _generic_error(kind, document.record, f"Elasticsearch refused the document: {reason}")
+    return _generic_error(kind, record, f"Elasticsearch refused the document: {reason}")
 
 
 def good_document(record: Record) -> Document:

@@ -184,8 +184,8 @@ class Loader:
         rejections = await self._indexer.index(bulk.items)
         bad_rows = bulk.bad_rows + [
             BadRow(
-                rejection.document.record,
-                rejected_row(self._kind, rejection.document, rejection.reason),
+                rejection.item.record,
+                rejected_row(self._kind, rejection.item.record, rejection.reason),
             )
             for rejection in rejections
         ]

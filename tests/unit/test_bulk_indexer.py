@@ -53,7 +53,7 @@ async def index(answers: list[dict[str, Any] | Exception], *ids: str) -> tuple[l
     es = ScriptedElasticsearch(answers)
     indexer = BulkIndexer(es, "good", max_backoff_s=0.01)  # type: ignore[arg-type]
     rejections = await indexer.index(items(*ids))
-    return [rejection.document.id for rejection in rejections], es.requests
+    return [rejection.item.id for rejection in rejections], es.requests
 
 
 async def test_overloaded_documents_are_sent_again_and_refused_ones_reported() -> None:

@@ -2,7 +2,6 @@ import pytest
 
 from libs.pipes import Record
 from services.sinks.bulks import BadRow, Bulk, BulkLimits, CommitTracker
-from services.sinks.documents import Document
 from services.sinks.elastic import BulkItem
 
 LIMITS = BulkLimits(max_documents=3, max_bytes=100, flush_interval_s=1.0)
@@ -13,7 +12,7 @@ def record(offset: int, partition: int = 0) -> Record:
 
 
 def item(size: int) -> BulkItem:
-    return BulkItem(Document("id", "2026.11.23", {}, record(0)), b"x" * size)
+    return BulkItem("id", record(0), b"x" * size)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from libs.formats import badrows
 from libs.formats.enriched import to_tsv
 from libs.pipes import Record
 from services.sinks.documents import (
-    Document,
     UnreadableRecord,
     bad_document,
     rejected_row,
@@ -263,8 +262,7 @@ def test_json_topics_turn_what_is_not_an_object_into_generic_errors(
 
 def test_a_refused_event_becomes_a_loader_runtime_error_with_the_event() -> None:
     line = to_tsv({"event_id": EVENT_ID, "collector_tstamp": "2026-11-23 10:00:00.000"}).encode()
-    document = to_document("good", record(line))
-    row = orjson.loads(rejected_row("good", document, "mapper_parsing_exception: boom"))
+    row = orjson.loads(rejected_row("good", record(line), "mapper_parsing_exception: boom"))
     assert row["schema"] == badrows.LOADER_RUNTIME_ERROR
     assert row["data"]["failure"] == "mapper_parsing_exception: boom"
     assert row["data"]["payload"] == {
@@ -276,8 +274,7 @@ def test_a_refused_event_becomes_a_loader_runtime_error_with_the_event() -> None
 @pytest.mark.parametrize("kind", ["bad", "logs"])
 def test_other_refused_documents_become_generic_errors_with_the_record(kind: str) -> None:
     value = b'{"message": "m"}'
-    document = Document("id", "2026.11.18", {"message": "m"}, record(value))
-    row = orjson.loads(rejected_row(kind, document, "boom"))  # type: ignore[arg-type]
+    row = orjson.loads(rejected_row(kind, record(value), "boom"))  # type: ignore[arg-type]
     assert row["schema"] == badrows.GENERIC_ERROR
     assert row["data"]["failure"]["errors"] == ["Elasticsearch refused the document: boom"]
     assert row["data"]["payload"] == value.decode()

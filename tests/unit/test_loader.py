@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import orjson
 import pytest
@@ -12,7 +13,6 @@ import pytest
 from libs.formats import badrows
 from libs.pipes import MemoryPipe, Record, SinkError
 from services.sinks.bulks import BulkLimits
-from services.sinks.documents import Document
 from services.sinks.elastic import BulkItem, Rejection
 from services.sinks.loader import IndexedBadRows, KafkaBadRows, Loader
 
@@ -20,29 +20,32 @@ LIMITS = BulkLimits(max_documents=2, max_bytes=1_000_000, flush_interval_s=0.05)
 
 
 class FakeIndexer:
-    """Indexes into a dict; refuses what `refuses` says; each call waits for `gate` if set."""
+    """Indexes into a dict (`_id` -> source, read back from the bulk lines); refuses the sources
+    `refuses` says; each call waits for `gate` if set."""
 
     alias = "logs"
 
-    def __init__(self, refuses: Callable[[Document], bool] = lambda document: False) -> None:
-        self.indexed: dict[str, dict[str, object]] = {}
+    def __init__(self, refuses: Callable[[str, Any], bool] = lambda id_, source: False) -> None:
+        self.indexed: dict[str, Any] = {}
         self.calls: list[list[str]] = []
         self.refuses = refuses
         self.gate: asyncio.Event | None = None
         self.failure: Exception | None = None
 
     async def index(self, items: Sequence[BulkItem]) -> list[Rejection]:
-        self.calls.append([item.document.id for item in items])
+        self.calls.append([item.id for item in items])
         if self.gate is not None:
             await self.gate.wait()
         if self.failure is not None:
             raise self.failure
         rejections = []
         for item in items:
-            if self.refuses(item.document):
-                rejections.append(Rejection(item.document, "mapper_parsing_exception: no"))
+            action, source = (orjson.loads(line) for line in item.lines.splitlines())
+            assert action["index"]["_id"] == item.id
+            if self.refuses(item.id, source):
+                rejections.append(Rejection(item, "mapper_parsing_exception: no"))
             else:
-                self.indexed[item.document.id] = item.document.source
+                self.indexed[item.id] = source
         return rejections
 
 
@@ -128,7 +131,7 @@ async def test_a_failure_retrying_cannot_fix_leaves_the_records_uncommitted() ->
 
 
 async def test_unreadable_and_refused_records_go_to_the_bad_topic_before_the_commit() -> None:
-    pipe, indexer = MemoryPipe(), FakeIndexer(lambda document: document.id == "logs-0-1")
+    pipe, indexer = MemoryPipe(), FakeIndexer(lambda id_, source: id_ == "logs-0-1")
     records = [log_record(0), log_record(1), log_record(2, b"not json")]
     await run(loader(indexer, pipe), pipe, [records])
     assert sorted(indexer.indexed) == ["logs-0-0"]
@@ -152,7 +155,7 @@ async def test_a_bad_row_the_bad_topic_cannot_take_leaves_its_record_uncommitted
 
 async def test_the_bad_sink_indexes_its_own_bad_rows_in_place_of_their_records() -> None:
     odd = "iglu:com.acme/odd/jsonschema/1-0-0"
-    pipe, indexer = MemoryPipe(), FakeIndexer(lambda document: document.source["schema"] == odd)
+    pipe, indexer = MemoryPipe(), FakeIndexer(lambda id_, source: source["schema"] == odd)
     indexer.alias = "bad"
     refused_row = orjson.dumps({"schema": odd, "data": {}})
     document_id = hashlib.sha256(refused_row).hexdigest()
@@ -162,6 +165,6 @@ async def test_the_bad_sink_indexes_its_own_bad_rows_in_place_of_their_records()
     assert pipe.written == []
     stand_in = indexer.indexed[document_id]
     assert stand_in["schema"] == badrows.GENERIC_ERROR
-    assert stand_in["data"]["payload_string"] == refused_row.decode()  # type: ignore[index]
+    assert stand_in["data"]["payload_string"] == refused_row.decode()
     assert len(indexer.indexed) == 2
     assert pipe.committed == {("logs", 0): 2}
