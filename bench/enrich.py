@@ -1,9 +1,12 @@
 """Enricher: events/s of the enricher's core, with the default enrichments, in one process on a
 realistic mix, next to a floor measured in the same run (orjson parsing plus compiled validation
-of the same events), and the process's RSS after a million events."""
+of the same events), and the process's RSS after a million events. Then the whole service, one
+`furrow enrich` process between Kafka topics: what the core leaves once records are fetched,
+outputs written and acknowledged, and offsets committed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -16,12 +19,19 @@ from typing import Any
 
 import jsonschema_rs
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.load import PeakRss
+from bench.pipeline_probes import cpu_ticks
 from bench.report import Measurement
+from bench.servers import BIN, scratch_topics, serving
+from devstack import kafka
+from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.kafka import KafkaSink
 from libs.memory import freeze_long_lived_objects
+from libs.pipes import Message
 from services.enrich.core import Enricher
 from services.enrich.enrichments import load_enrichments
 from services.enrich.rules import Deduplicator
@@ -32,6 +42,9 @@ ENRICHMENTS = Path(__file__).resolve().parents[1] / "config" / "enrichments"
 EVENTS = 1_000_000
 CHUNK = 20_000
 EVENTS_PER_POST = 10
+# Events the service reads from Kafka: enough for tens of seconds of steady work.
+SERVICE_EVENTS = 300_000
+SERVICE_HEALTH_PORT = 19101
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
@@ -190,6 +203,7 @@ def run() -> list[Measurement]:
                     good += len(outputs.good)
                     bad += len(outputs.bad)
                 elapsed += time.perf_counter() - started
+        service_rate, service_cpu_us = _service(Path(directory))
     rate = EVENTS / elapsed
     return [
         Measurement(PART, "floor (orjson parse + compiled validation)", floor, "events/s"),
@@ -210,4 +224,86 @@ def run() -> list[Measurement]:
             "<= 300",
             note=f"{good:,} good, {bad:,} bad",
         ),
+        Measurement(
+            PART,
+            "enricher service through Kafka, one process",
+            service_rate,
+            "events/s",
+            ">= 15000",
+            note=f"{SERVICE_EVENTS:,} events, {service_cpu_us:.0f} us CPU per event",
+        ),
     ]
+
+
+def _service(schemas: Path) -> tuple[float, float]:
+    """Events/s of one `furrow enrich` process through SERVICE_EVENTS of the mix waiting in a raw
+    topic, from its first commit to its last (joining the consumer group is not enrichment), and
+    its CPU microseconds per event over that time."""
+    kafka.start()
+    stream = _events(random.Random(11))
+    records = _raw_records([next(stream) for _ in range(SERVICE_EVENTS)])
+    group = f"bench-enrich-{os.getpid()}-{time.monotonic_ns()}"
+    with (
+        scratch_topics("raw", "good", "bad") as topics,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        asyncio.run(_write(topics["raw"], records))
+        config = Path(directory) / "furrow.toml"
+        # Nothing listens at the registry's address: the directory, ranked first, has every schema.
+        config.write_text(
+            "[enrich]\n"
+            f"group_id = {json.dumps(group)}\n"
+            f"health_port = {SERVICE_HEALTH_PORT}\n"
+            'registry_url = "http://127.0.0.1:9"\n'
+            f"enrichments_dir = {json.dumps(str(ENRICHMENTS))}\n"
+            "extra_repositories = ["
+            f'{{name = "bench schemas", path = {json.dumps(str(schemas))}, priority = -1}}]\n'
+        )
+        environment = {
+            "FURROW_CONFIG": str(config),
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka.address(),
+            "FURROW_TOPICS_RAW": topics["raw"],
+            "FURROW_TOPICS_GOOD": topics["good"],
+            "FURROW_TOPICS_BAD": topics["bad"],
+            "FURROW_LOGGING_LEVEL": "WARNING",
+        }
+        health = f"http://127.0.0.1:{SERVICE_HEALTH_PORT}/health"
+        with serving([str(BIN / "furrow"), "enrich"], health, environment) as pid:
+            return asyncio.run(_follow(group, len(records), pid))
+
+
+async def _write(topic: str, records: list[bytes]) -> None:
+    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka.address()))
+    await sink.start()
+    try:
+        for start in range(0, len(records), 100):
+            await sink.write([Message(topic, record) for record in records[start : start + 100]])
+    finally:
+        await sink.stop()
+
+
+async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
+    await admin.start()
+    try:
+        first: tuple[float, int, int] | None = None
+        while True:
+            offsets = await admin.list_consumer_group_offsets(group)
+            committed = sum(position.offset for position in offsets.values())
+            now, ticks = time.perf_counter(), _cpu_ticks(pid)
+            if first is None and committed > 0:
+                first = (now, committed, ticks)
+            if committed >= records:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    assert first is not None
+    started, committed_then, ticks_then = first
+    events = (records - committed_then) * EVENTS_PER_POST
+    cpu_s = (ticks - ticks_then) / os.sysconf("SC_CLK_TCK")
+    return events / (now - started), cpu_s / events * 1e6
+
+
+def _cpu_ticks(pid: int) -> int:
+    return cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
