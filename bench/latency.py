@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 
 
@@ -58,16 +59,25 @@ def by_second(
     return [(index * width_s, windows[index]) for index in sorted(windows)]
 
 
-def sustained_rate(samples: Sequence[tuple[float, float]], since_s: float = 0.0) -> float:
-    """A stage's throughput from its cumulative count sampled as (time s, total): the final
-    total over the time from `since_s` (the load's start) to the first sample that reached it.
-    A stage that keeps up finishes soon after the load and scores the offered rate; one that
-    falls behind finishes late and scores what it could do."""
+def steady_rate(samples: Sequence[tuple[float, float]], from_s: float, to_s: float) -> float:
+    """A stage's throughput while the load runs, from its cumulative count sampled as (time s,
+    total): the least-squares slope of the samples from `from_s` to `to_s`. A stage that keeps up
+    scores the offered rate whatever its latency; one that falls behind, what it can do. (The
+    total over the time to reach it would count the latency as lost throughput: a stage done one
+    second after a 60 s load would score 60/61 of the offered rate.)"""
+    window = [(moment_s, total) for moment_s, total in samples if from_s <= moment_s <= to_s]
+    if len(window) < 2:
+        raise ValueError(f"fewer than two samples between {from_s} s and {to_s} s")
+    moments, totals = zip(*window, strict=True)
+    return statistics.linear_regression(moments, totals).slope
+
+
+def drained_after(samples: Sequence[tuple[float, float]], load_end_s: float) -> float:
+    """Seconds from the load's end to the first sample with a stage's final total."""
     if not samples:
         raise ValueError("no samples")
     final = samples[-1][1]
-    reached_s = next(moment_s for moment_s, total in samples if total >= final)
-    return final / (reached_s - since_s) if reached_s > since_s else 0.0
+    return next(moment_s for moment_s, total in samples if total >= final) - load_end_s
 
 
 def interval_means(

@@ -4,11 +4,12 @@ from bench.latency import (
     by_second,
     consumer_lag,
     cpu_percent,
+    drained_after,
     interval_means,
     percentile,
     rates,
     spaced,
-    sustained_rate,
+    steady_rate,
 )
 
 
@@ -107,19 +108,44 @@ def test_values_are_grouped_by_the_second_they_fall_in(
 
 
 @pytest.mark.parametrize(
-    ("samples", "expected"),
+    ("samples", "window", "expected"),
     [
-        # Keeps up: done one second after a 10 s load of 1,000 events/s.
-        ([(0.0, 0.0), (5.0, 5000.0), (10.0, 9500.0), (11.0, 10000.0), (12.0, 10000.0)], 909.09),
-        # Falls behind: needs 20 s for the same events.
-        ([(0.0, 0.0), (10.0, 5000.0), (20.0, 10000.0)], 500.0),
-        ([(0.0, 0.0), (1.0, 0.0)], 0.0),
+        # Keeps up at 1,000 events/s, done one second after a 10 s load: the latency is not
+        # lost throughput.
+        (
+            [(0.0, 0.0), (2.0, 1000.0), (6.0, 5000.0), (10.0, 9000.0), (11.0, 10000.0)],
+            (2.0, 10.0),
+            1000.0,
+        ),
+        # Falls behind: 500 a second whatever is offered.
+        ([(0.0, 0.0), (10.0, 5000.0), (20.0, 10000.0)], (0.0, 20.0), 500.0),
+        # Sampled irregularly (1 s apart or a little more): the fit, not the two ends.
+        ([(1.0, 100.0), (2.0, 190.0), (3.01, 310.0), (4.0, 400.0)], (1.0, 4.0), 101.914),
+        ([(0.0, 0.0), (1.0, 0.0)], (0.0, 1.0), 0.0),
     ],
 )
-def test_sustained_rate_is_the_total_over_the_time_to_reach_it(
+def test_steady_rate_is_the_slope_of_the_count_over_the_window(
+    samples: list[tuple[float, float]], window: tuple[float, float], expected: float
+) -> None:
+    assert steady_rate(samples, *window) == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_steady_rate_needs_two_samples_in_its_window() -> None:
+    with pytest.raises(ValueError, match="fewer than two"):
+        steady_rate([(0.0, 0.0), (5.0, 10.0)], 1.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        ([(0.0, 0.0), (10.0, 9000.0), (11.0, 10000.0), (12.0, 10000.0)], 1.0),
+        ([(0.0, 0.0), (9.0, 10000.0), (10.0, 10000.0)], -1.0),
+    ],
+)
+def test_drained_after_is_the_time_from_the_load_end_to_the_final_total(
     samples: list[tuple[float, float]], expected: float
 ) -> None:
-    assert sustained_rate(samples) == pytest.approx(expected, rel=1e-4)
+    assert drained_after(samples, 10.0) == expected
 
 
 @pytest.mark.parametrize(

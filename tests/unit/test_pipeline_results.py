@@ -35,7 +35,12 @@ def finished_run(good: int = 2700, bad: int = 300) -> PipelineRun:
         refresh_interval="1s",
         answers=answers,
         markers=markers,
-        samples=[sample(0.0, 0, 0.0), sample(1.0, 2000, 0.2), sample(2.0, 3000, 0.3)],
+        samples=[
+            sample(0.0, 0, 0.0),
+            sample(0.5, 1000, 0.1),
+            sample(1.0, 2000, 0.2),
+            sample(2.0, 3000, 0.3),
+        ],
         load_seconds=1.0,
         drained=True,
         accounting=Accounting(3000, 300, good, bad),
@@ -47,12 +52,14 @@ def reported(run: PipelineRun) -> dict[str, float]:
     return {m.name: m.value for m in measurements(run, time_series(run))}
 
 
-def test_stage_rates_count_until_each_stage_had_every_event() -> None:
+def test_stage_rates_are_the_pace_while_the_load_ran_and_the_drain_is_apart() -> None:
     values = reported(finished_run())
     assert values["collector events"] == 3000
     assert values["collector requests answered 200"] == 300
-    assert values["enricher"] == 1500
-    assert values["end to end, sustained"] == 1500
+    # 1,000 more every half second from 0.5 s to the load's end at 1 s.
+    assert values["enricher"] == pytest.approx(2000)
+    assert values["end to end, sustained"] == pytest.approx(2000)
+    assert values["everything searchable after the load ended"] == 1.0
 
 
 def test_latency_percentiles_are_over_the_markers() -> None:
@@ -80,6 +87,6 @@ def test_the_accounting_counts_every_event_off_its_place(good: int, bad: int, of
 
 def test_the_series_hold_lag_and_machine_use_by_second() -> None:
     series = time_series(finished_run())
-    assert series["lag"]["enricher"] == [(0.0, 300), (1.0, 100), (2.0, 0)]
-    assert series["machine_busy_percent"] == [(1.0, 75.0), (2.0, 75.0)]
+    assert series["lag"]["enricher"] == [(0.0, 300), (0.5, 200), (1.0, 100), (2.0, 0)]
+    assert series["machine_busy_percent"] == [(0.5, 75.0), (1.0, 75.0), (2.0, 75.0)]
     assert [point["markers"] for point in series["latency"]] == [5, 5]
