@@ -45,6 +45,8 @@ EVENTS_PER_POST = 10
 # Events the service reads from Kafka: enough for tens of seconds of steady work.
 SERVICE_EVENTS = 300_000
 SERVICE_HEALTH_PORT = 19101
+# A service that stops committing (crashed, say) fails the bench instead of hanging it.
+SERVICE_TIMEOUT_S = 300
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
@@ -287,6 +289,7 @@ async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
     await admin.start()
     try:
         first: tuple[float, int, int] | None = None
+        deadline = time.perf_counter() + SERVICE_TIMEOUT_S
         while True:
             offsets = await admin.list_consumer_group_offsets(group)
             committed = sum(position.offset for position in offsets.values())
@@ -295,6 +298,11 @@ async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
                 first = (now, committed, ticks)
             if committed >= records:
                 break
+            if now > deadline:
+                raise RuntimeError(
+                    f"the enricher committed {committed:,} of {records:,} records "
+                    f"in {SERVICE_TIMEOUT_S} s"
+                )
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
