@@ -22,7 +22,7 @@ import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.load import PeakRss
-from bench.pipeline_probes import cpu_ticks
+from bench.pipeline_sampler import cpu_seconds
 from bench.report import Measurement
 from bench.servers import BIN, scratch_topics, serving
 from devstack import kafka
@@ -288,14 +288,15 @@ async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
     await admin.start()
     try:
-        first: tuple[float, int, int] | None = None
+        first: tuple[float, int, float] | None = None
         deadline = time.perf_counter() + SERVICE_TIMEOUT_S
         while True:
             offsets = await admin.list_consumer_group_offsets(group)
-            committed = sum(position.offset for position in offsets.values())
-            now, ticks = time.perf_counter(), _cpu_ticks(pid)
+            # A partition with nothing committed yet may be listed at offset -1.
+            committed = sum(max(position.offset, 0) for position in offsets.values())
+            now, used_s = time.perf_counter(), cpu_seconds(pid)
             if first is None and committed > 0:
-                first = (now, committed, ticks)
+                first = (now, committed, used_s)
             if committed >= records:
                 break
             if now > deadline:
@@ -307,11 +308,6 @@ async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
     finally:
         await admin.close()
     assert first is not None
-    started, committed_then, ticks_then = first
+    started, committed_then, used_then_s = first
     events = (records - committed_then) * EVENTS_PER_POST
-    cpu_s = (ticks - ticks_then) / os.sysconf("SC_CLK_TCK")
-    return events / (now - started), cpu_s / events * 1e6
-
-
-def _cpu_ticks(pid: int) -> int:
-    return cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+    return events / (now - started), (used_s - used_then_s) / events * 1e6

@@ -149,11 +149,16 @@ def _processes_now(
     seconds, rss = {}, {}
     for name, pid in processes.items():
         try:
-            seconds[name] = cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICKS_PER_S
+            seconds[name] = cpu_seconds(pid)
             rss[name] = resident_bytes(Path(f"/proc/{pid}/status").read_text())
         except (FileNotFoundError, ValueError):
             continue  # exited: the service's absence shows in the report
     return seconds, rss, machine_ticks(Path("/proc/stat").read_text())
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time, user plus system, process `pid` has used so far."""
+    return cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICKS_PER_S
 
 
 def listening_pid(port: int) -> int | None:
