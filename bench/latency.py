@@ -8,6 +8,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 
 def percentile(values: Sequence[float], percent: float) -> float:
@@ -105,3 +106,22 @@ def spaced(points: Sequence[tuple[float, float]], gap_s: float) -> list[tuple[fl
     if points and kept[-1] != points[-1]:
         kept.append(points[-1])
     return kept
+
+
+class JvmTimes(NamedTuple):
+    """CPU seconds a JVM has used so far: in all, and in its JIT compiler threads."""
+
+    cpu_s: float
+    jit_s: float
+
+
+def compiling_shares(
+    before: Mapping[str, JvmTimes], after: Mapping[str, JvmTimes]
+) -> dict[str, float]:
+    """Per JVM, the share of the CPU it used between two readings that went to JIT compiling
+    (0 for one that used none)."""
+    shares = {}
+    for name, earlier in before.items():
+        used = after[name].cpu_s - earlier.cpu_s
+        shares[name] = (after[name].jit_s - earlier.jit_s) / used if used > 0 else 0.0
+    return shares

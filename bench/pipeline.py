@@ -10,11 +10,11 @@ the sinks' default refresh interval, 1 s) is the latency. Every second the proce
 RSS, the consumer groups' lag and each stage's counters are sampled. Once the load ends, the
 pipeline drains, and every event answered 200 must be exactly one document in `good` or `bad`.
 
-Before the measured run comes a discarded one of FURROW_BENCH_WARMUP_SECONDS (60), on topics and
-aliases of its own: Kafka and Elasticsearch compile their hot paths while they run, and a node
-just started took more than twice the CPU per document at first (measured: Elasticsearch 372 us
-per document in its first 40,000, 165 us after 300,000). What an operator's long-running
-pipeline does is the warm one.
+Before the measured run come discarded ones of FURROW_BENCH_WARMUP_SECONDS (60), on topics and
+aliases of their own, until the JIT compilers of Kafka and Elasticsearch have settled: they
+compile their hot paths while they run, and a node just started took more than twice the CPU per
+document at first (measured: Elasticsearch 372 us per document in its first 40,000, 165 us after
+300,000). What an operator's long-running pipeline does is the warm one.
 
 Writes the measurements into `bench/report.json`, the time series into
 `bench/pipeline_series.json` and a plot of them into `bench/pipeline.png`.
@@ -35,11 +35,13 @@ import httpx
 import orjson
 import uvloop
 
+from bench.latency import JvmTimes, compiling_shares
 from bench.pipeline_accounting import Accounting
 from bench.pipeline_load import TrackerLoad
 from bench.pipeline_mix import TrackerMix, schemas
 from bench.pipeline_plot import plot
 from bench.pipeline_results import (
+    PART,
     TARGET_EVENTS_PER_S,
     PipelineRun,
     measurements,
@@ -49,6 +51,8 @@ from bench.pipeline_sampler import (
     ConsumerGroup,
     Sampler,
     ServiceCounter,
+    cpu_seconds,
+    jit_cpu_seconds,
     listening_pid,
 )
 from bench.report import Measurement
@@ -79,6 +83,12 @@ WAITS = {
 }
 # Processes whose share of the machine is reported, beside the services started here.
 SERVER_PORTS = {"kafka": 9092, "elasticsearch": 9200}
+# Warm-up runs are repeated, up to this many, until the JIT compilers of Kafka and Elasticsearch
+# took less than this share of their JVM's CPU in one: a node just started spent about 250 s of
+# CPU compiling (two of its first five minutes under this load), and each run until it was done
+# found it slower.
+MAX_WARM_UPS = 6
+JIT_SETTLED = 0.05
 
 
 @dataclass(frozen=True)
@@ -112,21 +122,53 @@ def run() -> list[Measurement]:
     kafka.start()
     elasticsearch.start()
     settings = Settings.from_environment()
+    jvms = {name: _pid_on(port) for name, port in SERVER_PORTS.items()}
     if settings.warm_up_seconds > 0:
-        print(f"warm-up, discarded: {settings.warm_up_seconds:.0f} s", flush=True)
-        print(run_pipeline(settings.warm_up()).accounting.describe(), flush=True)
+        _warm_up(settings, jvms)
     print(
         f"{settings.seconds:.0f} s at {settings.events_per_s:,.0f} events/s, "
         f"{CONNECTIONS} connections",
         flush=True,
     )
+    before = _jvm_times(jvms)
     result = run_pipeline(settings)
+    compiling = compiling_shares(before, _jvm_times(jvms))
     print(result.accounting.describe(), flush=True)
     series = time_series(result)
     SERIES.write_text(orjson.dumps(series, option=orjson.OPT_INDENT_2).decode() + "\n")
     plot(series, PLOT, f"Furrow pipeline, {settings.events_per_s:,.0f} events/s offered")
     print(f"time series: {SERIES}\nplot: {PLOT}", flush=True)
-    return measurements(result, series)
+    return measurements(result, series) + [
+        Measurement(
+            PART,
+            f"JIT compiling, {name}",
+            100 * share,
+            "% of its CPU",
+            note=f"while the load ran; the warm-up goes on until this is under {JIT_SETTLED:.0%}",
+        )
+        for name, share in compiling.items()
+    ]
+
+
+def _warm_up(settings: Settings, jvms: Mapping[str, int]) -> None:
+    """Discarded runs until neither JVM is still compiling its hot paths."""
+    for number in range(1, MAX_WARM_UPS + 1):
+        print(f"warm-up {number}, discarded: {settings.warm_up_seconds:.0f} s", flush=True)
+        before = _jvm_times(jvms)
+        print(run_pipeline(settings.warm_up()).accounting.describe(), flush=True)
+        compiling = compiling_shares(before, _jvm_times(jvms))
+        print(
+            "JIT compiling: "
+            + ", ".join(f"{share:.0%} of {name}'s CPU" for name, share in compiling.items()),
+            flush=True,
+        )
+        if max(compiling.values()) < JIT_SETTLED:
+            return
+    print(f"still compiling after {MAX_WARM_UPS} warm-up runs: measuring anyway", flush=True)
+
+
+def _jvm_times(jvms: Mapping[str, int]) -> dict[str, JvmTimes]:
+    return {name: JvmTimes(cpu_seconds(pid), jit_cpu_seconds(pid)) for name, pid in jvms.items()}
 
 
 def run_pipeline(settings: Settings) -> PipelineRun:

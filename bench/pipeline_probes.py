@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 
 _LISTEN = "0A"
+# HotSpot's JIT compiler threads are `C1 CompilerThreadN` and `C2 CompilerThreadN`; the kernel
+# keeps the first 15 characters of a thread's name.
+_JIT_COMPILER_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
 
 
 def cpu_ticks(stat: str) -> int:
@@ -16,6 +19,12 @@ def cpu_ticks(stat: str) -> int:
     fields = stat[stat.rindex(")") + 2 :].split()
     # utime and stime are fields 14 and 15; after the name, the state is field 3.
     return int(fields[14 - 3]) + int(fields[15 - 3])
+
+
+def is_jit_compiler(thread_stat: str) -> bool:
+    """Whether `/proc/<pid>/task/<tid>/stat` is that of one of a JVM's JIT compiler threads."""
+    name = thread_stat[thread_stat.index("(") + 1 : thread_stat.rindex(")")]
+    return name.startswith(_JIT_COMPILER_THREADS)
 
 
 def resident_bytes(status: str) -> int:

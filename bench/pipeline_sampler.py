@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.latency import consumer_lag
 from bench.pipeline_probes import (
     cpu_ticks,
+    is_jit_compiler,
     listening_inodes,
     machine_ticks,
     metric_total,
@@ -159,6 +160,21 @@ def _processes_now(
 def cpu_seconds(pid: int) -> float:
     """The CPU time, user plus system, process `pid` has used so far."""
     return cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICKS_PER_S
+
+
+def jit_cpu_seconds(pid: int) -> float:
+    """The CPU time the JIT compiler threads of the JVM `pid` have used so far. (With this few
+    cores HotSpot runs one C1 and one C2 thread for the JVM's whole life, so none has ended and
+    taken its time with it.)"""
+    ticks = 0
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (thread / "stat").read_text()
+        except FileNotFoundError:
+            continue  # the thread ended since the listing
+        if is_jit_compiler(stat):
+            ticks += cpu_ticks(stat)
+    return ticks / TICKS_PER_S
 
 
 def listening_pid(port: int) -> int | None:

@@ -1,7 +1,9 @@
 import pytest
 
 from bench.latency import (
+    JvmTimes,
     by_second,
+    compiling_shares,
     consumer_lag,
     cpu_percent,
     drained_after,
@@ -186,3 +188,18 @@ def test_spaced_points_are_at_least_the_gap_apart_and_keep_the_last(
     points: list[tuple[float, float]], expected: list[tuple[float, float]]
 ) -> None:
     assert spaced(points, gap_s=2.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "share"),
+    [
+        (JvmTimes(100.0, 40.0), JvmTimes(160.0, 70.0), 0.5),
+        (JvmTimes(100.0, 40.0), JvmTimes(150.0, 40.0), 0.0),
+        # A JVM that used no CPU at all compiled nothing either.
+        (JvmTimes(100.0, 40.0), JvmTimes(100.0, 40.0), 0.0),
+    ],
+)
+def test_compiling_share_is_jit_time_over_the_jvms_cpu_between_readings(
+    before: JvmTimes, after: JvmTimes, share: float
+) -> None:
+    assert compiling_shares({"kafka": before}, {"kafka": after}) == {"kafka": share}

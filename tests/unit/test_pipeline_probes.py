@@ -2,6 +2,7 @@ import pytest
 
 from bench.pipeline_probes import (
     cpu_ticks,
+    is_jit_compiler,
     listening_inodes,
     machine_ticks,
     metric_total,
@@ -34,6 +35,20 @@ furrow_enrich_raw_records_total_extra 7.0
 )
 def test_cpu_ticks_are_user_plus_system_time(stat: str, ticks: int) -> None:
     assert cpu_ticks(stat) == ticks
+
+
+@pytest.mark.parametrize(
+    ("name", "compiles"),
+    [
+        ("C2 CompilerThre", True),
+        ("C1 CompilerThre", True),
+        ("elasticsearch[n", False),
+        ("Compiler (C2)", False),
+        ("java", False),
+    ],
+)
+def test_jit_compiler_threads_are_told_by_their_name(name: str, compiles: bool) -> None:
+    assert is_jit_compiler(STAT.replace("(cat)", f"({name})")) is compiles
 
 
 def test_resident_bytes_come_from_vmrss() -> None:
