@@ -247,8 +247,8 @@ async def _measure(
     return PipelineRun(
         settings.events_per_s,
         CONNECTIONS,
-        # The sinks' default: what users get, and what bounds the latency from below. 500ms
-        # measured no better (p99 3.5 s at 300 events/s on a busy machine) for more CPU.
+        # The sinks' default (the services start with a clean FURROW_* environment): what users
+        # get, and what bounds the latency from below.
         SinkConfig.model_fields["refresh_interval"].default,
         load.answers,
         load.markers,

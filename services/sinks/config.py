@@ -23,8 +23,13 @@ class SinkConfig(Settings):
     group_id: str
     health_host: str = "127.0.0.1"
     health_port: int
-    # How soon a document becomes searchable, as the index setting `refresh_interval`.
-    refresh_interval: str = "1s"
+    # How soon a document becomes searchable, as the index setting `refresh_interval`. Half of
+    # Elasticsearch's 1s: under the pipeline's 3,000 events/s a refresh comes about every
+    # interval plus 0.1 s, and a document waited up to 1.4 s for one after its bulk was
+    # acknowledged; at 500ms the p99 to searchable fell from 1.8 s to 1.25 s, with no more CPU
+    # per event measured in Elasticsearch (make bench PARTS=pipeline). Bulk loads that need no
+    # freshness go faster with a longer one ("30s").
+    refresh_interval: str = "500ms"
     # Fields beyond this many (new contexts, MDC keys) are kept in _source but not indexed.
     total_fields_limit: int = Field(default=2000, ge=200)
     # A bulk request is sent when it holds this many documents or bytes, or is this old.
