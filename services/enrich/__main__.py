@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,14 @@ RAW_RECORDS = Counter("furrow_enrich_raw_records_total", "Raw records consumed")
 GOOD_EVENTS = Counter("furrow_enrich_good_events_total", "Enriched events written to good")
 BAD_ROWS = Counter("furrow_enrich_bad_rows_total", "Bad rows written to bad", ["type"])
 DUPLICATES = Counter("furrow_enrich_duplicates_total", "Exact duplicates dropped")
+
+# The core runs on the event loop, not in a worker thread: passing the GIL to and fro between
+# such a thread and the loop's Kafka I/O cost a fifth of the CPU per event (61-66 us against
+# 53-54 through Kafka, in turns). Looking at the loop this often while a batch is enriched keeps
+# Kafka's heartbeats and fetches going. (A schema lookup from a registry that does not answer
+# still holds the loop for its timeouts; a lookup of more than the consumer's session timeout
+# makes the group rebalance, and the batch is read again.)
+LOOK_AT_THE_LOOP_EVERY_S = 0.02
 
 
 def build_enricher(config: EnrichConfig) -> Enricher:
@@ -54,16 +63,15 @@ async def serve(config: EnrichConfig) -> None:
     source = KafkaSource(config.kafka, [config.topics.raw], config.group_id)
     sink = KafkaSink(config.kafka)
 
-    def enrich_batch(batch: list[Record]) -> Outputs:
+    async def handle(batch: list[Record]) -> None:
         outputs = Outputs()
         now = datetime.now(UTC)
+        looked_at = time.monotonic()
         for record in batch:
             enricher.enrich(record.value, now=now, outputs=outputs)
-        return outputs
-
-    async def handle(batch: list[Record]) -> None:
-        # The core is CPU-bound; in a thread it leaves the loop free for Kafka's heartbeats.
-        outputs = await asyncio.to_thread(enrich_batch, batch)
+            if time.monotonic() - looked_at > LOOK_AT_THE_LOOP_EVERY_S:
+                await asyncio.sleep(0)
+                looked_at = time.monotonic()
         messages = [Message(config.topics.good, line.encode()) for line in outputs.good]
         messages += [Message(config.topics.bad, row) for row in outputs.bad]
         await write_patiently(sink, messages, max_backoff_s=config.max_backoff_s)
