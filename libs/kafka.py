@@ -193,24 +193,26 @@ class KafkaSink:
         deliveries: list[asyncio.Future[object]] = []
         sticky: dict[str, int] = {}
         for message in messages:
-            place = (message.topic, await self._partition(message, sticky))
+            key, value, timestamp = message.key, message.value, message.timestamp_ms
+            # Awaited only when the partition is not known yet: this runs for every message.
+            partition = sticky.get(message.topic) if key is None else None
+            if partition is None:
+                partition = await self._partition(message, sticky)
+            place = (message.topic, partition)
             batch = batches.get(place)
             if batch is None:
                 batch = batches[place] = producer.create_batch()
-            record = {"key": message.key, "value": message.value, "timestamp": message.timestamp_ms}
-            if batch.append(**record) is None:
+            if batch.append(key=key, value=value, timestamp=timestamp) is None:
                 deliveries.append(await producer.send_batch(batch, place[0], partition=place[1]))
                 batch = batches[place] = producer.create_batch()
-                if batch.append(**record) is None:
-                    raise MessageSizeTooLargeError(f"{len(message.value)} bytes to {place[0]}")
+                if batch.append(key=key, value=value, timestamp=timestamp) is None:
+                    raise MessageSizeTooLargeError(f"{len(value)} bytes to {place[0]}")
         for (topic, partition), batch in batches.items():
             deliveries.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*deliveries)
 
     async def _partition(self, message: Message, sticky: dict[str, int]) -> int:
         assert self._producer is not None
-        if message.key is None and message.topic in sticky:
-            return sticky[message.topic]
         partitions = sorted(await self._producer.partitions_for(message.topic))
         if message.key is not None:
             return int(self._by_key_hash(message.key, partitions, partitions))

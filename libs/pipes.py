@@ -18,8 +18,9 @@ from libs.backoff import Backoff
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+# A NamedTuple, like Record: the enricher makes one per event, twice as fast as a frozen
+# dataclass.
+class Message(NamedTuple):
     """Something to write to a topic; `timestamp_ms` None means the time of writing."""
 
     topic: str
