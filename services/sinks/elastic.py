@@ -17,7 +17,7 @@ from libs.backoff import Backoff
 from libs.pipes import Record
 from services.sinks.config import SinkConfig, SinkKind
 from services.sinks.documents import Document
-from services.sinks.mappings import index_name, index_template, template_name
+from services.sinks.mappings import dynamic_settings, index_name, index_template, template_name
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,18 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
                     "cluster), then start the sink again"
                 )
             await client.indices.put_index_template(name=template_name(alias), body=body)
+            if await client.indices.exists_alias(name=alias):
+                # The template shapes the indices made from now on; the settings that can change
+                # also change on those behind the alias, so a new refresh_interval counts from
+                # this start rather than from tomorrow's index.
+                await client.indices.put_settings(
+                    index=alias,
+                    settings=dynamic_settings(
+                        refresh_interval=config.refresh_interval,
+                        total_fields_limit=config.total_fields_limit,
+                    ),
+                    ignore_unavailable=True,
+                )
         except (TransportError, ApiError) as error:
             if isinstance(error, ApiError) and not _is_transient(error.meta.status):
                 raise

@@ -69,12 +69,21 @@ def index_template(
                 "number_of_shards": 1,
                 # No replica on a single node (a green cluster), one as soon as there are two.
                 "auto_expand_replicas": "0-1",
-                "refresh_interval": refresh_interval,
-                "mapping.total_fields.limit": total_fields_limit,
-                "mapping.total_fields.ignore_dynamic_beyond_limit": True,
+                **dynamic_settings(
+                    refresh_interval=refresh_interval, total_fields_limit=total_fields_limit
+                ),
             },
             "mappings": MAPPINGS[kind](),
         },
+    }
+
+
+def dynamic_settings(*, refresh_interval: str, total_fields_limit: int) -> dict[str, Any]:
+    """The settings of the template that an existing index can change too."""
+    return {
+        "refresh_interval": refresh_interval,
+        "mapping.total_fields.limit": total_fields_limit,
+        "mapping.total_fields.ignore_dynamic_beyond_limit": True,
     }
 
 

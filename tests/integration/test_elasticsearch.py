@@ -46,6 +46,20 @@ async def index(client: AsyncElasticsearch, alias: str, docs: list[Document]) ->
     return [rejection.reason for rejection in rejections]
 
 
+async def test_a_restarted_sink_changes_the_settings_of_the_indices_behind_its_alias(
+    client: AsyncElasticsearch, alias: str
+) -> None:
+    assert await index(client, alias, documents(1)) == []
+    changed = SinkConfig(
+        index=alias, group_id="g", health_port=1, refresh_interval="7s", total_fields_limit=900
+    )
+    await install_template(client, "good", changed)
+    settings = await client.indices.get_settings(index=f"{alias}-2026.11.23")
+    index_settings = settings[f"{alias}-2026.11.23"]["settings"]["index"]
+    assert index_settings["refresh_interval"] == "7s"
+    assert index_settings["mapping"]["total_fields"]["limit"] == "900"
+
+
 async def test_documents_land_in_daily_indices_behind_the_alias(
     client: AsyncElasticsearch, alias: str
 ) -> None:
