@@ -6,7 +6,7 @@ registry 18381, health ports 18310-18312), against the Kafka and Elasticsearch a
 topics, indices and templates are deleted afterwards. For FURROW_BENCH_SECONDS (60) a load
 generator sends the mix of `bench.pipeline_mix` at FURROW_BENCH_EVENTS_PER_S (3,000) over many
 keep-alive connections, plus a marker event every 100 ms whose time from send to searchable (with
-the sinks' default refresh interval, 1 s) is the latency. Every second the processes' CPU and
+the sinks' default refresh interval) is the latency. Every second the processes' CPU and
 RSS, the consumer groups' lag and each stage's counters are sampled. Once the load ends, the
 pipeline drains, and every event answered 200 must be exactly one document in `good` or `bad`.
 
@@ -84,9 +84,9 @@ WAITS = {
 # Processes whose share of the machine is reported, beside the services started here.
 SERVER_PORTS = {"kafka": 9092, "elasticsearch": 9200}
 # Warm-up runs are repeated, up to this many, until the JIT compilers of Kafka and Elasticsearch
-# took less than this share of their JVM's CPU in one: a node just started spent about 250 s of
-# CPU compiling (two of its first five minutes under this load), and each run until it was done
-# found it slower.
+# took less than this share of their JVM's CPU in one: an Elasticsearch just started spent about
+# 100 s of CPU in its compiler threads over its first ten minutes under this load, and each run
+# until it was done found it slower.
 MAX_WARM_UPS = 6
 JIT_SETTLED = 0.05
 
