@@ -89,9 +89,8 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
     backoff = Backoff(config.max_backoff_s)
     while True:
         try:
-            if await client.indices.exists(index=alias) and not await client.indices.exists_alias(
-                name=alias
-            ):
+            has_alias = await client.indices.exists_alias(name=alias)
+            if not has_alias and await client.indices.exists(index=alias):
                 raise SinkSetupError(
                     f"Elasticsearch has an index named {alias!r} where Furrow needs an alias over "
                     f"daily indices {alias}-YYYY.MM.DD; reindex it into one of those and delete "
@@ -99,7 +98,7 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
                     "cluster), then start the sink again"
                 )
             await client.indices.put_index_template(name=template_name(alias), body=body)
-            if await client.indices.exists_alias(name=alias):
+            if has_alias:
                 # The template shapes the indices made from now on; the settings that can change
                 # also change on those behind the alias, so a new refresh_interval counts from
                 # this start rather than from tomorrow's index.
