@@ -23,6 +23,8 @@ NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py \
 	services/enrich/enrichments/cookie_extractor.py \
 	services/enrich/enrichments/http_header_extractor.py \
 	services/enrich/enrichments/event_fingerprint.py services/enrich/enrichments/pii.py
+# The good sink's encoder of enriched lines as JSON, written in C (see the file's comment).
+C_EXTENSIONS := libs/formats/_tsv_json.c
 NATIVE := $(VENV)/.native
 
 .PHONY: install run stop status test check unit fuzz bench drill clean
@@ -41,11 +43,16 @@ $(INSTALLED): pyproject.toml
 
 # Rebuilt whenever one of the modules changes; tests/conftest.py stops a run that would import a
 # compiled module older than its source.
-$(NATIVE): $(INSTALLED) $(NATIVE_MODULES)
+$(NATIVE): $(INSTALLED) $(NATIVE_MODULES) $(C_EXTENSIONS)
 	@command -v cc >/dev/null || { echo "A C compiler is needed: apt-get install gcc"; exit 1; }
 	@echo "compiling $(words $(NATIVE_MODULES)) modules with mypyc (about 2 minutes; log in build/mypyc.log)"
 	@mkdir -p build
 	@$(BIN)/mypyc $(NATIVE_MODULES) >build/mypyc.log 2>&1 || { tail -40 build/mypyc.log; exit 1; }
+	@for source in $(C_EXTENSIONS); do \
+		cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])') \
+			-o $${source%.c}$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))') \
+			$$source || exit 1; \
+	done
 	@# A module's own small library is copied with its old time when only the shared one changed.
 	find libs services -name '*.so' -exec touch {} +
 	@# The compiled modules share one library (`<hash>__mypyc`) at the top of the clone, which the

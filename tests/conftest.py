@@ -21,7 +21,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         str(source.relative_to(ROOT))
         for directory in ("libs", "services")
         for compiled in (ROOT / directory).rglob("*.so")
-        if (source := compiled.with_name(compiled.name.split(".")[0] + ".py")).exists()
+        for suffix in (".py", ".c")
+        if (source := compiled.with_name(compiled.name.split(".")[0] + suffix)).exists()
         and source.stat().st_mtime > compiled.stat().st_mtime
     ]
     if stale:

@@ -4,7 +4,9 @@
 Elasticsearch indexes (typed atomic fields, `geo_location`, and every context or self-describing
 event under its own `contexts_{vendor}_{name}_{model}` / `unstruct_event_...` key); `to_event`
 reads one into the event shape of loader bad rows (typed atomic fields, the three JSON columns
-kept as the self-describing JSON they are).
+kept as the self-describing JSON they are). `to_json_bytes` writes the analytics-SDK shape as
+JSON: the plain columns of most lines in one pass by the encoder of `_tsv_json.c`, every other
+line through `to_json`.
 
 Reading follows the PyPI `snowplow-analytics-sdk` 0.2.3, the reference reader, except where the
 newer Scala and .NET analytics SDKs fixed it: dots *and dashes* in a schema's vendor and name become
@@ -22,9 +24,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
+
+if TYPE_CHECKING:
+    from libs.formats._tsv_json import Encoder
 
 
 class Kind(Enum):
@@ -273,12 +278,7 @@ def to_json(line: str) -> dict[str, Any]:
         if not value:
             continue
         try:
-            if position == _UNSTRUCT_EVENT:
-                key, data = _shred_unstruct(value)
-                event[key] = data
-            else:
-                for key, entities in _shred_contexts(value):
-                    event.setdefault(key, []).extend(entities)
+            _add_shredded(event, position, value)
         except _InvalidValue as invalid:
             errors.append(_invalid(name, value, str(invalid)))
     if errors:
@@ -286,6 +286,51 @@ def to_json(line: str) -> dict[str, Any]:
     if values[_LATITUDE] and values[_LONGITUDE]:
         event["geo_location"] = f"{values[_LATITUDE]},{values[_LONGITUDE]}"
     return event
+
+
+class EncodedEvent:
+    """An enriched event as JSON, with the two fields a loader derives a document's identity and
+    time from ("" when the line has none)."""
+
+    # A plain class: compiled, it is made without the Python-level __new__ of a NamedTuple.
+    def __init__(self, json: bytes, event_id: str, collector_tstamp: str) -> None:
+        self.json = json
+        self.event_id = event_id
+        # As in the JSON: `2026-11-23T10:00:00.123Z`.
+        self.collector_tstamp = collector_tstamp
+
+
+def to_json_bytes(line: str) -> EncodedEvent:
+    """`to_json(line)` encoded (its keys in column order); EnrichedEventError as `to_json`."""
+    encoded = _ENCODER.encode(line) if _ENCODER is not None else None
+    if encoded is None:
+        return _encoded(to_json(line))
+    members, handed_back = encoded
+    collector_tstamp, event_id, latitude, longitude = handed_back[:4]
+    shredded: dict[str, Any] = {}
+    try:
+        for position, value in zip(_JSON_POSITIONS, handed_back[4:], strict=True):
+            if value:
+                _add_shredded(shredded, position, value)
+    except _InvalidValue:
+        # The general path reports every invalid value of the line, as the bad row should.
+        return _encoded(to_json(line))
+    if latitude and longitude:
+        members += f',"geo_location":"{latitude},{longitude}"'.encode()
+    # The encoder wrote it in the JSON, so it has the usual shape.
+    timestamp = collector_tstamp.replace(" ", "T") + "Z" if collector_tstamp else ""
+    if not shredded:
+        return EncodedEvent(members + b"}", event_id, timestamp)
+    tail = orjson.dumps(shredded)
+    # `tail` opens with its own brace; `members` is a lone brace when every atomic field is empty.
+    joined = members + tail[1:] if len(members) == 1 else members + b"," + tail[1:]
+    return EncodedEvent(joined, event_id, timestamp)
+
+
+def _encoded(event: dict[str, Any]) -> EncodedEvent:
+    return EncodedEvent(
+        orjson.dumps(event), event.get("event_id", ""), event.get("collector_tstamp", "")
+    )
 
 
 def to_event(line: str) -> dict[str, Any]:
@@ -307,10 +352,29 @@ def to_event(line: str) -> dict[str, Any]:
     return event
 
 
-@functools.lru_cache(maxsize=4096)
 def shredded_name(prefix: str, schema_uri: str) -> str:
     """The document key for entities of `schema_uri`, e.g. `contexts_com_acme_user_profile_1`
     for `iglu:com.acme/userProfile/jsonschema/1-0-2` under prefix `contexts`."""
+    # A dict, not lru_cache: looked up from compiled code it costs a tenth as much, and events
+    # use a handful of schemas. Emptied when full, so arbitrary URIs cannot grow it for ever.
+    cache = _SHREDDED_NAMES.get(prefix)
+    if cache is None:
+        cache = _SHREDDED_NAMES[prefix] = {}
+    known = cache.get(schema_uri)
+    if known is not None:
+        return known
+    if len(cache) >= _SHREDDED_NAMES_KEPT:
+        cache.clear()
+    name = cache[schema_uri] = _shredded_name(prefix, schema_uri)
+    return name
+
+
+# Per prefix, schema URI -> key.
+_SHREDDED_NAMES: Final[dict[str, dict[str, str]]] = {}
+_SHREDDED_NAMES_KEPT: Final = 4096
+
+
+def _shredded_name(prefix: str, schema_uri: str) -> str:
     match = _SCHEMA_URI.fullmatch(schema_uri)
     if match is None:
         raise _InvalidValue(f"{schema_uri!r} is not an Iglu schema URI")
@@ -451,7 +515,7 @@ def _self_describing(value: object) -> tuple[str, Any]:
     return value["schema"], value["data"]
 
 
-def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
+def _shred_contexts(value: str) -> dict[str, list[Any]]:
     # Valid contexts take this fast path; anything it trips on is checked step by step, to say
     # what is wrong.
     try:
@@ -462,13 +526,13 @@ def _shred_contexts(value: str) -> list[tuple[str, list[Any]]]:
             for entity in entities:
                 key = shredded_name("contexts", entity["schema"])
                 grouped.setdefault(key, []).append(entity["data"])
-            return list(grouped.items())
+            return grouped
     except (orjson.JSONDecodeError, KeyError, TypeError, _InvalidValue):
         pass
     return _shred_contexts_checked(value)
 
 
-def _shred_contexts_checked(value: str) -> list[tuple[str, list[Any]]]:
+def _shred_contexts_checked(value: str) -> dict[str, list[Any]]:
     _, entities = _self_describing(_json_object(value))
     if not isinstance(entities, list):
         raise _InvalidValue("contexts data is not an array")
@@ -476,7 +540,22 @@ def _shred_contexts_checked(value: str) -> list[tuple[str, list[Any]]]:
     for entity in entities:
         schema, data = _self_describing(entity)
         grouped.setdefault(shredded_name("contexts", schema), []).append(data)
-    return list(grouped.items())
+    return grouped
+
+
+def _add_shredded(event: dict[str, Any], position: int, value: str) -> None:
+    """Put the entities of the JSON column at `position` under their keys in `event`."""
+    if position == _UNSTRUCT_EVENT:
+        key, data = _shred_unstruct(value)
+        event[key] = data
+    else:
+        for key, entities in _shred_contexts(value).items():
+            # The same schema may be in both context columns: one list.
+            known = event.get(key)
+            if known is None:
+                event[key] = entities
+            else:
+                known.extend(entities)
 
 
 def _shred_unstruct(value: str) -> tuple[str, Any]:
@@ -487,3 +566,40 @@ def _shred_unstruct(value: str) -> tuple[str, Any]:
 
 def _invalid(name: str, value: str, message: str) -> dict[str, str]:
     return {"type": "InvalidValue", "key": name, "value": value, "message": message}
+
+
+# What the compiled encoder writes itself, by column kind; the JSON columns it hands back.
+_ENCODED_KINDS: Final = {
+    Kind.STRING: b"s",
+    Kind.INTEGER: b"i",
+    Kind.DOUBLE: b"d",
+    Kind.BOOLEAN: b"b",
+    Kind.TIMESTAMP: b"t",
+    Kind.CONTEXTS: b"-",
+    Kind.UNSTRUCT: b"-",
+}
+_JSON_POSITIONS: Final = tuple(position for _, position in _JSON_FIELDS)
+# The columns the encoder hands back, in column order, as `to_json_bytes` unpacks them.
+HANDED_BACK: Final = (
+    "collector_tstamp",
+    "event_id",
+    "geo_latitude",
+    "geo_longitude",
+    *(name for name, _ in _JSON_FIELDS),
+)
+
+
+def _columns_encoder() -> Encoder | None:
+    try:
+        from libs.formats._tsv_json import Encoder
+    except ImportError:
+        # Not built (make install builds it): every line takes the general path.
+        return None
+    return Encoder(
+        FIELD_NAMES,
+        b"".join(_ENCODED_KINDS[kind] for _, kind in FIELDS),
+        tuple(_POSITIONS[name] for name in HANDED_BACK),
+    )
+
+
+_ENCODER: Final = _columns_encoder()

@@ -1,18 +1,22 @@
 """The enriched-event reader against the reference reader, the PyPI snowplow-analytics-sdk."""
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 from snowplow_analytics_sdk.event_transformer import ENRICHED_EVENT_FIELD_TYPES, transform
 
+from libs.formats import enriched
 from libs.formats.enriched import (
     FIELD_NAMES,
+    HANDED_BACK,
     EnrichedEventError,
     shredded_name,
     to_event,
     to_json,
+    to_json_bytes,
     to_tsv,
 )
 from tests.enriched_events import contexts, event_fields, unstruct
@@ -267,3 +271,84 @@ def test_tsv_writes_separators_in_values_as_spaces(
     columns = to_tsv(values).split("\t")
     assert len(columns) == 131
     assert columns[FIELD_NAMES.index(field)] == written
+
+
+# Lines the compiled encoder writes itself: every kind of column, and strings that need escaping.
+ENCODED_IN_ONE_PASS = [
+    *(to_tsv(event_fields(number, random.Random(number))) for number in range(10)),
+    to_tsv({"page_title": 'Say "hi"', "se_label": "C:\\temp\\x", "useragent": "a\x01b\x1fc\x7fd"}),
+    to_tsv({"page_title": "Caf\u00e9 \u2014 \U0001f600 \u2028", "event_id": "e"}),
+    to_tsv({"txn_id": "0", "domain_sessionidx": "123456789", "tr_total": "-0.50", "se_value": "7"}),
+    to_tsv({"tr_total": "123456789012345", "tr_tax": "0.12345678901234"}),
+    to_tsv(
+        {"br_cookies": "1", "dvce_ismobile": "0", "collector_tstamp": "2026-11-23 10:00:00.123"}
+    ),
+    to_tsv({"geo_latitude": "52.5", "geo_longitude": "-13"}),
+    to_tsv({"geo_latitude": "52.5"}),
+    to_tsv({"contexts": contexts(("iglu:com.acme/user/jsonschema/1-0-0", {"q": '"'}))}),
+    to_tsv({}),
+]
+# Lines it declines, for the general path to read (or to report).
+DECLINED = [
+    to_tsv({"txn_id": "007"}),
+    to_tsv({"txn_id": "-7"}),
+    to_tsv({"txn_id": "1234567890"}),
+    to_tsv({"txn_id": "2147483648"}),
+    to_tsv({"txn_id": "seven"}),
+    to_tsv({"se_value": "1e5"}),
+    to_tsv({"se_value": ".5"}),
+    to_tsv({"se_value": "5."}),
+    to_tsv({"se_value": "+5"}),
+    to_tsv({"se_value": "nan"}),
+    to_tsv({"se_value": "1" * 16}),
+    to_tsv({"se_value": "0.1234567890123456"}),
+    to_tsv({"collector_tstamp": "2026-11-23 10:00:00"}),
+    to_tsv({"collector_tstamp": "2026-11-23 10:00:00.123456"}),
+    to_tsv({"collector_tstamp": "2026-11-23T10:00:00.123"}),
+    to_tsv({"br_cookies": "yes"}),
+    "no tabs at all",
+    "three\tfields\there",
+    "\t" * 131,
+]
+
+
+def outcome(read: Callable[[str], Any], line: str) -> Any:
+    try:
+        return read(line)
+    except EnrichedEventError as error:
+        return error.failure
+
+
+@pytest.mark.parametrize("line", ENCODED_IN_ONE_PASS + DECLINED)
+def test_encoded_events_are_their_json_shape(line: str) -> None:
+    expected = outcome(to_json, line)
+    encoded = outcome(to_json_bytes, line)
+    if isinstance(encoded, dict):
+        assert encoded == expected, "the same failure as the JSON shape's"
+        return
+    assert orjson.loads(encoded.json) == expected
+    assert encoded.event_id == expected.get("event_id", "")
+    assert encoded.collector_tstamp == expected.get("collector_tstamp", "")
+
+
+def test_invalid_json_columns_are_reported_with_every_other_invalid_value() -> None:
+    line = to_tsv({"contexts": "{not json", "unstruct_event": "[]", "app_id": "fine"})
+    with pytest.raises(EnrichedEventError) as raised:
+        to_json_bytes(line)
+    assert [error["key"] for error in raised.value.failure["errors"]] == [
+        "contexts",
+        "unstruct_event",
+    ]
+
+
+def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None:
+    assert enriched._ENCODER is not None, "make install builds libs/formats/_tsv_json.c"
+    assert [enriched._ENCODER.encode(line) is not None for line in ENCODED_IN_ONE_PASS] == [
+        True
+    ] * len(ENCODED_IN_ONE_PASS)
+    assert [enriched._ENCODER.encode(line) for line in DECLINED] == [None] * len(DECLINED)
+
+
+def test_the_encoder_hands_back_columns_in_column_order() -> None:
+    positions = [FIELD_NAMES.index(name) for name in HANDED_BACK]
+    assert positions == sorted(positions)
