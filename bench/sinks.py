@@ -38,17 +38,10 @@ from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.memory import freeze_long_lived_objects
 from libs.pipes import Message, Record
-from services.sinks.bulks import BulkLimits
+from services.sinks.bulks import BulkItem, BulkLimits, bulk_item
 from services.sinks.config import SinkConfig
 from services.sinks.documents import Document, good_document
-from services.sinks.elastic import (
-    BulkIndexer,
-    BulkItem,
-    Rejection,
-    bulk_item,
-    elastic_client,
-    install_template,
-)
+from services.sinks.elastic import BulkIndexer, Rejection, elastic_client, install_template
 from services.sinks.loader import Indexer, KafkaBadRows, Loader
 from services.sinks.mappings import template_name
 from tests.enriched_events import enriched_lines

@@ -1,14 +1,38 @@
-"""The bookkeeping of a sink, knowing nothing of Kafka or Elasticsearch: records gathered into
-bulks that are flushed by count, bytes or age, and which offsets may be committed once bulks,
-sent concurrently, complete in any order."""
+"""The bookkeeping of a sink, knowing nothing of Kafka or Elasticsearch: documents encoded as the
+lines of a bulk request, records gathered into bulks that are flushed by count, bytes or age,
+and which offsets may be committed once bulks, sent concurrently, complete in any order."""
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+import orjson
+
 from libs.pipes import Record
-from services.sinks.elastic import BulkItem
+from services.sinks.documents import Document
+from services.sinks.mappings import index_name
+
+
+class BulkItem:
+    """A document's two bulk-request lines (action and source), encoded once, with its `_id` and
+    the record it came from. The document itself is not kept: a bulk's thousands of documents,
+    alive until Elasticsearch answered, made the garbage collector walk them again and again (a
+    fifth of the sink's CPU)."""
+
+    # A plain class, for the reason Document is one.
+    def __init__(self, id: str, record: Record, lines: bytes) -> None:
+        self.id = id
+        self.record = record
+        self.lines = lines
+
+
+def bulk_item(alias: str, document: Document) -> BulkItem:
+    action = {"index": {"_index": index_name(alias, document.day), "_id": document.id}}
+    lines = b"".join(
+        (orjson.dumps(action, option=orjson.OPT_APPEND_NEWLINE), document.source, b"\n")
+    )
+    return BulkItem(document.id, document.record, lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 from elasticsearch.serializer import OrjsonSerializer
 from prometheus_client import Counter
 
 from libs.backoff import Backoff
-from libs.pipes import Record
+from services.sinks.bulks import BulkItem
 from services.sinks.config import SinkConfig, SinkKind
-from services.sinks.documents import Document
-from services.sinks.mappings import dynamic_settings, index_name, index_template, template_name
+from services.sinks.mappings import dynamic_settings, index_template, template_name
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +23,6 @@ logger = logging.getLogger(__name__)
 _BULK_FILTER = (
     "errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by.reason"
 )
-_LINE = orjson.OPT_APPEND_NEWLINE
 _BULK_HEADERS = {"accept": "application/json", "content-type": "application/x-ndjson"}
 
 RETRIES = Counter(
@@ -35,17 +32,6 @@ RETRIES = Counter(
 
 class SinkSetupError(RuntimeError):
     """Elasticsearch holds something that stops the sink from starting; the message says what."""
-
-
-class BulkItem(NamedTuple):
-    """A document's two bulk-request lines (action and source), encoded once, with its `_id` and
-    the record it came from. The document itself is not kept: a bulk's thousands of documents,
-    alive until Elasticsearch answered, made the garbage collector walk them again and again (a
-    fifth of the sink's CPU)."""
-
-    id: str
-    record: Record
-    lines: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +52,6 @@ def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
         # A bulk answer lists every document: the standard json module takes milliseconds.
         serializer=OrjsonSerializer(),
     )
-
-
-def bulk_item(alias: str, document: Document) -> BulkItem:
-    action = {"index": {"_index": index_name(alias, document.day), "_id": document.id}}
-    # orjson ends each line itself: appending a newline would copy the whole document again.
-    lines = orjson.dumps(action, option=_LINE) + orjson.dumps(document.source, option=_LINE)
-    return BulkItem(document.id, document.record, lines)
 
 
 async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:

@@ -18,7 +18,7 @@ from typing import Protocol
 from prometheus_client import Counter, Histogram
 
 from libs.pipes import Message, Record, Sink, SinkError, Source
-from services.sinks.bulks import BadRow, Bulk, BulkLimits, CommitTracker
+from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits, CommitTracker, bulk_item
 from services.sinks.config import SinkKind
 from services.sinks.documents import (
     Document,
@@ -27,7 +27,7 @@ from services.sinks.documents import (
     rejected_row,
     to_document,
 )
-from services.sinks.elastic import BulkItem, Rejection, bulk_item
+from services.sinks.elastic import Rejection
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,9 @@ class IndexedBadRows:
 def _stand_in(bad: BadRow) -> Document:
     """The document of a bad row about `bad.record`, identified as that record would have been."""
     document = bad_document(bad.record._replace(value=bad.row))
-    return document._replace(id=hashlib.sha256(bad.record.value).hexdigest(), record=bad.record)
+    return Document(
+        hashlib.sha256(bad.record.value).hexdigest(), document.day, document.source, bad.record
+    )
 
 
 class Loader:

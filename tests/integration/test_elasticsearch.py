@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
 from libs.pipes import Record
+from services.sinks.bulks import bulk_item
 from services.sinks.config import SinkConfig
 from services.sinks.documents import Document
-from services.sinks.elastic import BulkIndexer, SinkSetupError, bulk_item, install_template
+from services.sinks.elastic import BulkIndexer, SinkSetupError, install_template
 from services.sinks.mappings import template_name
 from tests.integration.elastic import delete_alias_and_indices
 
@@ -31,7 +33,7 @@ def documents(count: int, day: str = "2026.11.23") -> list[Document]:
         Document(
             f"event-{i}",
             day,
-            {"event_name": "page_view" if i % 2 else "link_click", "txn_id": i},
+            orjson.dumps({"event_name": "page_view" if i % 2 else "link_click", "txn_id": i}),
             Record("t", 0, i, b""),
         )
         for i in range(count)
@@ -87,7 +89,7 @@ async def test_a_mapping_conflict_is_reported_not_retried(
     client: AsyncElasticsearch, alias: str
 ) -> None:
     conflicting = Document(
-        "b", "2026.11.23", {"txn_id": {"nested": "object"}}, Record("t", 0, 1, b"")
+        "b", "2026.11.23", orjson.dumps({"txn_id": {"nested": "object"}}), Record("t", 0, 1, b"")
     )
     reasons = await index(client, alias, [conflicting, *documents(1)])
     assert len(reasons) == 1

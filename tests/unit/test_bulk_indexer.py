@@ -10,8 +10,9 @@ from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, Nod
 from elasticsearch import ApiError
 
 from libs.pipes import Record
+from services.sinks.bulks import bulk_item
 from services.sinks.documents import Document
-from services.sinks.elastic import BulkIndexer, bulk_item
+from services.sinks.elastic import BulkIndexer
 
 
 def failed(status: int, message: str) -> ApiError:
@@ -44,7 +45,7 @@ class ScriptedElasticsearch:
 
 def items(*ids: str) -> list[Any]:
     return [
-        bulk_item("good", Document(id_, "2026.11.23", {"n": 1}, Record("t", 0, 0, b"")))
+        bulk_item("good", Document(id_, "2026.11.23", b'{"n":1}', Record("t", 0, 0, b"")))
         for id_ in ids
     ]
 

@@ -1,8 +1,7 @@
 import pytest
 
 from libs.pipes import Record
-from services.sinks.bulks import BadRow, Bulk, BulkLimits, CommitTracker
-from services.sinks.elastic import BulkItem
+from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits, CommitTracker
 
 LIMITS = BulkLimits(max_documents=3, max_bytes=100, flush_interval_s=1.0)
 

@@ -12,8 +12,8 @@ import pytest
 
 from libs.formats import badrows
 from libs.pipes import MemoryPipe, Record, SinkError
-from services.sinks.bulks import BulkLimits
-from services.sinks.elastic import BulkItem, Rejection
+from services.sinks.bulks import BulkItem, BulkLimits
+from services.sinks.elastic import Rejection
 from services.sinks.loader import IndexedBadRows, KafkaBadRows, Loader
 
 LIMITS = BulkLimits(max_documents=2, max_bytes=1_000_000, flush_interval_s=0.05)
