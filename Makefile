@@ -25,6 +25,9 @@ NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py \
 	services/enrich/enrichments/event_fingerprint.py services/enrich/enrichments/pii.py
 # The good sink's encoder of enriched lines as JSON, written in C (see the file's comment).
 C_EXTENSIONS := libs/formats/_tsv_json.c
+# Asked of the virtualenv's Python when a C extension is built (`=`: only once it exists).
+PYTHON_INCLUDE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+EXTENSION_SUFFIX = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 NATIVE := $(VENV)/.native
 
 .PHONY: install run stop status test check unit fuzz bench drill clean
@@ -49,9 +52,8 @@ $(NATIVE): $(INSTALLED) $(NATIVE_MODULES) $(C_EXTENSIONS)
 	@mkdir -p build
 	@$(BIN)/mypyc $(NATIVE_MODULES) >build/mypyc.log 2>&1 || { tail -40 build/mypyc.log; exit 1; }
 	@for source in $(C_EXTENSIONS); do \
-		cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])') \
-			-o $${source%.c}$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))') \
-			$$source || exit 1; \
+		cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(PYTHON_INCLUDE) \
+			-o $${source%.c}$(EXTENSION_SUFFIX) $$source || exit 1; \
 	done
 	@# A module's own small library is copied with its old time when only the shared one changed.
 	find libs services -name '*.so' -exec touch {} +

@@ -58,9 +58,8 @@ Encoder_init(Encoder *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "names and kinds must have the same length, 1 to 512");
         return -1;
     }
-    for (Py_ssize_t column = 0; column < self->columns; column++)
-        Py_CLEAR(self->prefixes[column]);
-    self->columns = columns;
+    /* Unusable until the whole layout is in place: encode() declines every line meanwhile. */
+    self->columns = 0;
     self->prefixes_length = 0;
     for (Py_ssize_t column = 0; column < columns; column++) {
         char kind = kinds[column];
@@ -83,11 +82,10 @@ Encoder_init(Encoder *self, PyObject *args, PyObject *kwargs)
         Py_DECREF(prefix);
         if (encoded == NULL)
             return -1;
-        self->prefixes[column] = encoded;
+        Py_XSETREF(self->prefixes[column], encoded);
         self->prefixes_length += PyBytes_GET_SIZE(encoded);
     }
-    self->returned_count = PyTuple_GET_SIZE(returned);
-    for (Py_ssize_t index = 0; index < self->returned_count; index++) {
+    for (Py_ssize_t index = 0; index < PyTuple_GET_SIZE(returned); index++) {
         Py_ssize_t column = PyLong_AsSsize_t(PyTuple_GET_ITEM(returned, index));
         if (column == -1 && PyErr_Occurred())
             return -1;
@@ -97,13 +95,18 @@ Encoder_init(Encoder *self, PyObject *args, PyObject *kwargs)
         }
         self->returned[column] = 1;
     }
+    /* Counted from the flags, so a column listed twice is returned once. */
+    self->returned_count = 0;
+    for (Py_ssize_t column = 0; column < columns; column++)
+        self->returned_count += self->returned[column];
+    self->columns = columns;
     return 0;
 }
 
 static void
 Encoder_dealloc(Encoder *self)
 {
-    for (Py_ssize_t column = 0; column < self->columns; column++)
+    for (Py_ssize_t column = 0; column < MAX_COLUMNS; column++)
         Py_CLEAR(self->prefixes[column]);
     PyTypeObject *type = Py_TYPE(self);
     type->tp_free((PyObject *)self);

@@ -352,3 +352,14 @@ def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None
 def test_the_encoder_hands_back_columns_in_column_order() -> None:
     positions = [FIELD_NAMES.index(name) for name in HANDED_BACK]
     assert positions == sorted(positions)
+
+
+def test_the_encoder_survives_odd_layouts() -> None:
+    from libs.formats._tsv_json import Encoder
+
+    encoder = Encoder(("a", "b"), b"si", (0, 0, 1))
+    assert encoder.encode("x\t5") == (b'{"a":"x","b":5', ("x", "5"))
+    with pytest.raises(TypeError):
+        encoder.__init__(("a", 3), b"ss", ())  # type: ignore[misc]
+    # Left without a whole layout, it declines every line rather than write from a partial one.
+    assert encoder.encode("x\ty") is None
