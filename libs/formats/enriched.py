@@ -5,7 +5,7 @@ Elasticsearch indexes (typed atomic fields, `geo_location`, and every context or
 event under its own `contexts_{vendor}_{name}_{model}` / `unstruct_event_...` key); `to_event`
 reads one into the event shape of loader bad rows (typed atomic fields, the three JSON columns
 kept as the self-describing JSON they are). `to_json_bytes` writes the analytics-SDK shape as
-JSON: the plain columns of most lines in one pass by the encoder of `_tsv_json.c`, every other
+JSON: most lines, contexts included, in one pass by the encoder of `_tsv_json.c`, every other
 line through `to_json`.
 
 Reading follows the PyPI `snowplow-analytics-sdk` 0.2.3, the reference reader, except where the
@@ -300,37 +300,43 @@ class EncodedEvent:
         self.collector_tstamp = collector_tstamp
 
 
-def to_json_bytes(line: str) -> EncodedEvent:
-    """`to_json(line)` encoded (its keys in column order); EnrichedEventError as `to_json`."""
-    encoded = _ENCODER.encode(line) if _ENCODER is not None else None
+def to_json_bytes(line: str | bytes, time_field: str | None = None) -> EncodedEvent:
+    """`to_json(line)` encoded, with the collector timestamp also under `time_field` if given
+    (a loader's time field, such as `@timestamp`); EnrichedEventError as `to_json`. `line` may
+    be the line's UTF-8 bytes, as read from a topic (UnicodeDecodeError if they are not)."""
+    encoder = _encoder(time_field)
+    encoded = encoder.encode(line) if encoder is not None else None
     if encoded is None:
-        return _encoded(to_json(line))
-    members, handed_back = encoded
-    collector_tstamp, event_id, latitude, longitude = handed_back[:4]
-    shredded: dict[str, Any] = {}
-    try:
-        for position, value in zip(_JSON_POSITIONS, handed_back[4:], strict=True):
-            if value:
-                _add_shredded(shredded, position, value)
-    except _InvalidValue:
-        # The general path reports every invalid value of the line, as the bad row should.
-        return _encoded(to_json(line))
-    if latitude and longitude:
-        members += f',"geo_location":"{latitude},{longitude}"'.encode()
+        return _encoded(to_json(_text(line)), time_field)
+    json, returned = encoded
+    collector_tstamp, event_id, contexts, unstruct_event, derived_contexts = returned
     # The encoder wrote it in the JSON, so it has the usual shape.
     timestamp = collector_tstamp.replace(" ", "T") + "Z" if collector_tstamp else ""
-    if not shredded:
-        return EncodedEvent(members + b"}", event_id, timestamp)
-    tail = orjson.dumps(shredded)
-    # `tail` opens with its own brace; `members` is a lone brace when every atomic field is empty.
-    joined = members + tail[1:] if len(members) == 1 else members + b"," + tail[1:]
-    return EncodedEvent(joined, event_id, timestamp)
+    if contexts or unstruct_event or derived_contexts:
+        # JSON columns the encoder left to Python: a rare spelling, or invalid.
+        shredded: dict[str, Any] = {}
+        try:
+            for position, value in zip(_JSON_POSITIONS, returned[2:], strict=True):
+                if value:
+                    _add_shredded(shredded, position, value)
+        except _InvalidValue:
+            # The general path reports every invalid value of the line, as the bad row should.
+            return _encoded(to_json(_text(line)), time_field)
+        if shredded:
+            tail = orjson.dumps(shredded)
+            json = tail if json == b"{}" else json[:-1] + b"," + tail[1:]
+    return EncodedEvent(json, event_id, timestamp)
 
 
-def _encoded(event: dict[str, Any]) -> EncodedEvent:
-    return EncodedEvent(
-        orjson.dumps(event), event.get("event_id", ""), event.get("collector_tstamp", "")
-    )
+def _text(line: str | bytes) -> str:
+    return line if isinstance(line, str) else line.decode("utf-8")
+
+
+def _encoded(event: dict[str, Any], time_field: str | None) -> EncodedEvent:
+    timestamp = event.get("collector_tstamp", "")
+    if time_field is not None and timestamp:
+        event[time_field] = timestamp
+    return EncodedEvent(orjson.dumps(event), event.get("event_id", ""), timestamp)
 
 
 def to_event(line: str) -> dict[str, Any]:
@@ -568,38 +574,50 @@ def _invalid(name: str, value: str, message: str) -> dict[str, str]:
     return {"type": "InvalidValue", "key": name, "value": value, "message": message}
 
 
-# What the compiled encoder writes itself, by column kind; the JSON columns it hands back.
+# How the compiled encoder writes each column kind.
 _ENCODED_KINDS: Final = {
     Kind.STRING: b"s",
     Kind.INTEGER: b"i",
     Kind.DOUBLE: b"d",
     Kind.BOOLEAN: b"b",
     Kind.TIMESTAMP: b"t",
-    Kind.CONTEXTS: b"-",
-    Kind.UNSTRUCT: b"-",
+    Kind.CONTEXTS: b"e",
+    Kind.UNSTRUCT: b"w",
 }
 _JSON_POSITIONS: Final = tuple(position for _, position in _JSON_FIELDS)
-# The columns the encoder hands back, in column order, as `to_json_bytes` unpacks them.
-HANDED_BACK: Final = (
-    "collector_tstamp",
-    "event_id",
-    "geo_latitude",
-    "geo_longitude",
-    *(name for name, _ in _JSON_FIELDS),
-)
+# The columns the encoder returns, in column order, as `to_json_bytes` unpacks them: the JSON
+# columns come back empty unless the encoder hands them back unshredded.
+HANDED_BACK: Final = ("collector_tstamp", "event_id", *(name for name, _ in _JSON_FIELDS))
 
 
-def _columns_encoder() -> Encoder | None:
+def _encoder(time_field: str | None) -> Encoder | None:
+    """The compiled encoder writing the collector timestamp also under `time_field`; None if
+    the encoder is not built (make install builds it), and every line takes the general path."""
+    known = _ENCODERS.get(time_field)
+    if known is not None:
+        return known
     try:
         from libs.formats._tsv_json import Encoder
     except ImportError:
-        # Not built (make install builds it): every line takes the general path.
         return None
-    return Encoder(
+    added: list[tuple[str, int] | tuple[str, int, int]] = [("geo_location", _LATITUDE, _LONGITUDE)]
+    if time_field is not None:
+        added.append((time_field, _POSITIONS["collector_tstamp"]))
+    encoder = _ENCODERS[time_field] = Encoder(
         FIELD_NAMES,
         b"".join(_ENCODED_KINDS[kind] for _, kind in FIELDS),
         tuple(_POSITIONS[name] for name in HANDED_BACK),
+        _entity_key,
+        tuple(added),
     )
+    return encoder
 
 
-_ENCODER: Final = _columns_encoder()
+# By time field: a loader has one.
+_ENCODERS: Final[dict[str | None, Encoder]] = {}
+
+
+def _entity_key(position: int, schema_uri: str) -> str:
+    return shredded_name(
+        "unstruct_event" if position == _UNSTRUCT_EVENT else "contexts", schema_uri
+    )

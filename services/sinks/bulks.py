@@ -5,12 +5,15 @@ and which offsets may be committed once bulks, sent concurrently, complete in an
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import orjson
 
 from libs.pipes import Record
-from services.sinks.documents import Document
+from services.sinks.config import SinkKind
+from services.sinks.documents import Document, UnreadableRecord, to_document
 from services.sinks.mappings import index_name
 
 
@@ -28,11 +31,33 @@ class BulkItem:
 
 
 def bulk_item(alias: str, document: Document) -> BulkItem:
-    action = {"index": {"_index": index_name(alias, document.day), "_id": document.id}}
     lines = b"".join(
-        (orjson.dumps(action, option=orjson.OPT_APPEND_NEWLINE), document.source, b"\n")
+        (
+            _action_start(alias, document.day),
+            orjson.dumps(document.id),
+            b"}}\n",
+            document.source,
+            b"\n",
+        )
     )
     return BulkItem(document.id, document.record, lines)
+
+
+def _action_start(alias: str, day: str) -> bytes:
+    """`{"index":{"_index":"<daily index>","_id":`, the same for a day's documents: made once."""
+    known = _ACTION_STARTS.get((alias, day))
+    if known is not None:
+        return known
+    if len(_ACTION_STARTS) >= _ACTION_STARTS_KEPT:
+        _ACTION_STARTS.clear()
+    start = b'{"index":{"_index":' + orjson.dumps(index_name(alias, day)) + b',"_id":'
+    _ACTION_STARTS[(alias, day)] = start
+    return start
+
+
+_ACTION_STARTS: Final[dict[tuple[str, str], bytes]] = {}
+# Days: bad rows and redelivered events may be from any day, so the cache is bounded.
+_ACTION_STARTS_KEPT: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +112,38 @@ class Bulk:
     def _touch(self, now: float) -> None:
         if self.started is None:
             self.started = now
+
+
+def add_records(
+    bulk: Bulk,
+    tracker: CommitTracker,
+    records: Sequence[Record],
+    start: int,
+    stop: int,
+    *,
+    kind: SinkKind,
+    alias: str,
+    limits: BulkLimits,
+    now: float,
+) -> int:
+    """Add the outcomes of `records[start:stop]` of a topic read by sinks of `kind` to `bulk` (a
+    document for `alias`, or a bad row), and each record to `tracker`, stopping early once the
+    bulk is full; return the index of the first record left."""
+    # Compiled, this loop costs a fraction of what it did in the loader, once per record.
+    at = start
+    while at < stop:
+        record = records[at]
+        at += 1
+        try:
+            document = to_document(kind, record)
+        except UnreadableRecord as unreadable:
+            bulk.add_bad_row(BadRow(record, unreadable.bad_row), now)
+        else:
+            bulk.add_item(bulk_item(alias, document), now)
+        tracker.add(bulk.ticket, record)
+        if bulk.is_full(limits):
+            break
+    return at
 
 
 class CommitTracker:

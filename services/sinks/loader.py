@@ -17,16 +17,18 @@ from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
-from libs.pipes import Message, Record, Sink, SinkError, Source
-from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits, CommitTracker, bulk_item
-from services.sinks.config import SinkKind
-from services.sinks.documents import (
-    Document,
-    UnreadableRecord,
-    bad_document,
-    rejected_row,
-    to_document,
+from libs.pipes import Message, Sink, SinkError, Source
+from services.sinks.bulks import (
+    BadRow,
+    Bulk,
+    BulkItem,
+    BulkLimits,
+    CommitTracker,
+    add_records,
+    bulk_item,
 )
+from services.sinks.config import SinkKind
+from services.sinks.documents import Document, bad_document, rejected_row
 from services.sinks.elastic import Rejection
 
 logger = logging.getLogger(__name__)
@@ -126,25 +128,27 @@ class Loader:
             timer = shipments.create_task(self._flush_when_due(source, shipments))
             async for batch in source.batches():
                 now = time.monotonic()
-                for number, record in enumerate(batch, start=1):
-                    self._add(record, now)
+                start = 0
+                while start < len(batch):
+                    start = add_records(
+                        self._bulk,
+                        self._tracker,
+                        batch,
+                        start,
+                        min(len(batch), start + YIELD_EVERY),
+                        kind=self._kind,
+                        alias=self._indexer.alias,
+                        limits=self._limits,
+                        now=now,
+                    )
                     if self._bulk.is_full(self._limits):
                         await self._dispatch(source, shipments)
-                    elif number % YIELD_EVERY == 0:
+                    else:
                         # Converting is CPU work: let acknowledgements in, so that a free slot
                         # is refilled at once and Elasticsearch never waits for us.
                         await asyncio.sleep(0)
             timer.cancel()
             await self._dispatch(source, shipments)
-
-    def _add(self, record: Record, now: float) -> None:
-        try:
-            document = to_document(self._kind, record)
-        except UnreadableRecord as unreadable:
-            self._bulk.add_bad_row(BadRow(record, unreadable.bad_row), now)
-        else:
-            self._bulk.add_item(bulk_item(self._indexer.alias, document), now)
-        self._tracker.add(self._bulk.ticket, record)
 
     async def _flush_when_due(self, source: Source, shipments: asyncio.TaskGroup) -> None:
         while True:

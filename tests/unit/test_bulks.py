@@ -1,7 +1,17 @@
+import orjson
 import pytest
 
 from libs.pipes import Record
-from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits, CommitTracker
+from services.sinks.bulks import (
+    BadRow,
+    Bulk,
+    BulkItem,
+    BulkLimits,
+    CommitTracker,
+    add_records,
+    bulk_item,
+)
+from services.sinks.documents import Document
 
 LIMITS = BulkLimits(max_documents=3, max_bytes=100, flush_interval_s=1.0)
 
@@ -101,3 +111,53 @@ def test_a_bulk_with_no_records_completes_without_a_trace() -> None:
     tracker.add(8, record(0))
     tracker.complete(8)
     assert offsets(tracker.committable()) == {0: 0}
+
+
+@pytest.mark.parametrize(
+    ("alias", "day", "id_"),
+    [
+        ("good", "2026.11.23", "6f1c1f2e-0000-4000-8000-000000000001"),
+        ("good", "2026.11.24", "6f1c1f2e-0000-4000-8000-000000000001"),
+        ("bad", "2026.11.23", 'a "quoted" \\ id'),
+        ("logs", "2026.11.23", "caf\u00e9-\u2028"),
+    ],
+)
+def test_a_bulk_item_is_an_action_line_and_the_source(alias: str, day: str, id_: str) -> None:
+    source = b'{"n":1}'
+    # Twice: the second takes the start of the action line as made for the first.
+    for _ in range(2):
+        item = bulk_item(alias, Document(id_, day, source, record(7)))
+        action, written, end = item.lines.split(b"\n")
+        assert orjson.loads(action) == {"index": {"_index": f"{alias}-{day}", "_id": id_}}
+        assert (written, end, item.id, item.record) == (source, b"", id_, record(7))
+
+
+def log_record(offset: int, value: bytes) -> Record:
+    return Record("logs", 0, offset, value, timestamp_ms=1_795_000_000_000)
+
+
+def test_records_are_added_until_the_bulk_is_full() -> None:
+    records = [log_record(0, b'{"message":"a"}'), log_record(1, b"not json")]
+    records += [log_record(offset, b'{"message":"b"}') for offset in range(2, 6)]
+    bulk, tracker = Bulk(ticket=1), CommitTracker()
+    limits = BulkLimits(max_documents=3, max_bytes=10**6, flush_interval_s=1.0)
+    next_record = add_records(
+        bulk, tracker, records, 0, len(records), kind="logs", alias="logs", limits=limits, now=5.0
+    )
+    assert next_record == 3
+    assert [item.record.offset for item in bulk.items] == [0, 2]
+    assert [bad.record.offset for bad in bulk.bad_rows] == [1]
+    assert bulk.started == 5.0
+    tracker.complete(1)
+    assert tracker.committable() == [records[2]]
+
+
+def test_records_are_added_up_to_the_stop() -> None:
+    records = [log_record(offset, b'{"message":"a"}') for offset in range(5)]
+    bulk, tracker = Bulk(ticket=1), CommitTracker()
+    limits = BulkLimits(max_documents=10, max_bytes=10**6, flush_interval_s=1.0)
+    assert (
+        add_records(bulk, tracker, records, 1, 3, kind="logs", alias="logs", limits=limits, now=0.0)
+        == 3
+    )
+    assert [item.record.offset for item in bulk.items] == [1, 2]

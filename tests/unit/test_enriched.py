@@ -1,5 +1,6 @@
 """The enriched-event reader against the reference reader, the PyPI snowplow-analytics-sdk."""
 
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -288,6 +289,69 @@ ENCODED_IN_ONE_PASS = [
     to_tsv({"contexts": contexts(("iglu:com.acme/user/jsonschema/1-0-0", {"q": '"'}))}),
     to_tsv({}),
 ]
+
+# Self-describing JSON as written, for spellings orjson would not make.
+USER = "iglu:com.acme/user/jsonschema/1-0-0"
+CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+
+
+def user(data: str) -> str:
+    """Contexts holding one `user` entity whose data is written `data`."""
+    return f'{{"schema":"{CONTEXTS}","data":[{{"schema":"{USER}","data":{data}}}]}}'
+
+
+# Lines whose JSON columns the encoder shreds itself, copying each entity's data as written.
+SHREDDED_IN_ONE_PASS = [
+    to_tsv(
+        {
+            "contexts": contexts((USER, {"id": 1}), ("iglu:com.acme/page/jsonschema/1-0-0", {})),
+            "derived_contexts": contexts((USER.replace("1-0-0", "1-1-2"), {"id": 2})),
+            "unstruct_event": unstruct("iglu:com.acme/buttonClick/jsonschema/2-0-0", {"b": [1]}),
+        }
+    ),
+    to_tsv({"contexts": f'{{"schema":"{CONTEXTS}","data":[]}}'}),
+    to_tsv({"contexts": f' {{ "data" : [ ] , "schema" : "{CONTEXTS}" , "other": {{}} }} '}),
+    to_tsv({"contexts": user('{"a": [1, -0, 0.5, 1.5e10, 2E-5, 1e+99, true, false, null]}')}),
+    to_tsv({"contexts": user('{"a": "caf\\u00e9 \\n \\/ \\" \\\\ \\t é 😀"}')}),
+    to_tsv({"contexts": user('{"a": {"b": {"c": [[], {}, [{"d": ""}]]}}}')}),
+    to_tsv({"contexts": user('"just a string"')}),
+    to_tsv({"unstruct_event": f'{{"schema":"{UNSTRUCT}","data":{{"data":7,"schema":"{USER}"}}}}'}),
+    to_tsv({"contexts": user(str(10**17))}),
+]
+# Lines whose JSON columns it hands back for Python to read, or to report.
+SHREDDED_BY_PYTHON = [
+    # Valid, but beyond what the encoder shreds itself.
+    to_tsv({"contexts": user('{"a": 1, "a": 2}')}),
+    to_tsv({"contexts": user('{"a": {"b": 1, "b": 2}}')}),
+    to_tsv({"contexts": user('{"\\u0061": 1, "a": 2}')}),
+    to_tsv({"contexts": user(str(10**18))}),
+    to_tsv({"contexts": user("1e100")}),
+    to_tsv({"contexts": user('"\\ud83d\\ude00"')}),
+    to_tsv({"contexts": user("[" * 40 + "]" * 40)}),
+    to_tsv({"contexts": user("{" + ",".join(f'"k{n}":{n}' for n in range(70)) + "}")}),
+    to_tsv({"contexts": contexts(*[(USER, {"n": n}) for n in range(70)])}),
+    to_tsv({"contexts": user("1").replace(USER, USER.replace("/", "\\/"))}),
+    # A valid context beside one to hand back: both columns go back together.
+    to_tsv({"contexts": contexts((USER, {})), "derived_contexts": user("1e100")}),
+    # Not valid: both paths must fail alike.
+    to_tsv({"contexts": user("[1,]")}),
+    to_tsv({"contexts": user("NaN")}),
+    to_tsv({"contexts": user("01")}),
+    to_tsv({"contexts": user("1.")}),
+    to_tsv({"contexts": user('"\x01"')}),
+    to_tsv({"contexts": user('"\\x"')}),
+    to_tsv({"contexts": user("tru")}),
+    to_tsv({"contexts": user("{}") + "x"}),
+    to_tsv({"contexts": user("{}")[:-1]}),
+    to_tsv({"contexts": user("1").replace(USER, "not a schema")}),
+    to_tsv({"contexts": f'{{"schema":"{CONTEXTS}","data":[{{"schema":"{USER}"}}]}}'}),
+    to_tsv({"contexts": f'{{"schema":"{CONTEXTS}","data":{{}}}}'}),
+    to_tsv({"contexts": f'{{"schema":"{CONTEXTS}","data":[1]}}'}),
+    to_tsv({"contexts": '{"schema":7,"data":[]}'}),
+    to_tsv({"unstruct_event": f'{{"schema":"{UNSTRUCT}","data":[]}}'}),
+    to_tsv({"unstruct_event": f'{{"schema":"{UNSTRUCT}","data":{{"schema":"{USER}"}}}}'}),
+]
 # Lines it declines, for the general path to read (or to report).
 DECLINED = [
     to_tsv({"txn_id": "007"}),
@@ -319,7 +383,9 @@ def outcome(read: Callable[[str], Any], line: str) -> Any:
         return error.failure
 
 
-@pytest.mark.parametrize("line", ENCODED_IN_ONE_PASS + DECLINED)
+@pytest.mark.parametrize(
+    "line", ENCODED_IN_ONE_PASS + DECLINED + SHREDDED_IN_ONE_PASS + SHREDDED_BY_PYTHON
+)
 def test_encoded_events_are_their_json_shape(line: str) -> None:
     expected = outcome(to_json, line)
     encoded = outcome(to_json_bytes, line)
@@ -327,6 +393,14 @@ def test_encoded_events_are_their_json_shape(line: str) -> None:
         assert encoded == expected, "the same failure as the JSON shape's"
         return
     assert orjson.loads(encoded.json) == expected
+    # Elasticsearch refuses an object with a key twice, where Python keeps the last value.
+    json.loads(encoded.json, object_pairs_hook=no_repeated_keys)
+    timed = to_json_bytes(line, time_field="@timestamp")
+    has_time = (
+        {"@timestamp": expected["collector_tstamp"]} if "collector_tstamp" in expected else {}
+    )
+    assert orjson.loads(timed.json) == {**expected, **has_time}
+    assert (timed.event_id, timed.collector_tstamp) == (encoded.event_id, encoded.collector_tstamp)
     assert encoded.event_id == expected.get("event_id", "")
     assert encoded.collector_tstamp == expected.get("collector_tstamp", "")
 
@@ -342,11 +416,33 @@ def test_invalid_json_columns_are_reported_with_every_other_invalid_value() -> N
 
 
 def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None:
-    assert enriched._ENCODER is not None, "make install builds libs/formats/_tsv_json.c"
-    assert [enriched._ENCODER.encode(line) is not None for line in ENCODED_IN_ONE_PASS] == [
-        True
-    ] * len(ENCODED_IN_ONE_PASS)
-    assert [enriched._ENCODER.encode(line) for line in DECLINED] == [None] * len(DECLINED)
+    encoder = enriched._encoder(None)
+    assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
+    assert [encoder.encode(line) is not None for line in ENCODED_IN_ONE_PASS] == [True] * len(
+        ENCODED_IN_ONE_PASS
+    )
+    assert [encoder.encode(line) for line in DECLINED] == [None] * len(DECLINED)
+
+
+def test_self_describing_columns_are_shredded_in_one_pass_or_handed_back() -> None:
+    encoder = enriched._encoder(None)
+    assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
+    json_columns = [FIELD_NAMES.index(name) for name in HANDED_BACK[2:]]
+    for line in SHREDDED_IN_ONE_PASS:
+        encoded = encoder.encode(line)
+        assert encoded is not None
+        assert encoded[1][2:] == ("", "", ""), line
+    for line in SHREDDED_BY_PYTHON:
+        encoded = encoder.encode(line)
+        assert encoded is not None
+        columns = line.split("\t")
+        assert encoded[1][2:] == tuple(columns[position] for position in json_columns), line
+
+
+def no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), f"a key twice in {keys}"
+    return dict(pairs)
 
 
 def test_the_encoder_hands_back_columns_in_column_order() -> None:
@@ -358,8 +454,78 @@ def test_the_encoder_survives_odd_layouts() -> None:
     from libs.formats._tsv_json import Encoder
 
     encoder = Encoder(("a", "b"), b"si", (0, 0, 1))
-    assert encoder.encode("x\t5") == (b'{"a":"x","b":5', ("x", "5"))
+    assert encoder.encode("x\t5") == (b'{"a":"x","b":5}', ("x", "5"))
+    with pytest.raises(ValueError, match="plain columns"):
+        Encoder(("a", "b"), b"s-", (), added=(("c", 1),))
+    with pytest.raises(ValueError, match="plain columns"):
+        Encoder(("a", "b"), b"ss", (), added=(("c", 0, 2),))
     with pytest.raises(TypeError):
         encoder.__init__(("a", 3), b"ss", ())  # type: ignore[misc]
     # Left without a whole layout, it declines every line rather than write from a partial one.
     assert encoder.encode("x\ty") is None
+
+
+ADDED_MEMBERS = [
+    ("x\t1.5\t2026-11-23 10:00:00.123", {"a": "x", "b": 1.5, "c": "2026-11-23T10:00:00.123Z"}),
+    ('x"\t1.5\t', {"a": 'x"', "b": 1.5}),
+    ("\t1.5\t2026-11-23 10:00:00.123", {"b": 1.5, "c": "2026-11-23T10:00:00.123Z"}),
+    ("\t\t", {}),
+]
+
+
+@pytest.mark.parametrize(("line", "columns"), ADDED_MEMBERS)
+def test_added_members_follow_the_columns_when_theirs_are_not_empty(
+    line: str, columns: dict[str, Any]
+) -> None:
+    from libs.formats._tsv_json import Encoder
+
+    encoder = Encoder(("a", "b", "c"), b"sdt", (), added=(("ab", 0, 1), ("at", 2)))
+    encoded = encoder.encode(line)
+    assert encoded is not None
+    expected = dict(columns)
+    if "a" in columns and "b" in columns:
+        expected["ab"] = f"{columns['a']},1.5"
+    if "c" in columns:
+        expected["at"] = columns["c"]
+    assert json.loads(encoded[0], object_pairs_hook=no_repeated_keys) == expected
+    assert list(json.loads(encoded[0])) == list(expected), "the columns first, in order"
+
+
+UTF8_SAMPLES = [
+    b"plain",
+    "caf\u00e9 \u20ac \U0001f600 \U0010ffff \u2028".encode(),
+    b"0123456789abcdef\xc3\xa9",
+    b"\xff",
+    b"\x80",
+    b"\xc0\x80",
+    b"\xc1\xbf",
+    b"\xe0\x9f\xbf",
+    b"\xed\xa0\x80",
+    b"\xf0\x8f\xbf\xbf",
+    b"\xf4\x90\x80\x80",
+    b"\xf5\x80\x80\x80",
+    b"\xe2\x82",
+    b"0123456789abcdef\xe2\x82",
+    b"\xe2\x82x",
+]
+
+
+@pytest.mark.parametrize("value", UTF8_SAMPLES)
+def test_bytes_are_encoded_as_their_text_and_declined_unless_utf8(value: bytes) -> None:
+    from libs.formats._tsv_json import Encoder
+
+    encoder = Encoder(("a", "b"), b"si", (0,))
+    line = value + b"\t5"
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        assert encoder.encode(line) is None
+    else:
+        assert encoder.encode(line) == encoder.encode(text) is not None
+
+
+def test_an_event_read_as_bytes_is_its_text_or_a_decoding_error() -> None:
+    line = to_tsv(event_fields(3, random.Random(3)))
+    assert to_json_bytes(line.encode()).json == to_json_bytes(line).json
+    with pytest.raises(UnicodeDecodeError):
+        to_json_bytes(line.encode() + b"\xff")
