@@ -278,7 +278,8 @@ class KafkaSource:
         self._last_poll = time.monotonic()
 
     async def stop(self) -> None:
-        self._committing.shutdown()
+        # A commit under way ends first (waited for on a thread: the event loop goes on).
+        await asyncio.to_thread(self._committing.shutdown)
         # Leaves the group at once, so that its partitions go to the other members now. On the
         # polling thread: never while a poll is under way.
         await self._call(self._polling, self._consumer.close)

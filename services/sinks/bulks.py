@@ -1,6 +1,7 @@
 """The bookkeeping of a sink, knowing nothing of Kafka or Elasticsearch: documents encoded as the
-lines of a bulk request, records gathered into bulks that are flushed by count, bytes or age,
-and which offsets may be committed once bulks, sent concurrently, complete in any order."""
+lines of a bulk request, records converted and gathered into bulks that are flushed by count,
+bytes or age, and which offsets may be committed once bulks, sent concurrently, complete in any
+order."""
 
 from __future__ import annotations
 
