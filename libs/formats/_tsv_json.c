@@ -762,13 +762,20 @@ add_entity(Shredding *shredding, Span schema, Span data, int single)
     return 1;
 }
 
-/* An entity of a contexts array: self-describing, its data kept. */
+/* A self-describing entity, its data kept; `single` as in Entity. */
 static const char *
-scan_listed_entity(void *context, const char *at, const char *end, int depth)
+scan_entity(Shredding *shredding, const char *at, const char *end, int depth, int single)
 {
     SelfDescribing entity = {.scan_data = NULL};
     at = scan_self_describing(at, end, depth, &entity);
-    return at != NULL && add_entity(context, entity.schema, entity.data, 0) ? at : NULL;
+    return at != NULL && add_entity(shredding, entity.schema, entity.data, single) ? at : NULL;
+}
+
+/* An entity of a contexts array. */
+static const char *
+scan_listed_entity(void *context, const char *at, const char *end, int depth)
+{
+    return scan_entity(context, at, end, depth, 0);
 }
 
 static const char *
@@ -777,12 +784,11 @@ scan_entities(void *context, const char *at, const char *end, int depth)
     return at < end && *at == '[' ? scan_array(at, end, depth, scan_listed_entity, context) : NULL;
 }
 
+/* The entity an unstructured event wraps. */
 static const char *
 scan_wrapped_entity(void *context, const char *at, const char *end, int depth)
 {
-    SelfDescribing entity = {.scan_data = NULL};
-    at = scan_self_describing(at, end, depth, &entity);
-    return at != NULL && add_entity(context, entity.schema, entity.data, 1) ? at : NULL;
+    return scan_entity(context, at, end, depth, 1);
 }
 
 /* Adds the entities of one self-describing column to `shredding`; 0 if it must be handed back. */
