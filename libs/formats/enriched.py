@@ -590,20 +590,29 @@ _JSON_POSITIONS: Final = tuple(position for _, position in _JSON_FIELDS)
 HANDED_BACK: Final = ("collector_tstamp", "event_id", *(name for name, _ in _JSON_FIELDS))
 
 
-def _encoder(time_field: str | None) -> Encoder | None:
-    """The compiled encoder writing the collector timestamp also under `time_field`; None if
-    the encoder is not built (make install builds it), and every line takes the general path."""
-    known = _ENCODERS.get(time_field)
-    if known is not None:
-        return known
+def _encoder_type() -> type[Encoder] | None:
     try:
         from libs.formats._tsv_json import Encoder
     except ImportError:
+        # Not built (make install builds it): every line takes the general path.
         return None
+    return Encoder
+
+
+# Looked up once: a failed import is tried again, at some cost, each time it is asked for.
+_ENCODER_TYPE: Final = _encoder_type()
+
+
+def _encoder(time_field: str | None) -> Encoder | None:
+    """The compiled encoder writing the collector timestamp also under `time_field`; None if
+    it is not built."""
+    known = _ENCODERS.get(time_field)
+    if known is not None or _ENCODER_TYPE is None:
+        return known
     added: list[tuple[str, int] | tuple[str, int, int]] = [("geo_location", _LATITUDE, _LONGITUDE)]
     if time_field is not None:
         added.append((time_field, _POSITIONS["collector_tstamp"]))
-    encoder = _ENCODERS[time_field] = Encoder(
+    encoder = _ENCODERS[time_field] = _ENCODER_TYPE(
         FIELD_NAMES,
         b"".join(_ENCODED_KINDS[kind] for _, kind in FIELDS),
         tuple(_POSITIONS[name] for name in HANDED_BACK),
