@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 # The protocol's own schemas (tracker payloads, contexts, self-describing events and the bad
 # rows Furrow emits), written for Furrow and laid out as a schema tree.
-CORE_SCHEMAS = Path(__file__).resolve().parent / "core_schemas"
+CORE_SCHEMAS = Path(__file__).resolve().parents[1] / "libs" / "builtin_schemas"
 
 
 def open_store(database_url: str) -> SchemaStore:

@@ -13,7 +13,7 @@ import orjson
 from libs.formats.collector_payload import CollectorPayload
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "iglu_registry" / "core_schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
 
 
 def raw_event(

@@ -322,7 +322,7 @@ def test_an_event_too_large_for_a_record_is_a_size_violation() -> None:
     assert document["data"]["failure"]["maximumAllowedSizeBytes"] == 2000
 
 
-CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "iglu_registry" / "core_schemas"
+CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
 BAD_INPUTS: dict[str, tuple[bytes, dict[str, Any]]] = {
     "collector_payload_format_violation": (b"\x00garbage", {}),
     "adapter_failures": (get(page_view(), path="/com.acme/v9"), {}),

@@ -22,7 +22,7 @@ from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
 from services.enrich.core import Enricher
 
 NOW_MS = 1_795_000_000_000
-CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "iglu_registry" / "core_schemas"
+CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
 
 
 def requests(count: int, seed: int = 3) -> list[TrackerRequest]:
