@@ -102,8 +102,8 @@ class _Timed:
         self._left = count
         self.first_batch_at: float | None = None
 
-    def is_healthy(self) -> bool:
-        return self._source.is_healthy()
+    def health_problem(self) -> str | None:
+        return self._source.health_problem()
 
     async def batches(self) -> AsyncIterator[list[Record]]:
         async for batch in self._source.batches():

@@ -42,6 +42,16 @@ class KafkaSettings(Settings):
     # broker's from 55-75 to 34-40 us, for at most 100 ms more latency per consuming stage.
     fetch_min_bytes: int = Field(default=256 * 1024, ge=1)
     fetch_max_wait_ms: int = Field(default=100, ge=0)
+    # A consumer that Kafka hears nothing from for this long leaves its group (Kafka's default).
+    session_timeout_ms: int = Field(default=45_000, ge=1)
+    # A consumer that asks for no records for this long leaves its group (Kafka's default).
+    max_poll_interval_ms: int = Field(default=300_000, ge=1)
+    # A consumer whose group has records waiting, and that reads and commits none for this
+    # long, answers 503 on /health.
+    stall_after_s: float = Field(default=30.0, gt=0)
+    # A consumer that asks for the records waiting in its own partitions, with Kafka answering,
+    # and gets none for this long after stalling, exits so that its supervisor starts it again.
+    stall_exit_after_s: float = Field(default=120.0, gt=0)
 
 
 class TopicSettings(Settings):

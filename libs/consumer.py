@@ -49,7 +49,7 @@ async def serve_source(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, source.close)
-    server = embedded_server(health_app(source.is_healthy), health_host, health_port)
+    server = embedded_server(health_app(source.health_problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
     for sink in sinks:
         await sink.start()

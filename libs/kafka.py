@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,11 +17,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaError as LibrdkafkaError
 from confluent_kafka import Message as KafkaMessage
 
 from libs.config import KafkaSettings
+from libs.offsets import CommitLedger
 from libs.pipes import Message, Record, SinkError
+from libs.stall import Lag, StallWatch
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,11 @@ FLUSHES_IN_FLIGHT = 4
 WRITES_THAT_END_A_LINGER = 4
 # What a source's librdkafka fetches ahead of the records asked for, in KiB.
 PREFETCHED_KIB = 16 * 1024
+# How long a source asks for the committed offsets of partitions just assigned to it.
+ASSIGN_LOOKUP_S = 30.0
+# How often a source measures its group's lag, and how long it waits for each answer.
+LAG_MEASURED_EVERY_S = 5.0
+LAG_TIMEOUT_S = 5.0
 
 
 class KafkaSink:
@@ -223,6 +234,10 @@ class KafkaSink:
         return sticky[message.topic]
 
 
+class ConsumerStuck(RuntimeError):
+    """The consumer asks in vain for records that Kafka holds for it; only a new process helps."""
+
+
 class KafkaSource:
     """Reads a consumer group's share of `topics`; commits only what `commit()` is given.
 
@@ -230,6 +245,15 @@ class KafkaSource:
     a Python object per record in Python, which cost the good sink 5-7 us of CPU per record, a
     third of its own. librdkafka does both in C on a thread of its own; its calls block, so they
     run on threads of ours.
+
+    Made to come back by itself from a broker outage (see `libs.offsets` for the commit rules):
+    - Partitions are assigned with the group's committed offsets, read here, so that reading
+      starts without librdkafka's own lookup of them, which a coordinator still loading after a
+      restart can leave unanswered for ever (librdkafka issue 5586).
+    - A commit that fails is tried again every second until Kafka takes it.
+    - `health_problem()` says when the group has records waiting and nothing moves, and a
+      consumer that asks in vain for records of its own partitions while Kafka answers raises
+      ConsumerStuck from `batches()`, so that its process exits and is started again.
     """
 
     def __init__(
@@ -248,6 +272,8 @@ class KafkaSource:
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "session.timeout.ms": settings.session_timeout_ms,
+                "max.poll.interval.ms": settings.max_poll_interval_ms,
                 "fetch.min.bytes": settings.fetch_min_bytes,
                 "fetch.wait.max.ms": settings.fetch_max_wait_ms,
                 # What librdkafka fetches ahead of us; its default, 64 MiB, would dwarf the rest
@@ -256,39 +282,59 @@ class KafkaSource:
                 # How soon it looks again once we have taken from a full queue; by default a
                 # second, for which a sink reading a backlog stood still.
                 "fetch.queue.backoff.ms": 10,
+                "on_commit": self._on_commit,
             },
             logger=logging.getLogger("librdkafka"),
         )
         self._topics = list(topics)
-        # One thread polls, one commits: a commit must not wait for a poll that waits for
-        # records.
+        # The rebalance and commit callbacks run on the polling thread, inside a poll.
         self._polling = ThreadPoolExecutor(1, thread_name_prefix="kafka-poll")
-        self._committing = ThreadPoolExecutor(1, thread_name_prefix="kafka-commit")
+        # Touched by the polling thread and the event loop.
+        self._ledger = CommitLedger()
+        self._ledger_lock = threading.Lock()
+        self._watch = StallWatch(
+            stall_after_s=settings.stall_after_s,
+            exit_after_s=settings.stall_exit_after_s,
+            poll_gap_s=2 * poll_timeout_s + 1,
+        )
+        self._watching: asyncio.Task[None] | None = None
         self._max_batch = max_batch
         self._poll_timeout_s = poll_timeout_s
-        self._last_poll = 0.0
         self._closing = False
+        self._stuck: str | None = None
 
-    def is_healthy(self) -> bool:
-        # A poll returns at least every poll timeout; three missed ones mean the loop is stuck.
-        return time.monotonic() - self._last_poll < 3 * self._poll_timeout_s + 5
+    def health_problem(self) -> str | None:
+        return self._watch.problem(time.monotonic())
 
     async def start(self) -> None:
-        await self._call(self._polling, self._consumer.subscribe, self._topics)
-        self._last_poll = time.monotonic()
+        await self._call(
+            self._polling,
+            self._consumer.subscribe,
+            self._topics,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self._watch.started(time.monotonic())
+        self._watching = asyncio.create_task(self._watch_over())
 
     async def stop(self) -> None:
-        # A commit under way ends first (waited for on a thread: the event loop goes on).
-        await asyncio.to_thread(self._committing.shutdown)
-        # Leaves the group at once, so that its partitions go to the other members now. On the
-        # polling thread: never while a poll is under way.
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
+        # Leaves the group at once, so that its partitions go to the other members now; the
+        # revocation on the way commits what is still owed, and closing waits for the commits
+        # under way. On the polling thread: never while a poll is under way.
         await self._call(self._polling, self._consumer.close)
         self._polling.shutdown()
 
     async def batches(self) -> AsyncIterator[list[Record]]:
         while not self._closing:
             polled = await self._call(self._polling, self._poll)
-            self._last_poll = time.monotonic()
+            self._watch.polled(time.monotonic(), records=len(polled))
+            if self._stuck is not None:
+                raise ConsumerStuck(self._stuck)
             batch: list[Record] = []
             for message in polled:
                 error = message.error()
@@ -326,37 +372,145 @@ class KafkaSource:
         for record in records:
             position = (record.topic, record.partition)
             offsets[position] = max(offsets.get(position, 0), record.offset + 1)
-        committed = await self._call(self._committing, self._commit_owned, offsets)
-        if committed < len(offsets):
-            # The group rebalanced while we worked: another member now owns these partitions and
-            # reads the records again. Nothing is lost; the outputs may appear twice.
-            logger.warning("commit refused after a rebalance; records will be redelivered")
-
-    def _commit_owned(self, offsets: dict[tuple[str, int], int]) -> int:
-        """Commits the offsets of the partitions still assigned here; returns how many."""
-        assigned = {(p.topic, p.partition) for p in self._consumer.assignment()}
-        owned = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in offsets.items()
-            if (topic, partition) in assigned
-        ]
-        if not owned:
-            return 0
-        try:
-            self._consumer.commit(offsets=owned, asynchronous=False)
-        except KafkaException as error:
-            # A rebalance under way, or the coordinator out of reach. Offsets only move forward:
-            # the next commit covers these records, or they are read again.
-            logger.warning("commit failed: %s", error)
-            return 0
-        return len(owned)
+        with self._ledger_lock:
+            self._ledger.owe(offsets)
+        self._commit_owed()
 
     def close(self) -> None:
         self._closing = True
 
+    def _commit_owed(self) -> None:
+        """Send every offset owed, without waiting: Kafka's answer comes to `_on_commit`, and
+        what it refuses stays owed, sent again a second later. (A commit that waits holds up
+        its caller for as long as the group has no coordinator, which after a broker restart
+        can be minutes.)"""
+        with self._ledger_lock:
+            due = self._ledger.due()
+        if not due:
+            return
+        try:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, offset) for (t, p), offset in due.items()],
+                asynchronous=True,
+            )
+        except KafkaException as error:
+            logger.warning("commit not sent; tried again shortly", extra={"error": str(error)})
+
+    def _on_commit(self, error: LibrdkafkaError | None, partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            # A rebalance under way, or the coordinator out of reach or still loading.
+            logger.warning("commit failed; tried again shortly", extra={"error": str(error)})
+            return
+        acknowledged = {(p.topic, p.partition): p.offset for p in partitions if p.error is None}
+        with self._ledger_lock:
+            self._ledger.acknowledged(acknowledged)
+        if acknowledged:
+            self._watch.progressed(time.monotonic())
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = self._committed_offsets(partitions)
+        if committed is None:
+            # librdkafka looks the offsets up itself; should that never end, the watch sees it.
+            logger.warning("partitions assigned without their committed offsets")
+            consumer.assign(partitions)
+            with self._ledger_lock:
+                self._ledger.assigned({(p.topic, p.partition): -1 for p in partitions})
+            return
+        for found in committed:
+            found.offset = found.offset if found.offset >= 0 else OFFSET_BEGINNING
+        consumer.assign(committed)
+        with self._ledger_lock:
+            self._ledger.assigned({(p.topic, p.partition): max(p.offset, -1) for p in committed})
+        logger.info(
+            "partitions assigned",
+            extra={"partitions": [f"{p.topic}/{p.partition}@{p.offset}" for p in committed]},
+        )
+
+    def _committed_offsets(self, partitions: list[TopicPartition]) -> list[TopicPartition] | None:
+        """The group's committed offsets of `partitions`, asked again while the coordinator is
+        away or still loading; None if it does not answer within the time a rebalance may take."""
+        deadline = time.monotonic() + ASSIGN_LOOKUP_S
+        while True:
+            try:
+                found = self._consumer.committed(partitions, timeout=5.0)
+                if not any(p.error is not None for p in found):
+                    return list(found)
+                failure: object = next(p.error for p in found if p.error is not None)
+            except KafkaException as error:
+                failure = error
+            if time.monotonic() > deadline:
+                logger.warning("committed offsets not found", extra={"error": str(failure)})
+                return None
+            time.sleep(0.5)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Their next owner starts from what the group has: give it what is done.
+        self._commit_owed()
+        self._on_lost(consumer, partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self._ledger_lock:
+            self._ledger.revoked((p.topic, p.partition) for p in partitions)
+        logger.info(
+            "partitions revoked",
+            extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]},
+        )
+
+    async def _watch_over(self) -> None:
+        """Every second, commit what is still owed; every few, measure the lag for the health
+        and for giving up."""
+        measured_at = 0.0
+        while True:
+            await asyncio.sleep(1.0)
+            self._commit_owed()
+            if time.monotonic() - measured_at >= LAG_MEASURED_EVERY_S:
+                measured_at = time.monotonic()
+                try:
+                    lag = await asyncio.to_thread(self._measure_lag)
+                except KafkaException as error:
+                    self._watch.unreachable(time.monotonic(), str(error))
+                    continue
+                self._watch.measured(time.monotonic(), lag)
+                if (reason := self._watch.hopeless(time.monotonic())) is not None:
+                    logger.error("consumer stuck; exiting to be started again: %s", reason)
+                    self._stuck = reason
+
+    def _measure_lag(self) -> Lag:
+        """Records the group has not committed, in all of `topics` and in the partitions
+        assigned here. Raises KafkaException when Kafka does not answer."""
+        metadata = self._consumer.list_topics(timeout=LAG_TIMEOUT_S)
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in self._topics
+            if topic in metadata.topics
+            for partition in metadata.topics[topic].partitions
+        ]
+        if not partitions:
+            return Lag(0, 0)
+        with self._ledger_lock:
+            assigned = set(self._ledger.committed())
+        group = mine = 0
+        for found in self._consumer.committed(partitions, timeout=LAG_TIMEOUT_S):
+            if found.error is not None:
+                raise KafkaException(found.error)
+            place = TopicPartition(found.topic, found.partition)
+            watermarks = self._consumer.get_watermark_offsets(place, timeout=LAG_TIMEOUT_S)
+            if watermarks is None:
+                raise KafkaException(LibrdkafkaError(LibrdkafkaError._TIMED_OUT))
+            low, high = watermarks
+            waiting = max(high - max(found.offset, low), 0)
+            group += waiting
+            if (found.topic, found.partition) in assigned:
+                mine += waiting
+        return Lag(group, mine)
+
     @staticmethod
-    async def _call(thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(thread, function, *args)
+    async def _call(
+        thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            thread, functools.partial(function, *args, **kwargs)
+        )
 
 
 def _set_unless_done(future: asyncio.Future[None]) -> None:

@@ -26,20 +26,20 @@ def metrics_route(registry: CollectorRegistry = REGISTRY) -> Route:
     return Route("/metrics", metrics, methods=["GET"])
 
 
-def health_route(is_healthy: Callable[[], bool]) -> Route:
-    """`GET /health`: 200 `ok` while `is_healthy()` holds, else 503."""
+def health_route(problem: Callable[[], str | None]) -> Route:
+    """`GET /health`: 200 `ok` while `problem()` is None, else 503 with the problem."""
 
     async def health(request: Request) -> Response:
-        if is_healthy():
+        if (found := problem()) is None:
             return PlainTextResponse("ok")
-        return PlainTextResponse("unhealthy", status_code=503)
+        return PlainTextResponse(f"unhealthy: {found}", status_code=503)
 
     return Route("/health", health, methods=["GET"])
 
 
-def health_app(is_healthy: Callable[[], bool]) -> Starlette:
+def health_app(problem: Callable[[], str | None]) -> Starlette:
     """A two-route app for services that have no HTTP API of their own."""
-    return Starlette(routes=[health_route(is_healthy), metrics_route()])
+    return Starlette(routes=[health_route(problem), metrics_route()])
 
 
 class EmbeddedServer(uvicorn.Server):

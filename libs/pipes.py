@@ -62,8 +62,8 @@ class Sink(Protocol):
 
 
 class Source(Protocol):
-    def is_healthy(self) -> bool:
-        """True while the source is polling its topics."""
+    def health_problem(self) -> str | None:
+        """Why the source is not healthy (stalled, its server away), or None while it is."""
         ...
 
     def batches(self) -> AsyncIterator[list[Record]]:
@@ -132,6 +132,9 @@ class MemoryPipe:
 
     def is_healthy(self) -> bool:
         return self.healthy
+
+    def health_problem(self) -> str | None:
+        return None if self.healthy else "memory pipe set unhealthy"
 
     async def write(self, messages: Sequence[Message]) -> None:
         if not self.healthy:

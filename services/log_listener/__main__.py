@@ -19,6 +19,14 @@ from services.log_listener.shipping import LineShipper
 logger = logging.getLogger(__name__)
 
 
+def listening_problem(listener: LogListener, shipper: LineShipper) -> str | None:
+    if not listener.is_serving():
+        return "not listening"
+    if not shipper.is_healthy():
+        return "writes to Kafka are failing"
+    return None
+
+
 async def serve(config: LogListenerConfig) -> None:
     sink = KafkaSink(config.kafka)
     await sink.start()
@@ -35,7 +43,7 @@ async def serve(config: LogListenerConfig) -> None:
     listener = LogListener(config, shipper)
     await listener.start()
     health = embedded_server(
-        health_app(lambda: listener.is_serving() and shipper.is_healthy()),
+        health_app(lambda: listening_problem(listener, shipper)),
         config.health_host,
         config.health_port,
     )

@@ -152,8 +152,9 @@ class CommitTracker:
 
     Records are added in the order they were read, each with the ticket of the bulk holding its
     outcome. A partition may be committed up to its last record whose bulk, and every earlier
-    bulk holding records of that partition, has completed. Commits never go backwards, even when
-    a rebalance delivers records again that were committed already.
+    bulk holding records of that partition, has completed. Records delivered again after a
+    rebalance are offered again: the source keeps its commits from going backwards, and only it
+    knows whether the first offer was ever committed.
     """
 
     def __init__(self) -> None:
@@ -161,7 +162,6 @@ class CommitTracker:
         self._runs: dict[tuple[str, int], deque[tuple[int, Record]]] = {}
         self._open_runs: Counter[int] = Counter()
         self._completed: set[int] = set()
-        self._committed: dict[tuple[str, int], int] = {}
 
     def add(self, ticket: int, record: Record) -> None:
         position = (record.topic, record.partition)
@@ -185,7 +185,7 @@ class CommitTracker:
         """For each partition that can move forward, the last record to commit; each record is
         returned once."""
         ready: list[Record] = []
-        for position, runs in self._runs.items():
+        for runs in self._runs.values():
             last: Record | None = None
             while runs and runs[0][0] in self._completed:
                 ticket, last = runs.popleft()
@@ -193,7 +193,6 @@ class CommitTracker:
                 if not self._open_runs[ticket]:
                     del self._open_runs[ticket]
                     self._completed.discard(ticket)
-            if last is not None and last.offset > self._committed.get(position, -1):
-                self._committed[position] = last.offset
+            if last is not None:
                 ready.append(last)
         return ready

@@ -1,0 +1,95 @@
+"""Whether a consumer is moving: what its `/health` says, and when it should give up and exit.
+
+A consumer may sit still for good reasons: nothing to read, or a downstream store that is down
+and holds up its reading. It is stalled when its group has records waiting and it has neither
+read nor committed any for `stall_after_s`. It is stuck, beyond its own repair, when it keeps
+asking for records of partitions assigned to it that have records waiting, with Kafka answering,
+and gets none for `exit_after_s`: then only a new process (a supervisor's restart) helps, and
+saying so beats sitting silent. Pure: the caller passes the time and the measurements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lag:
+    """Records not committed yet: of the group's whole topics, and of the partitions assigned
+    to this member."""
+
+    group: int
+    assigned: int
+
+
+class StallWatch:
+    def __init__(self, *, stall_after_s: float, exit_after_s: float, poll_gap_s: float) -> None:
+        self._stall_after_s = stall_after_s
+        self._exit_after_s = exit_after_s
+        # A poll ended less than this long ago means the consumer is still asking for records.
+        self._poll_gap_s = poll_gap_s
+        self._last_progress = 0.0
+        self._last_poll = float("-inf")
+        self._lag: Lag | None = None
+        self._unreachable_since: float | None = None
+        self._unreachable_reason = ""
+        self._stuck_since: float | None = None
+
+    def started(self, now: float) -> None:
+        self._last_progress = now
+
+    def polled(self, now: float, *, records: int) -> None:
+        self._last_poll = now
+        if records:
+            self.progressed(now)
+
+    def progressed(self, now: float) -> None:
+        """A record read or a commit acknowledged."""
+        self._last_progress = now
+        self._stuck_since = None
+
+    def measured(self, now: float, lag: Lag) -> None:
+        self._lag = lag
+        self._unreachable_since = None
+        asking_in_vain = (
+            lag.assigned > 0
+            and now - self._last_poll < self._poll_gap_s
+            and now - self._last_progress >= self._stall_after_s
+        )
+        if not asking_in_vain:
+            self._stuck_since = None
+        elif self._stuck_since is None:
+            self._stuck_since = now
+
+    def unreachable(self, now: float, reason: str) -> None:
+        """The lag could not be measured: Kafka did not answer."""
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+        self._unreachable_reason = reason
+        # Nothing can be read from a broker that is away: waiting for it is not being stuck.
+        self._stuck_since = None
+
+    def problem(self, now: float) -> str | None:
+        """Why the consumer is unhealthy, or None while it is healthy."""
+        still_s = now - self._last_progress
+        if still_s < self._stall_after_s:
+            return None
+        if self._unreachable_since is not None:
+            away_s = now - self._unreachable_since
+            return f"Kafka has not answered for {away_s:.0f} s: {self._unreachable_reason}"
+        if self._lag is not None and self._lag.group > 0:
+            return (
+                f"nothing read or committed for {still_s:.0f} s while the group has "
+                f"{self._lag.group} records waiting"
+            )
+        return None
+
+    def hopeless(self, now: float) -> str | None:
+        """Why the consumer should exit, or None while it may still recover by itself."""
+        if self._stuck_since is None or now - self._stuck_since < self._exit_after_s:
+            return None
+        assert self._lag is not None
+        return (
+            f"no record delivered for {now - self._last_progress:.0f} s from partitions "
+            f"assigned here with {self._lag.assigned} records waiting, while Kafka answers"
+        )
