@@ -2,7 +2,8 @@
 drills' own Kafka and Elasticsearch, print the table, write drills/report.json, exit 1 on any
 failure.
 
-Phase lengths come from FURROW_DRILL_KAFKA_DOWN_S (30), FURROW_DRILL_ES_DOWN_S (60),
+Phase lengths come from FURROW_DRILL_KAFKA_DOWN_S (30), FURROW_DRILL_KAFKA_LONG_DOWN_S (120),
+FURROW_DRILL_KAFKA_FLAP_S (10), FURROW_DRILL_ES_DOWN_S (60),
 FURROW_DRILL_REGISTRY_DOWN_S (10), FURROW_DRILL_WARMUP_S (10) and FURROW_DRILL_SETTLE_S (10).
 """
 
@@ -34,6 +35,8 @@ def timings_from(environ: dict[str, str]) -> Timings:
         warmup_s=seconds("WARMUP_S", defaults.warmup_s),
         settle_s=seconds("SETTLE_S", defaults.settle_s),
         kafka_down_s=seconds("KAFKA_DOWN_S", defaults.kafka_down_s),
+        kafka_long_down_s=seconds("KAFKA_LONG_DOWN_S", defaults.kafka_long_down_s),
+        kafka_flap_s=seconds("KAFKA_FLAP_S", defaults.kafka_flap_s),
         elasticsearch_down_s=seconds("ES_DOWN_S", defaults.elasticsearch_down_s),
         registry_down_s=seconds("REGISTRY_DOWN_S", defaults.registry_down_s),
     )

@@ -24,10 +24,20 @@ class Timings:
     warmup_s: float = 10.0  # load before the fault
     settle_s: float = 10.0  # load after the pipeline is healthy again
     kafka_down_s: float = 30.0
+    # Longer than a consumer's session timeout and than the drills' max.poll.interval.ms.
+    kafka_long_down_s: float = 120.0
+    # The flapping broker: stopped for this long, then up for this long, three times.
+    kafka_flap_s: float = 10.0
     elasticsearch_down_s: float = 60.0
     registry_down_s: float = 10.0
     recover_timeout_s: float = 120.0
     drain_timeout_s: float = 180.0
+    # The consumers' session timeout: how long a killed member keeps its partitions, and how
+    # long an outage lasts before every member has to join its group again (Kafka's default).
+    session_timeout_s: float = 45.0
+
+
+KAFKA_FLAPS = 3
 
 
 @dataclass
@@ -52,6 +62,8 @@ class Drill:
     inject: Callable[[Scene], Awaitable[Fault]]
     # Stops servers of its own: never run against shared ones.
     needs_own_servers: bool = False
+    # A server's outage must be ridden out by every component, without a restart.
+    restart_allowed: bool = True
 
 
 async def _killed_and_restarted(scene: Scene, component: str) -> Fault:
@@ -94,6 +106,24 @@ async def _kafka_down(scene: Scene) -> Fault:
     return await _server_down(
         scene, servers.stop_kafka, servers.start_kafka, scene.timings.kafka_down_s
     )
+
+
+async def _kafka_down_long(scene: Scene) -> Fault:
+    return await _server_down(
+        scene, servers.stop_kafka, servers.start_kafka, scene.timings.kafka_long_down_s
+    )
+
+
+async def _kafka_flapping(scene: Scene) -> Fault:
+    """Stopped and started KAFKA_FLAPS times, `kafka_flap_s` apart; the last start is the one
+    the pipeline recovers from."""
+    flap_s = scene.timings.kafka_flap_s
+    for _ in range(KAFKA_FLAPS - 1):
+        await asyncio.to_thread(servers.stop_kafka)
+        await asyncio.sleep(flap_s)
+        await asyncio.to_thread(servers.start_kafka)
+        await asyncio.sleep(flap_s)
+    return await _server_down(scene, servers.stop_kafka, servers.start_kafka, flap_s)
 
 
 async def _elasticsearch_down(scene: Scene) -> Fault:
@@ -149,12 +179,33 @@ DRILLS = {
         Drill("enrich-kill", "kill -9 of the enricher, restarted", _kill("enrich")),
         Drill("sink-good-kill", "kill -9 of the good sink, restarted", _kill("sink_good")),
         Drill("sink-bad-kill", "kill -9 of the bad sink, restarted", _kill("sink_bad")),
-        Drill("kafka-down", "Kafka stopped, then started", _kafka_down, needs_own_servers=True),
+        Drill(
+            "kafka-down",
+            "Kafka stopped, then started",
+            _kafka_down,
+            needs_own_servers=True,
+            restart_allowed=False,
+        ),
+        Drill(
+            "kafka-down-long",
+            "Kafka stopped past the session timeout and max.poll.interval.ms, then started",
+            _kafka_down_long,
+            needs_own_servers=True,
+            restart_allowed=False,
+        ),
+        Drill(
+            "kafka-flapping",
+            f"Kafka stopped and started {KAFKA_FLAPS} times",
+            _kafka_flapping,
+            needs_own_servers=True,
+            restart_allowed=False,
+        ),
         Drill(
             "elasticsearch-down",
             "Elasticsearch stopped, then started",
             _elasticsearch_down,
             needs_own_servers=True,
+            restart_allowed=False,
         ),
         Drill(
             "registry-down",

@@ -27,6 +27,7 @@ from services.sinks.mappings import template_name
 
 SUPER_KEY = "drill-super-key"
 PARTITIONS = 2
+MAX_POLL_INTERVAL_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,12 @@ class Pipeline:
     """Components are started by `start()` and stopped (SIGTERM) by `stop()`; `cleanup()` then
     removes the topics and indices, which on shared servers belong to nobody else."""
 
-    def __init__(self, servers: Servers, ports: Ports, work_dir: Path) -> None:
+    def __init__(
+        self, servers: Servers, ports: Ports, work_dir: Path, *, session_timeout_s: float
+    ) -> None:
         self.servers = servers
         self.ports = ports
+        self.session_timeout_s = session_timeout_s
         self.tag = f"drill-{uuid.uuid4().hex[:8]}"
         self.work_dir = work_dir
         self.topics = {kind: f"{self.tag}-{kind}" for kind in ("raw", "good", "bad")}
@@ -269,6 +273,10 @@ class Pipeline:
     def _kafka(self) -> dict[str, str]:
         return {
             "FURROW_KAFKA_BOOTSTRAP_SERVERS": self.servers.kafka_bootstrap,
+            # Below Kafka's default, so that the long outage outlasts it: a consumer held up
+            # writing its outputs stops polling, and is put out of its group meanwhile.
+            "FURROW_KAFKA_MAX_POLL_INTERVAL_MS": str(MAX_POLL_INTERVAL_MS),
+            "FURROW_KAFKA_SESSION_TIMEOUT_MS": str(int(self.session_timeout_s * 1000)),
             "FURROW_TOPICS_RAW": self.topics["raw"],
             "FURROW_TOPICS_GOOD": self.topics["good"],
             "FURROW_TOPICS_BAD": self.topics["bad"],

@@ -29,6 +29,9 @@ class DrillResult:
     drain_s: float | None = None
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    # Components whose process exited during the fault and was started again.
+    restarted: list[str] = field(default_factory=list)
+    restart_allowed: bool = True
 
     @property
     def passed(self) -> bool:
@@ -38,6 +41,7 @@ class DrillResult:
             and self.drain_s is not None
             and self.tally is not None
             and self.tally.passed
+            and (self.restart_allowed or not self.restarted)
         )
 
 
@@ -46,11 +50,13 @@ async def run_drill(
 ) -> DrillResult:
     """Run `drill` on a fresh pipeline; the pipeline's processes are stopped and its topics and
     indices deleted afterwards, its logs kept in `work_dir`."""
-    result = DrillResult(drill.name, drill.summary)
+    result = DrillResult(drill.name, drill.summary, restart_allowed=drill.restart_allowed)
     if drill.needs_own_servers and not servers.own:
         result.error = "stops Kafka or Elasticsearch: runs only on the drills' own servers"
         return result
-    pipeline = Pipeline(servers, ports, work_dir / drill.name)
+    pipeline = Pipeline(
+        servers, ports, work_dir / drill.name, session_timeout_s=timings.session_timeout_s
+    )
     try:
         await pipeline.start()
         load = Load(pipeline.collector_url)
@@ -82,8 +88,10 @@ async def run_drill(
 def _record(result: DrillResult, fault: Fault) -> None:
     recovery = fault.recovery
     result.recovery_s = recovery.seconds
+    result.restarted.extend(recovery.revived)
     result.notes.extend(
         f"{name} exited during the fault and was started again, as `furrow up` would"
+        + ("" if result.restart_allowed else " (this drill allows no restart)")
         for name in recovery.revived
     )
     if recovery.seconds is None:

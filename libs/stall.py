@@ -47,6 +47,8 @@ class StallWatch:
         """A record read or a commit acknowledged."""
         self._last_progress = now
         self._stuck_since = None
+        # Measured before: what it said waits may be what just moved.
+        self._lag = None
 
     def measured(self, now: float, lag: Lag) -> None:
         self._lag = lag

@@ -41,6 +41,15 @@ def test_a_commit_is_progress() -> None:
     assert stall.problem(50.0) is None
 
 
+def test_a_lag_measured_before_the_last_progress_is_not_taken_for_a_stall() -> None:
+    stall = watch()
+    stall.measured(50.0, Lag(group=40, assigned=40))
+    stall.progressed(51.0)
+    assert stall.problem(90.0) is None
+    stall.measured(90.0, Lag(group=40, assigned=40))
+    assert stall.problem(90.0) is not None
+
+
 def test_kafka_away_for_long_is_named_in_the_problem() -> None:
     stall = watch()
     stall.unreachable(5.0, "Local: Timed out")
