@@ -21,6 +21,7 @@ import orjson
 
 from libs.formats.enriched import EnrichedEvent, timestamp
 from libs.formats.iglu import IgluError, SchemaKey, schema_key
+from services.enrich.decimals import DecimalError, snowplow_decimal
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 UNSTRUCT_EVENT: Final = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
@@ -41,6 +42,8 @@ EVENT_TYPES: Final[dict[str, tuple[str, str | None]]] = {
     "ad": ("ad_impression", "iglu:com.snowplowanalytics.snowplow/ad_impression/jsonschema/1-0-0"),
     # A self-describing event is known by the schema of its own data.
     "ue": ("unstruct", None),
+    # The legacy code of structured events, still read by Snowplow.
+    "ev": ("struct", "iglu:com.google.analytics/event/jsonschema/1-0-0"),
 }
 
 # Parameters copied as text.
@@ -57,6 +60,11 @@ TEXT_FIELDS: Final = {
     "se_ac": "se_action",
     "se_la": "se_label",
     "se_pr": "se_property",
+    # Legacy names of the structured event's fields, still read by Snowplow.
+    "ev_ca": "se_category",
+    "ev_ac": "se_action",
+    "ev_la": "se_label",
+    "ev_pr": "se_property",
     "tr_id": "tr_orderid",
     "tr_af": "tr_affiliation",
     "tr_ci": "tr_city",
@@ -83,8 +91,10 @@ INTEGER_FIELDS: Final = {
     "pp_may": "pp_yoffset_max",
     "ti_qu": "ti_quantity",
 }
-NUMBER_FIELDS: Final = {
+# Read as Snowplow reads them (see `services.enrich.decimals`).
+DECIMAL_FIELDS: Final = {
     "se_va": "se_value",
+    "ev_va": "se_value",
     "tr_tt": "tr_total",
     "tr_tx": "tr_tax",
     "tr_sh": "tr_shipping",
@@ -120,15 +130,35 @@ INT32: Final = 2**31
 @dataclass(slots=True)
 class ProtocolReading:
     """An event read from the tracker protocol: its fields, the self-describing JSON it carries
-    (to validate), and what breaks the protocol."""
+    (to validate), what breaks the protocol, and the atomic fields that could not be read."""
 
     event: EnrichedEvent = field(default_factory=dict)
     unstruct_event: SelfDescribingJson | None = None
     contexts: list[SelfDescribingJson] = field(default_factory=list)
     violations: list[dict[str, str]] = field(default_factory=list)
+    atomic_errors: list[AtomicError] = field(default_factory=list)
 
     def violate(self, name: str, value: str | None, expectation: str) -> None:
         self.violations.append({"field": name, "value": value or "", "expectation": expectation})
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicError:
+    """A parameter whose value cannot be an atomic field's. Snowplow reports these as schema
+    violations of its `atomic` schema, one data report each."""
+
+    parameter: str
+    value: str
+    message: str
+
+    def data_report(self) -> dict[str, Any]:
+        """The error as a data report of the bad row, in the shape of Snowplow's."""
+        return {
+            "message": self.message,
+            "path": self.parameter,
+            "keyword": "atomic_field_parse_error",
+            "targets": [],
+        }
 
 
 # Every event is read here, so the work per event is kept to a few dictionary operations: fields
@@ -145,7 +175,7 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         "v_etl": etl_version,
         "user_ipaddress": parameters.get("ip") or payload.ip_address,
     }
-    reading = ProtocolReading(event, None, [], [])
+    reading = ProtocolReading(event, None, [], [], [])
     if useragent := parameters.get("ua") or payload.user_agent:
         event["useragent"] = useragent
     if network_userid := parameters.get("tnuid") or payload.network_user_id:
@@ -168,13 +198,20 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
             continue
         if kind == _TEXT:
             event[TEXT_FIELDS[name]] = value
+        elif kind == _DECIMAL:
+            # Before the test for an empty value: Snowplow refuses an empty decimal.
+            try:
+                if decimal := snowplow_decimal(value):
+                    event[DECIMAL_FIELDS[name]] = decimal
+            except DecimalError as error:
+                reading.atomic_errors.append(AtomicError(name, value, str(error)))
         elif not value:
             continue
         elif kind == _CONVERTED:
             target, convert, expectation = CONVERTED_FIELDS[name]
             if (converted := convert(value)) is None:
                 malformed.append((kind, name, value, expectation))
-            else:
+            elif converted:
                 event[target] = converted
         elif kind == _TIMESTAMP:
             if (milliseconds := _epoch_ms(value)) is None:
@@ -258,21 +295,14 @@ def _read_event_id(given: str | None, reading: ProtocolReading) -> None:
 
 
 def _integer(value: str) -> str | None:
-    try:
-        number = int(value)
-    except ValueError:
+    """The integer as Java's `Integer.parseInt` reads it (a sign, then digits of any script,
+    nothing else), empty for `null` as Snowplow reads it; None if not an integer."""
+    if value.lower() == "null":
+        return ""
+    if _JAVA_INTEGER.fullmatch(value) is None:
         return None
+    number = int(value)
     return str(number) if -INT32 <= number < INT32 else None
-
-
-def _number(value: str) -> str | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    if number != number or number in (float("inf"), float("-inf")):
-        return None
-    return value.strip()
 
 
 def _boolean(value: str) -> str | None:
@@ -433,10 +463,12 @@ def _is_self_describing(value: Any) -> bool:
 
 
 Converter = Callable[[str], str | None]
+"""The field's text for a parameter's value; empty to leave the field empty, None if invalid."""
+# `\d` is any script's decimal digit, as for Java.
+_JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
-    **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
 }
 
@@ -445,8 +477,10 @@ _TEXT: Final = 0
 _CONVERTED: Final = 1
 _TIMESTAMP: Final = 2
 _DIMENSION: Final = 3
+_DECIMAL: Final = 4
 _PARAMETER_KINDS: Final[dict[str, int]] = {
     **dict.fromkeys(TEXT_FIELDS, _TEXT),
+    **dict.fromkeys(DECIMAL_FIELDS, _DECIMAL),
     **dict.fromkeys(CONVERTED_FIELDS, _CONVERTED),
     **dict.fromkeys(TIMESTAMP_FIELDS, _TIMESTAMP),
     **dict.fromkeys(DIMENSION_FIELDS, _DIMENSION),
