@@ -8,6 +8,7 @@ is a protocol violation. Either way every problem is listed, and the enricher ma
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -127,8 +128,9 @@ def _tracker_protocol(
         )
         return
     for parameters in document["data"]:
-        # Query-string parameters apply to every event of the batch; the event's own win.
-        adapted.events.append(RawEvent({**query, **parameters}, payload))
+        # Query-string parameters apply to every event of the batch, over the event's own, as
+        # in Snowplow (a collector's `nuid` or a proxy's `tv` win).
+        adapted.events.append(RawEvent({**parameters, **query}, payload))
 
 
 def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any:
@@ -151,17 +153,61 @@ def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any
 
 
 def _redirect(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    """Snowplow's redirect adapter: the target is the event (`uri_redirect`), or, when the
+    request names its event type, an entity added in front of its contexts."""
+    if not payload.querystring:
+        adapted.protocol_violations.append(
+            {
+                "field": "querystring",
+                "value": "",
+                "expectation": "empty querystring: not a valid URI redirect",
+            }
+        )
+        return
     target = query.pop("u", None)
     if not target:
         adapted.protocol_violations.append(
-            {"field": "u", "value": "", "expectation": "the redirect target URL"}
+            {
+                "field": "querystring",
+                "value": payload.querystring,
+                "expectation": "missing `u` parameter: not a valid URI redirect",
+            }
         )
         return
-    parameters = {"e": "ue", "p": "web", "tv": "r-tp2", **query}
-    if parameters["e"] == "ue" and "ue_pr" not in parameters and "ue_px" not in parameters:
-        redirect = {"schema": URI_REDIRECT, "data": {"uri": target}}
+    redirect = {"schema": URI_REDIRECT, "data": {"uri": target}}
+    parameters = {"tv": "r-tp2", "p": "web", **query}
+    if "e" not in parameters:
+        parameters["e"] = "ue"
         parameters["ue_pr"] = _unstruct_envelope(redirect)
+    elif not _add_redirect_entity(parameters, redirect, adapted.protocol_violations):
+        return
     adapted.events.append(RawEvent(parameters, payload))
+
+
+def _add_redirect_entity(
+    parameters: dict[str, str], redirect: SelfDescribingJson, problems: list[dict[str, str]]
+) -> bool:
+    """Put `redirect` first in the contexts of `co` (JSON) or `cx` (base64), or in new contexts;
+    False, with the problem, when those contexts are not JSON."""
+    encoded = not parameters.get("co") and bool(parameters.get("cx"))
+    text = parameters.get("cx", "") if encoded else parameters.get("co", "")
+    if not text:
+        parameters["co"] = orjson.dumps({"schema": CONTEXTS_1_0_1, "data": [redirect]}).decode()
+        return True
+    try:
+        if encoded:
+            text = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        contexts = orjson.loads(text)
+        contexts["data"] = [redirect, *contexts["data"]]
+    except (ValueError, TypeError, KeyError) as error:
+        problems.append({"field": "co|cx", "value": text[:100], "expectation": f"JSON ({error})"})
+        return False
+    written = orjson.dumps(contexts)
+    if encoded:
+        parameters["cx"] = base64.urlsafe_b64encode(written).decode().rstrip("=")
+    else:
+        parameters["co"] = written.decode()
+    return True
 
 
 def _iglu_webhook(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:

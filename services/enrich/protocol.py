@@ -173,7 +173,7 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         "collector_tstamp": _request_timestamp(payload.timestamp_ms),
         "v_collector": payload.collector,
         "v_etl": etl_version,
-        "user_ipaddress": parameters.get("ip") or payload.ip_address,
+        "user_ipaddress": first_address(parameters.get("ip")) or payload.ip_address,
     }
     reading = ProtocolReading(event, None, [], [], [])
     if useragent := parameters.get("ua") or payload.user_agent:
@@ -199,14 +199,12 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         if kind == _TEXT:
             event[TEXT_FIELDS[name]] = value
         elif kind == _DECIMAL:
-            # Before the test for an empty value: Snowplow refuses an empty decimal.
             try:
                 if decimal := snowplow_decimal(value):
                     event[DECIMAL_FIELDS[name]] = decimal
             except DecimalError as error:
                 reading.atomic_errors.append(AtomicError(name, value, str(error)))
-        elif not value:
-            continue
+        # An empty value is no number, time or size: Snowplow refuses it, and so does Furrow.
         elif kind == _CONVERTED:
             target, convert, expectation = CONVERTED_FIELDS[name]
             if (converted := convert(value)) is None:
@@ -287,11 +285,19 @@ def _read_event_id(given: str | None, reading: ProtocolReading) -> None:
         reading.event["event_id"] = str(uuid.uuid4())
     elif _CANONICAL_UUID.fullmatch(given):
         reading.event["event_id"] = given
+    elif _CANONICAL_UUID.fullmatch(lowered := given.lower()):
+        reading.event["event_id"] = lowered
     else:
-        try:
-            reading.event["event_id"] = str(uuid.UUID(given))
-        except ValueError:
-            reading.violate("eid", given, "a UUID")
+        # Only the canonical form, in either case, as Snowplow: no braces, no missing dashes.
+        reading.violate("eid", given, "a UUID")
+
+
+def first_address(ip: str | None) -> str | None:
+    """The tracker's `ip` parameter as Snowplow reads it: the first of a comma-separated list
+    (as proxies write them), None when empty."""
+    if not ip:
+        return None
+    return ip.split(",", 1)[0].strip() or None
 
 
 def _integer(value: str) -> str | None:
@@ -320,7 +326,8 @@ def _epoch_ms(value: str) -> int | None:
 @functools.lru_cache(maxsize=4096)
 def _dimensions(value: str) -> tuple[str, str] | None:
     width, separator, height = value.partition("x")
-    if not separator or not width.isdigit() or not height.isdigit():
+    # ASCII digits only (`str.isdigit` would take other scripts' digits, which Snowplow refuses).
+    if not (separator and _ASCII_DIGITS.fullmatch(width) and _ASCII_DIGITS.fullmatch(height)):
         return None
     if int(width) >= INT32 or int(height) >= INT32:
         return None
@@ -367,7 +374,10 @@ def _url_parts(url: str) -> dict[str, str] | None:
     if not split.scheme or not split.hostname:
         return None
     default_port = {"http": 80, "https": 443}.get(split.scheme.lower())
-    parts = {"scheme": split.scheme.lower(), "host": split.hostname, "path": split.path or "/"}
+    # No path is no path (`https://x.com#top`), as Snowplow has it, not `/`.
+    parts = {"scheme": split.scheme.lower(), "host": split.hostname}
+    if split.path:
+        parts["path"] = split.path
     if port or default_port:
         parts["port"] = str(port or default_port)
     if split.query:
@@ -466,6 +476,7 @@ Converter = Callable[[str], str | None]
 """The field's text for a parameter's value; empty to leave the field empty, None if invalid."""
 # `\d` is any script's decimal digit, as for Java.
 _JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
+_ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},

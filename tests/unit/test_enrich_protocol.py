@@ -179,7 +179,9 @@ def test_unreadable_decimals_are_atomic_errors_not_violations(value: str) -> Non
     reading = read(se_va=value)
     assert reading.violations == []
     assert [(e.parameter, e.value) for e in reading.atomic_errors] == [("se_va", value)]
-    assert reading.atomic_errors[0].message.startswith("Cannot be converted to java.math.BigDecimal")
+    assert reading.atomic_errors[0].message.startswith(
+        "Cannot be converted to java.math.BigDecimal"
+    )
     assert "se_value" not in reading.event
 
 
