@@ -8,7 +8,6 @@ row lists every problem of the event.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import re
 import uuid
@@ -176,7 +175,7 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         "user_ipaddress": first_address(parameters.get("ip")) or payload.ip_address,
     }
     reading = ProtocolReading(event, None, [], [], [])
-    if useragent := parameters.get("ua") or payload.user_agent:
+    if useragent := tsv_safe(parameters.get("ua") or payload.user_agent or ""):
         event["useragent"] = useragent
     if network_userid := parameters.get("tnuid") or payload.network_user_id:
         event["network_userid"] = network_userid
@@ -197,7 +196,8 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         if kind is None:
             continue
         if kind == _TEXT:
-            event[TEXT_FIELDS[name]] = value
+            if safe := tsv_safe(value):
+                event[TEXT_FIELDS[name]] = safe
         elif kind == _DECIMAL:
             try:
                 if decimal := snowplow_decimal(value):
@@ -225,13 +225,13 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     for _, name, value, expectation in sorted(malformed):
         reading.violate(name, value, expectation)
     # A pixel request without `url` was made by the page itself: its Referer is the page.
-    page_url = parameters.get("url") if "url" in parameters else payload.referer_uri
+    page_url = tsv_safe(parameters.get("url", payload.referer_uri or ""))
     if page_url:
         if (page_fields := _page_fields(page_url)) is None:
             reading.violate("url", page_url, "an absolute URL")
         else:
             event.update(page_fields)
-    if referer := parameters.get("refr"):
+    if referer := tsv_safe(parameters.get("refr", "")):
         event.update(_referer_fields(referer))
     if "ue_pr" in parameters or "ue_px" in parameters or event.get("event") == "unstruct":
         _read_unstruct_event(parameters, reading)
@@ -281,7 +281,8 @@ EVENT_TYPE_FIELDS: Final[dict[str, dict[str, str]]] = {
 
 
 def _read_event_id(given: str | None, reading: ProtocolReading) -> None:
-    if not given:
+    # An empty `eid` is refused, as Snowplow does, rather than replaced.
+    if given is None:
         reading.event["event_id"] = str(uuid.uuid4())
     elif _CANONICAL_UUID.fullmatch(given):
         reading.event["event_id"] = given
@@ -297,7 +298,14 @@ def first_address(ip: str | None) -> str | None:
     (as proxies write them), None when empty."""
     if not ip:
         return None
-    return ip.split(",", 1)[0].strip() or None
+    return tsv_safe(ip.split(",", 1)[0].strip()) or None
+
+
+def tsv_safe(text: str) -> str:
+    """Text as Snowplow puts it in a TSV column: a tab becomes four spaces and the other ASCII
+    control characters (line breaks included) are removed."""
+    # Nearly all text is printable, and that test is cheaper than the translation.
+    return text if text.isprintable() else text.translate(_TSV_SAFE)
 
 
 def _integer(value: str) -> str | None:
@@ -448,8 +456,8 @@ def _json_parameter(
     elif value := parameters.get(encoded):
         source = encoded
         try:
-            text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+            text = decode_base64_url(value)
+        except ValueError:
             reading.violate(encoded, value[:100], "URL-safe base64 of UTF-8 JSON")
             return None
     else:
@@ -459,6 +467,12 @@ def _json_parameter(
     except orjson.JSONDecodeError as error:
         reading.violate(source, text[:100], f"JSON ({error})")
         return None
+
+
+def decode_base64_url(value: str) -> str:
+    """URL-safe base64 (padding optional) of UTF-8 text, decoded; ValueError (binascii's or
+    the UTF-8 decoder's) if it is not."""
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
 
 
 def _envelope_data(envelope: Any, schema_prefix: str, name: str, reading: ProtocolReading) -> Any:
@@ -477,6 +491,9 @@ Converter = Callable[[str], str | None]
 # `\d` is any script's decimal digit, as for Java.
 _JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
+_TSV_SAFE: Final = str.maketrans(
+    {"\t": "    ", **{chr(code): None for code in [*range(0x20), 0x7F] if code != 0x09}}
+)
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
