@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 
 from libs.formats.collector_payload import CollectorPayload
+from libs.formats.iglu import IgluError, SchemaKey
 from services.enrich.model import RawEvent, SelfDescribingJson
 from services.enrich.protocol import UNSTRUCT_EVENT
 
@@ -210,31 +211,95 @@ def _add_redirect_entity(
     return True
 
 
+# The tracker parameters Snowplow's webhook adapters keep as such rather than as event data.
+_WEBHOOK_TRACKER_PARAMETERS: Final = frozenset({"nuid", "aid", "cv", "eid", "ttm", "url"})
+_JSON_TYPES: Final = ("application/json", "application/json; charset=utf-8")
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+
 def _iglu_webhook(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    """Snowplow's Iglu webhook adapter: the schema in the `schema` parameter, the data in the
+    other parameters (empty ones null), or in a JSON body (an array is one event per element)
+    or a form body; else a self-describing JSON body."""
+    failures = adapted.adapter_failures
     schema = query.pop("schema", None)
-    platform = query.pop("p", "app")
-    data: Any = query
-    if payload.body is not None:
-        content_type = (payload.content_type or "").lower()
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            body = payload.body.decode("utf-8", errors="replace")
-            data = parse_query(body, adapted.adapter_failures, "body")
-        else:
-            document = _json_body(payload, adapted.adapter_failures)
-            if document is None:
-                return
-            if schema is None and isinstance(document, dict) and "schema" in document:
-                schema, data = document.get("schema"), document.get("data")
-            else:
-                data = document
-    if not isinstance(schema, str) or not schema:
-        adapted.adapter_failures.append(
-            {"field": "schema", "value": "", "expectation": "an Iglu schema URI"}
-        )
+    content_type = payload.content_type.lower() if payload.content_type else None
+    expected = f"expected one of {', '.join((*_JSON_TYPES, _FORM_TYPE))}"
+    if payload.body is not None and content_type is None:
+        failures.append({"field": "contentType", "value": "", "expectation": expected})
         return
-    event = {"schema": schema, "data": data}
-    parameters = {"e": "ue", "p": platform, "tv": "com.snowplowanalytics.iglu-v1"}
-    parameters["ue_pr"] = _unstruct_envelope(event)
+    if schema is None:
+        if payload.body is None:
+            failures.append({"field": "schema", "value": "", "expectation": "empty `schema` field"})
+            failures.append({"field": "body", "value": "", "expectation": "empty body"})
+        elif content_type not in _JSON_TYPES:
+            expectation = f"expected one of {', '.join(_JSON_TYPES)}"
+            failures.append(
+                {"field": "contentType", "value": content_type or "", "expectation": expectation}
+            )
+        elif (document := _json_body(payload, failures)) is not None:
+            if isinstance(document, dict) and isinstance(document.get("schema"), str):
+                _webhook_event(
+                    document["schema"], document.get("data"), query, "app", payload, adapted
+                )
+            else:
+                failures.append(
+                    {"field": "body", "value": "", "expectation": "self-describing JSON"}
+                )
+        return
+    try:
+        SchemaKey.parse_uri(schema)
+    except IgluError as error:
+        failures.append({"field": "schema", "value": schema, "expectation": str(error)})
+        return
+    if payload.body is None:
+        data = {
+            name: value or None
+            for name, value in query.items()
+            if name != "p" and name not in _WEBHOOK_TRACKER_PARAMETERS
+        }
+        _webhook_event(schema, data, query, "app", payload, adapted)
+    elif content_type == _FORM_TYPE:
+        body = payload.body.decode("utf-8", errors="replace")
+        form = parse_query(body, failures, "body")
+        if not failures:
+            _webhook_event(schema, form, query, "srv", payload, adapted)
+    elif content_type not in _JSON_TYPES:
+        failures.append(
+            {"field": "contentType", "value": content_type or "", "expectation": expected}
+        )
+    elif (document := _json_body(payload, failures)) is not None:
+        body_text = payload.body.decode("utf-8", errors="replace")
+        if isinstance(document, list):
+            if not document:
+                failures.append(
+                    {"field": "body", "value": body_text, "expectation": "empty array of events"}
+                )
+            for element in document:
+                _webhook_event(schema, element, query, "app", payload, adapted)
+        elif not isinstance(document, dict) or not document:
+            failures.append(
+                {"field": "body", "value": body_text, "expectation": "has no key-value pairs"}
+            )
+        else:
+            _webhook_event(schema, document, query, "app", payload, adapted)
+
+
+def _webhook_event(
+    schema: str,
+    data: Any,
+    query: dict[str, str],
+    platform: str,
+    payload: CollectorPayload,
+    adapted: Adapted,
+) -> None:
+    parameters = {
+        "tv": "com.snowplowanalytics.iglu-v1",
+        "e": "ue",
+        "p": query.get("p", platform),
+        "ue_pr": _unstruct_envelope({"schema": schema, "data": data}),
+        **{k: v for k, v in query.items() if k in _WEBHOOK_TRACKER_PARAMETERS},
+    }
     adapted.events.append(RawEvent(parameters, payload))
 
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from libs.formats.enriched import EnrichedEvent, timestamp
+from libs.formats.enriched import EnrichedEvent, timestamp, tsv_safe
 from libs.formats.iglu import IgluError, SchemaKey, schema_key
 from services.enrich.decimals import DecimalError, snowplow_decimal
 from services.enrich.model import RawEvent, SelfDescribingJson
@@ -170,14 +170,19 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     event: EnrichedEvent = {
         "etl_tstamp": _request_timestamp(etl_ms),
         "collector_tstamp": _request_timestamp(payload.timestamp_ms),
-        "v_collector": payload.collector,
+        # A `cv` parameter (set by some collectors and webhooks) names the collector, as in
+        # Snowplow; else the raw record does.
+        "v_collector": tsv_safe(parameters.get("cv") or "") or payload.collector,
         "v_etl": etl_version,
         "user_ipaddress": first_address(parameters.get("ip")) or payload.ip_address,
     }
     reading = ProtocolReading(event, None, [], [], [])
     if useragent := tsv_safe(parameters.get("ua") or payload.user_agent or ""):
         event["useragent"] = useragent
-    if network_userid := parameters.get("tnuid") or payload.network_user_id:
+    # The tracker's `tnuid`, else a `nuid` parameter, else the collector's cookie: Snowplow's order.
+    if network_userid := tsv_safe(
+        parameters.get("tnuid") or parameters.get("nuid") or payload.network_user_id or ""
+    ):
         event["network_userid"] = network_userid
     _read_event_type(parameters.get("e"), reading)
     if (platform := parameters.get("p")) in PLATFORMS:
@@ -299,13 +304,6 @@ def first_address(ip: str | None) -> str | None:
     if not ip:
         return None
     return tsv_safe(ip.split(",", 1)[0].strip()) or None
-
-
-def tsv_safe(text: str) -> str:
-    """Text as Snowplow puts it in a TSV column: a tab becomes four spaces and the other ASCII
-    control characters (line breaks included) are removed."""
-    # Nearly all text is printable, and that test is cheaper than the translation.
-    return text if text.isprintable() else text.translate(_TSV_SAFE)
 
 
 def _integer(value: str) -> str | None:
@@ -491,9 +489,6 @@ Converter = Callable[[str], str | None]
 # `\d` is any script's decimal digit, as for Java.
 _JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
-_TSV_SAFE: Final = str.maketrans(
-    {"\t": "    ", **{chr(code): None for code in [*range(0x20), 0x7F] if code != 0x09}}
-)
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
     **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
