@@ -1,0 +1,16 @@
+"""`python -m tests.golden`: enrich the corpus and write the expected outputs again. Review the
+diff: every changed line is a change to what the enricher writes."""
+
+from tests.golden import corpus, enrich, enricher, write
+
+
+def main() -> None:
+    core = enricher()
+    for request in corpus():
+        outputs = enrich(request, core)
+        write(request["name"], outputs)
+        print(f"{request['name']}: {len(outputs.good)} good, {len(outputs.bad)} bad")
+
+
+if __name__ == "__main__":
+    main()
