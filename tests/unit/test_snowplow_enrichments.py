@@ -31,7 +31,7 @@ from services.enrich.enrichments.parameters import (
 from services.enrich.enrichments.ua_parser_config import UaParser
 from services.enrich.model import RawEvent
 from services.enrich.protocol import read_event
-from tests.unit import test_snowplow_adapters, test_snowplow_conversions
+from tests.unit import test_snowplow_adapters, test_snowplow_conversions, test_snowplow_pii
 from tests.unit.snowplow_vectors import Case, cases
 
 REGISTRY = "enrichments/registry/"
@@ -580,7 +580,7 @@ def _read(parameters: dict[str, str], referer: str | None = None) -> dict[str, s
 
 
 def every_case() -> list[Case]:
-    modules: list[Any] = [test_snowplow_conversions, test_snowplow_adapters]
+    modules: list[Any] = [test_snowplow_conversions, test_snowplow_adapters, test_snowplow_pii]
     own = [
         ANONYMISED,
         CAMPAIGNS,
