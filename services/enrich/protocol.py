@@ -121,6 +121,8 @@ DIMENSION_FIELDS: Final = {
     "vp": ("br_viewwidth", "br_viewheight"),
     "ds": ("doc_width", "doc_height"),
 }
+# Snowplow's message for a value of an integer field that is no 32-bit integer.
+INTEGER_ERROR: Final = "Cannot be converted to java.lang.Integer"
 # Largest epoch millisecond a timestamp column can hold (year 9999).
 MAX_EPOCH_MS: Final = 253_402_300_799_999
 INT32: Final = 2**31
@@ -209,12 +211,17 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
                     event[DECIMAL_FIELDS[name]] = decimal
             except DecimalError as error:
                 reading.atomic_errors.append(AtomicError(name, value, str(error)))
+        elif kind == _INTEGER:
+            if (number := _integer(value)) is None:
+                reading.atomic_errors.append(AtomicError(name, value, INTEGER_ERROR))
+            elif number:
+                event[INTEGER_FIELDS[name]] = number
         # An empty value is no number, time or size: Snowplow refuses it, and so does Furrow.
         elif kind == _CONVERTED:
             target, convert, expectation = CONVERTED_FIELDS[name]
             if (converted := convert(value)) is None:
                 malformed.append((kind, name, value, expectation))
-            elif converted:
+            else:
                 event[target] = converted
         elif kind == _TIMESTAMP:
             if (milliseconds := _epoch_ms(value)) is None:
@@ -229,6 +236,8 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
             event[width], event[height] = dimensions
     for _, name, value, expectation in sorted(malformed):
         reading.violate(name, value, expectation)
+    if len(reading.atomic_errors) > 1:
+        reading.atomic_errors.sort(key=lambda error: error.parameter)
     # A pixel request without `url` was made by the page itself: its Referer is the page.
     page_url = tsv_safe(parameters.get("url", payload.referer_uri or ""))
     if page_url:
@@ -485,13 +494,12 @@ def _is_self_describing(value: Any) -> bool:
 
 
 Converter = Callable[[str], str | None]
-"""The field's text for a parameter's value; empty to leave the field empty, None if invalid."""
+"""The field's text for a parameter's value, None if invalid."""
 # `\d` is any script's decimal digit, as for Java.
 _JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
-    **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
 }
 
@@ -501,9 +509,11 @@ _CONVERTED: Final = 1
 _TIMESTAMP: Final = 2
 _DIMENSION: Final = 3
 _DECIMAL: Final = 4
+_INTEGER: Final = 5
 _PARAMETER_KINDS: Final[dict[str, int]] = {
     **dict.fromkeys(TEXT_FIELDS, _TEXT),
     **dict.fromkeys(DECIMAL_FIELDS, _DECIMAL),
+    **dict.fromkeys(INTEGER_FIELDS, _INTEGER),
     **dict.fromkeys(CONVERTED_FIELDS, _CONVERTED),
     **dict.fromkeys(TIMESTAMP_FIELDS, _TIMESTAMP),
     **dict.fromkeys(DIMENSION_FIELDS, _DIMENSION),
