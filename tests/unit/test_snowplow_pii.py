@@ -258,6 +258,40 @@ def test_e4_with_a_rule_per_field() -> None:
     assert email_fields(enriched(rules)) == UNION.expected
 
 
+NO_NEW_FIELDS = Case(
+    SPEC,
+    "e8: no new fields created",
+    [
+        rule(
+            "contexts",
+            "iglu:com.acme/email_sent/jsonschema/1-0-0",
+            "$.['emailAddress', 'nonExistentEmailAddress']",
+        )
+    ],
+    {"emailAddress": HASHED_JIM, "emailAddress2": "bob@acme.com"},
+    furrow="<configuration refused>",
+    reason=UNION.reason,
+)
+
+
+def test_no_new_fields_through_a_union() -> None:
+    try:
+        event = enriched(NO_NEW_FIELDS.given)
+        outcome: Any = orjson.loads(event["contexts"])["data"][0]["data"]
+    except ValueError:
+        outcome = "<configuration refused>"
+    NO_NEW_FIELDS.check(outcome)
+
+
+def test_e8_with_a_rule_per_field_creates_no_field() -> None:
+    rules = [
+        rule("contexts", "iglu:com.acme/email_sent/jsonschema/1-0-0", f"$.{name}")
+        for name in ("emailAddress", "nonExistentEmailAddress")
+    ]
+    first = orjson.loads(enriched(rules)["contexts"])["data"][0]["data"]
+    assert first == NO_NEW_FIELDS.expected
+
+
 EMIT_EVENT = Case(
     SPEC,
     "e7: a pii_transformation event",
@@ -284,4 +318,4 @@ def test_emit_event_is_refused() -> None:
 
 
 def all_cases() -> list[Case]:
-    return [*OTHER_JSON, UNION, EMIT_EVENT]
+    return [*OTHER_JSON, UNION, NO_NEW_FIELDS, EMIT_EVENT]
