@@ -14,10 +14,10 @@ from devstack import elasticsearch, furrow, kafka, postgres
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    # Python imports a compiled module before its source: an edit not yet compiled would be
-    # silently left out of the run.
-    stale = [
+def stale_modules() -> list[str]:
+    """The sources edited since `make install` compiled them. Python imports a compiled module
+    before its source: such an edit would be silently left out of a run."""
+    return [
         str(source.relative_to(ROOT))
         for directory in ("libs", "services")
         for compiled in (ROOT / directory).rglob("*.so")
@@ -25,7 +25,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         if (source := compiled.with_name(compiled.name.split(".")[0] + suffix)).exists()
         and source.stat().st_mtime > compiled.stat().st_mtime
     ]
-    if stale:
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if stale := stale_modules():
         pytest.exit(f"compiled before their last edit: {', '.join(stale)}; run make install", 2)
 
 

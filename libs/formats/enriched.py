@@ -184,6 +184,9 @@ FIELD_COUNT: Final = len(FIELDS)
 _EMPTY_COLUMNS: Final = [""] * FIELD_COUNT
 _POSITIONS: Final = {name: position for position, name in enumerate(FIELD_NAMES)}
 _SEPARATORS: Final = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+_TSV_SAFE: Final = str.maketrans(
+    {"\t": "    ", **{chr(code): None for code in [*range(0x20), 0x7F] if code != 0x09}}
+)
 
 EnrichedEvent = dict[str, str]
 """An event being enriched: field name -> its TSV text; an absent field is an empty column."""
@@ -235,6 +238,13 @@ def to_tsv(values: dict[str, str]) -> str:
     if "\t" in text or "\n" in text or "\r" in text:
         return "\t".join([value.translate(_SEPARATORS) for value in columns])
     return "\t".join(columns)
+
+
+def tsv_safe(text: str) -> str:
+    """Text as Snowplow's enricher makes a tracker's text safe for a TSV column: a tab becomes
+    four spaces and the other ASCII control characters (line breaks included) are removed."""
+    # Nearly all text is printable, and that test is cheaper than the translation.
+    return text if text.isprintable() else text.translate(_TSV_SAFE)
 
 
 def timestamp(epoch_ms: int) -> str:

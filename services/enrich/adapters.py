@@ -8,6 +8,7 @@ is a protocol violation. Either way every problem is listed, and the enricher ma
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 
 from libs.formats.collector_payload import CollectorPayload
+from libs.formats.iglu import IgluError, SchemaKey
 from services.enrich.model import RawEvent, SelfDescribingJson
 from services.enrich.protocol import UNSTRUCT_EVENT
 
@@ -127,8 +129,9 @@ def _tracker_protocol(
         )
         return
     for parameters in document["data"]:
-        # Query-string parameters apply to every event of the batch; the event's own win.
-        adapted.events.append(RawEvent({**query, **parameters}, payload))
+        # Query-string parameters apply to every event of the batch, over the event's own, as
+        # in Snowplow (a collector's `nuid` or a proxy's `tv` win).
+        adapted.events.append(RawEvent({**parameters, **query}, payload))
 
 
 def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any:
@@ -151,44 +154,152 @@ def _json_body(payload: CollectorPayload, problems: list[dict[str, str]]) -> Any
 
 
 def _redirect(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    """Snowplow's redirect adapter: the target is the event (`uri_redirect`), or, when the
+    request names its event type, an entity added in front of its contexts."""
+    if not payload.querystring:
+        adapted.protocol_violations.append(
+            {
+                "field": "querystring",
+                "value": "",
+                "expectation": "empty querystring: not a valid URI redirect",
+            }
+        )
+        return
     target = query.pop("u", None)
     if not target:
         adapted.protocol_violations.append(
-            {"field": "u", "value": "", "expectation": "the redirect target URL"}
+            {
+                "field": "querystring",
+                "value": payload.querystring,
+                "expectation": "missing `u` parameter: not a valid URI redirect",
+            }
         )
         return
-    parameters = {"e": "ue", "p": "web", "tv": "r-tp2", **query}
-    if parameters["e"] == "ue" and "ue_pr" not in parameters and "ue_px" not in parameters:
-        redirect = {"schema": URI_REDIRECT, "data": {"uri": target}}
+    redirect = {"schema": URI_REDIRECT, "data": {"uri": target}}
+    parameters = {"tv": "r-tp2", "p": "web", **query}
+    if "e" not in parameters:
+        parameters["e"] = "ue"
         parameters["ue_pr"] = _unstruct_envelope(redirect)
+    elif not _add_redirect_entity(parameters, redirect, adapted.protocol_violations):
+        return
     adapted.events.append(RawEvent(parameters, payload))
 
 
+def _add_redirect_entity(
+    parameters: dict[str, str], redirect: SelfDescribingJson, problems: list[dict[str, str]]
+) -> bool:
+    """Put `redirect` first in the contexts of `co` (JSON) or `cx` (base64), or in new contexts;
+    False, with the problem, when those contexts are not JSON."""
+    encoded = not parameters.get("co") and bool(parameters.get("cx"))
+    text = parameters.get("cx", "") if encoded else parameters.get("co", "")
+    if not text:
+        parameters["co"] = orjson.dumps({"schema": CONTEXTS_1_0_1, "data": [redirect]}).decode()
+        return True
+    try:
+        if encoded:
+            text = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        contexts = orjson.loads(text)
+        contexts["data"] = [redirect, *contexts["data"]]
+    except (ValueError, TypeError, KeyError) as error:
+        problems.append({"field": "co|cx", "value": text[:100], "expectation": f"JSON ({error})"})
+        return False
+    written = orjson.dumps(contexts)
+    if encoded:
+        parameters["cx"] = base64.urlsafe_b64encode(written).decode().rstrip("=")
+    else:
+        parameters["co"] = written.decode()
+    return True
+
+
+# The tracker parameters Snowplow's webhook adapters keep as such rather than as event data.
+_WEBHOOK_TRACKER_PARAMETERS: Final = frozenset({"nuid", "aid", "cv", "eid", "ttm", "url"})
+_JSON_TYPES: Final = ("application/json", "application/json; charset=utf-8")
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+
 def _iglu_webhook(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:
+    """Snowplow's Iglu webhook adapter: the schema in the `schema` parameter, the data in the
+    other parameters (empty ones null), or in a JSON body (an array is one event per element)
+    or a form body; else a self-describing JSON body."""
+    failures = adapted.adapter_failures
     schema = query.pop("schema", None)
-    platform = query.pop("p", "app")
-    data: Any = query
-    if payload.body is not None:
-        content_type = (payload.content_type or "").lower()
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            body = payload.body.decode("utf-8", errors="replace")
-            data = parse_query(body, adapted.adapter_failures, "body")
-        else:
-            document = _json_body(payload, adapted.adapter_failures)
-            if document is None:
-                return
-            if schema is None and isinstance(document, dict) and "schema" in document:
-                schema, data = document.get("schema"), document.get("data")
-            else:
-                data = document
-    if not isinstance(schema, str) or not schema:
-        adapted.adapter_failures.append(
-            {"field": "schema", "value": "", "expectation": "an Iglu schema URI"}
-        )
+    content_type = payload.content_type.lower() if payload.content_type else None
+    expected = f"expected one of {', '.join((*_JSON_TYPES, _FORM_TYPE))}"
+    if payload.body is not None and content_type is None:
+        failures.append({"field": "contentType", "value": "", "expectation": expected})
         return
-    event = {"schema": schema, "data": data}
-    parameters = {"e": "ue", "p": platform, "tv": "com.snowplowanalytics.iglu-v1"}
-    parameters["ue_pr"] = _unstruct_envelope(event)
+    if schema is None:
+        if payload.body is None:
+            failures.append({"field": "schema", "value": "", "expectation": "empty `schema` field"})
+            failures.append({"field": "body", "value": "", "expectation": "empty body"})
+        elif content_type not in _JSON_TYPES:
+            expectation = f"expected one of {', '.join(_JSON_TYPES)}"
+            failures.append(
+                {"field": "contentType", "value": content_type or "", "expectation": expectation}
+            )
+        elif (document := _json_body(payload, failures)) is not None:
+            if isinstance(document, dict) and isinstance(document.get("schema"), str):
+                _webhook_event(
+                    document["schema"], document.get("data"), query, "app", payload, adapted
+                )
+            else:
+                failures.append(
+                    {"field": "body", "value": "", "expectation": "self-describing JSON"}
+                )
+        return
+    try:
+        SchemaKey.parse_uri(schema)
+    except IgluError as error:
+        failures.append({"field": "schema", "value": schema, "expectation": str(error)})
+        return
+    if payload.body is None:
+        data = {
+            name: value or None
+            for name, value in query.items()
+            if name != "p" and name not in _WEBHOOK_TRACKER_PARAMETERS
+        }
+        _webhook_event(schema, data, query, "app", payload, adapted)
+    elif content_type == _FORM_TYPE:
+        body = payload.body.decode("utf-8", errors="replace")
+        form = parse_query(body, failures, "body")
+        if not failures:
+            _webhook_event(schema, form, query, "srv", payload, adapted)
+    elif content_type not in _JSON_TYPES:
+        failures.append(
+            {"field": "contentType", "value": content_type or "", "expectation": expected}
+        )
+    elif (document := _json_body(payload, failures)) is not None:
+        body_text = payload.body.decode("utf-8", errors="replace")
+        if isinstance(document, list):
+            if not document:
+                failures.append(
+                    {"field": "body", "value": body_text, "expectation": "empty array of events"}
+                )
+            for element in document:
+                _webhook_event(schema, element, query, "app", payload, adapted)
+        elif not isinstance(document, dict) or not document:
+            failures.append(
+                {"field": "body", "value": body_text, "expectation": "has no key-value pairs"}
+            )
+        else:
+            _webhook_event(schema, document, query, "app", payload, adapted)
+
+
+def _webhook_event(
+    schema: str,
+    data: Any,
+    query: dict[str, str],
+    platform: str,
+    payload: CollectorPayload,
+    adapted: Adapted,
+) -> None:
+    parameters = {
+        "tv": "com.snowplowanalytics.iglu-v1",
+        "e": "ue",
+        "p": query.get("p", platform),
+        "ue_pr": _unstruct_envelope({"schema": schema, "data": data}),
+        **{k: v for k, v in query.items() if k in _WEBHOOK_TRACKER_PARAMETERS},
+    }
     adapted.events.append(RawEvent(parameters, payload))
 
 

@@ -25,6 +25,8 @@ from services.enrich.rules import Deduplicator, ValidityRules
 COMPONENT: Final = "enrich"
 ETL_VERSION: Final = f"furrow-enrich-{VERSION}"
 DERIVED_CONTEXTS: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+# The schema Snowplow names when an atomic field cannot be read from its parameter.
+ATOMIC: Final = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 # What a duplicate sent again by a retrying tracker or collector may differ in.
 NOT_IN_FINGERPRINT: Final = frozenset({"eid", "nuid", "stm", "cv"})
 
@@ -125,14 +127,29 @@ class Enricher:
         reading = read_event(raw, etl_ms=int(now.timestamp() * 1000), etl_version=ETL_VERSION)
         event = reading.event
         if reading.violations:
+            # One bad row lists every problem: unreadable atomic fields go with the violations.
+            violations = reading.violations + [
+                {"field": e.parameter, "value": e.value, "expectation": e.message}
+                for e in reading.atomic_errors
+            ]
             outputs.add_bad(
                 "tracker_protocol_violations",
                 badrows.tracker_protocol_violations(
-                    COMPONENT, raw.payload, vendor, version, reading.violations, now=now
+                    COMPONENT, raw.payload, vendor, version, violations, now=now
                 ),
             )
             return
-        schema_messages = []
+        schema_messages: list[dict[str, Any]] = []
+        if reading.atomic_errors:
+            schema_messages.append(
+                {
+                    "schemaKey": ATOMIC,
+                    "error": {
+                        "error": "ValidationError",
+                        "dataReports": [e.data_report() for e in reading.atomic_errors],
+                    },
+                }
+            )
         instances = [reading.unstruct_event] if reading.unstruct_event else []
         for instance in [*instances, *reading.contexts]:
             uri, issues, resolution = self._validate(instance)

@@ -8,7 +8,6 @@ row lists every problem of the event.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import re
 import uuid
@@ -19,8 +18,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from libs.formats.enriched import EnrichedEvent, timestamp
+from libs.formats.enriched import EnrichedEvent, timestamp, tsv_safe
 from libs.formats.iglu import IgluError, SchemaKey, schema_key
+from services.enrich.decimals import DecimalError, snowplow_decimal
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 UNSTRUCT_EVENT: Final = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
@@ -41,6 +41,8 @@ EVENT_TYPES: Final[dict[str, tuple[str, str | None]]] = {
     "ad": ("ad_impression", "iglu:com.snowplowanalytics.snowplow/ad_impression/jsonschema/1-0-0"),
     # A self-describing event is known by the schema of its own data.
     "ue": ("unstruct", None),
+    # The legacy code of structured events, still read by Snowplow.
+    "ev": ("struct", "iglu:com.google.analytics/event/jsonschema/1-0-0"),
 }
 
 # Parameters copied as text.
@@ -57,6 +59,11 @@ TEXT_FIELDS: Final = {
     "se_ac": "se_action",
     "se_la": "se_label",
     "se_pr": "se_property",
+    # Legacy names of the structured event's fields, still read by Snowplow.
+    "ev_ca": "se_category",
+    "ev_ac": "se_action",
+    "ev_la": "se_label",
+    "ev_pr": "se_property",
     "tr_id": "tr_orderid",
     "tr_af": "tr_affiliation",
     "tr_ci": "tr_city",
@@ -83,8 +90,10 @@ INTEGER_FIELDS: Final = {
     "pp_may": "pp_yoffset_max",
     "ti_qu": "ti_quantity",
 }
-NUMBER_FIELDS: Final = {
+# Read as Snowplow reads them (see `services.enrich.decimals`).
+DECIMAL_FIELDS: Final = {
     "se_va": "se_value",
+    "ev_va": "se_value",
     "tr_tt": "tr_total",
     "tr_tx": "tr_tax",
     "tr_sh": "tr_shipping",
@@ -112,6 +121,8 @@ DIMENSION_FIELDS: Final = {
     "vp": ("br_viewwidth", "br_viewheight"),
     "ds": ("doc_width", "doc_height"),
 }
+# Snowplow's message for a value of an integer field that is no 32-bit integer.
+INTEGER_ERROR: Final = "Cannot be converted to java.lang.Integer"
 # Largest epoch millisecond a timestamp column can hold (year 9999).
 MAX_EPOCH_MS: Final = 253_402_300_799_999
 INT32: Final = 2**31
@@ -120,15 +131,35 @@ INT32: Final = 2**31
 @dataclass(slots=True)
 class ProtocolReading:
     """An event read from the tracker protocol: its fields, the self-describing JSON it carries
-    (to validate), and what breaks the protocol."""
+    (to validate), what breaks the protocol, and the atomic fields that could not be read."""
 
     event: EnrichedEvent = field(default_factory=dict)
     unstruct_event: SelfDescribingJson | None = None
     contexts: list[SelfDescribingJson] = field(default_factory=list)
     violations: list[dict[str, str]] = field(default_factory=list)
+    atomic_errors: list[AtomicError] = field(default_factory=list)
 
     def violate(self, name: str, value: str | None, expectation: str) -> None:
         self.violations.append({"field": name, "value": value or "", "expectation": expectation})
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicError:
+    """A parameter whose value cannot be an atomic field's. Snowplow reports these as schema
+    violations of its `atomic` schema, one data report each."""
+
+    parameter: str
+    value: str
+    message: str
+
+    def data_report(self) -> dict[str, Any]:
+        """The error as a data report of the bad row, in the shape of Snowplow's."""
+        return {
+            "message": self.message,
+            "path": self.parameter,
+            "keyword": "atomic_field_parse_error",
+            "targets": [],
+        }
 
 
 # Every event is read here, so the work per event is kept to a few dictionary operations: fields
@@ -141,14 +172,19 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
     event: EnrichedEvent = {
         "etl_tstamp": _request_timestamp(etl_ms),
         "collector_tstamp": _request_timestamp(payload.timestamp_ms),
-        "v_collector": payload.collector,
+        # A `cv` parameter (set by some collectors and webhooks) names the collector, as in
+        # Snowplow; else the raw record does.
+        "v_collector": tsv_safe(parameters.get("cv") or "") or payload.collector,
         "v_etl": etl_version,
-        "user_ipaddress": parameters.get("ip") or payload.ip_address,
+        "user_ipaddress": first_address(parameters.get("ip")) or payload.ip_address,
     }
-    reading = ProtocolReading(event, None, [], [])
-    if useragent := parameters.get("ua") or payload.user_agent:
+    reading = ProtocolReading(event, None, [], [], [])
+    if useragent := tsv_safe(parameters.get("ua") or payload.user_agent or ""):
         event["useragent"] = useragent
-    if network_userid := parameters.get("tnuid") or payload.network_user_id:
+    # The tracker's `tnuid`, else a `nuid` parameter, else the collector's cookie: Snowplow's order.
+    if network_userid := tsv_safe(
+        parameters.get("tnuid") or parameters.get("nuid") or payload.network_user_id or ""
+    ):
         event["network_userid"] = network_userid
     _read_event_type(parameters.get("e"), reading)
     if (platform := parameters.get("p")) in PLATFORMS:
@@ -167,9 +203,20 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
         if kind is None:
             continue
         if kind == _TEXT:
-            event[TEXT_FIELDS[name]] = value
-        elif not value:
-            continue
+            if safe := tsv_safe(value):
+                event[TEXT_FIELDS[name]] = safe
+        elif kind == _DECIMAL:
+            try:
+                if decimal := snowplow_decimal(value):
+                    event[DECIMAL_FIELDS[name]] = decimal
+            except DecimalError as error:
+                reading.atomic_errors.append(AtomicError(name, value, str(error)))
+        elif kind == _INTEGER:
+            if (number := _integer(value)) is None:
+                reading.atomic_errors.append(AtomicError(name, value, INTEGER_ERROR))
+            elif number:
+                event[INTEGER_FIELDS[name]] = number
+        # An empty value is no number, time or size: Snowplow refuses it, and so does Furrow.
         elif kind == _CONVERTED:
             target, convert, expectation = CONVERTED_FIELDS[name]
             if (converted := convert(value)) is None:
@@ -189,14 +236,16 @@ def read_event(raw: RawEvent, *, etl_ms: int, etl_version: str) -> ProtocolReadi
             event[width], event[height] = dimensions
     for _, name, value, expectation in sorted(malformed):
         reading.violate(name, value, expectation)
+    if len(reading.atomic_errors) > 1:
+        reading.atomic_errors.sort(key=lambda error: error.parameter)
     # A pixel request without `url` was made by the page itself: its Referer is the page.
-    page_url = parameters.get("url") if "url" in parameters else payload.referer_uri
+    page_url = tsv_safe(parameters.get("url", payload.referer_uri or ""))
     if page_url:
         if (page_fields := _page_fields(page_url)) is None:
             reading.violate("url", page_url, "an absolute URL")
         else:
             event.update(page_fields)
-    if referer := parameters.get("refr"):
+    if referer := tsv_safe(parameters.get("refr", "")):
         event.update(_referer_fields(referer))
     if "ue_pr" in parameters or "ue_px" in parameters or event.get("event") == "unstruct":
         _read_unstruct_event(parameters, reading)
@@ -246,33 +295,35 @@ EVENT_TYPE_FIELDS: Final[dict[str, dict[str, str]]] = {
 
 
 def _read_event_id(given: str | None, reading: ProtocolReading) -> None:
-    if not given:
+    # An empty `eid` is refused, as Snowplow does, rather than replaced.
+    if given is None:
         reading.event["event_id"] = str(uuid.uuid4())
     elif _CANONICAL_UUID.fullmatch(given):
         reading.event["event_id"] = given
+    elif _CANONICAL_UUID.fullmatch(lowered := given.lower()):
+        reading.event["event_id"] = lowered
     else:
-        try:
-            reading.event["event_id"] = str(uuid.UUID(given))
-        except ValueError:
-            reading.violate("eid", given, "a UUID")
+        # Only the canonical form, in either case, as Snowplow: no braces, no missing dashes.
+        reading.violate("eid", given, "a UUID")
+
+
+def first_address(ip: str | None) -> str | None:
+    """The tracker's `ip` parameter as Snowplow reads it: the first of a comma-separated list
+    (as proxies write them), None when empty."""
+    if not ip:
+        return None
+    return tsv_safe(ip.split(",", 1)[0].strip()) or None
 
 
 def _integer(value: str) -> str | None:
-    try:
-        number = int(value)
-    except ValueError:
+    """The integer as Java's `Integer.parseInt` reads it (a sign, then digits of any script,
+    nothing else), empty for `null` as Snowplow reads it; None if not an integer."""
+    if value.lower() == "null":
+        return ""
+    if _JAVA_INTEGER.fullmatch(value) is None:
         return None
+    number = int(value)
     return str(number) if -INT32 <= number < INT32 else None
-
-
-def _number(value: str) -> str | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    if number != number or number in (float("inf"), float("-inf")):
-        return None
-    return value.strip()
 
 
 def _boolean(value: str) -> str | None:
@@ -290,7 +341,8 @@ def _epoch_ms(value: str) -> int | None:
 @functools.lru_cache(maxsize=4096)
 def _dimensions(value: str) -> tuple[str, str] | None:
     width, separator, height = value.partition("x")
-    if not separator or not width.isdigit() or not height.isdigit():
+    # ASCII digits only (`str.isdigit` would take other scripts' digits, which Snowplow refuses).
+    if not (separator and _ASCII_DIGITS.fullmatch(width) and _ASCII_DIGITS.fullmatch(height)):
         return None
     if int(width) >= INT32 or int(height) >= INT32:
         return None
@@ -337,7 +389,10 @@ def _url_parts(url: str) -> dict[str, str] | None:
     if not split.scheme or not split.hostname:
         return None
     default_port = {"http": 80, "https": 443}.get(split.scheme.lower())
-    parts = {"scheme": split.scheme.lower(), "host": split.hostname, "path": split.path or "/"}
+    # No path is no path (`https://x.com#top`), as Snowplow has it, not `/`.
+    parts = {"scheme": split.scheme.lower(), "host": split.hostname}
+    if split.path:
+        parts["path"] = split.path
     if port or default_port:
         parts["port"] = str(port or default_port)
     if split.query:
@@ -408,8 +463,8 @@ def _json_parameter(
     elif value := parameters.get(encoded):
         source = encoded
         try:
-            text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+            text = decode_base64_url(value)
+        except ValueError:
             reading.violate(encoded, value[:100], "URL-safe base64 of UTF-8 JSON")
             return None
     else:
@@ -419,6 +474,12 @@ def _json_parameter(
     except orjson.JSONDecodeError as error:
         reading.violate(source, text[:100], f"JSON ({error})")
         return None
+
+
+def decode_base64_url(value: str) -> str:
+    """URL-safe base64 (padding optional) of UTF-8 text, decoded; ValueError (binascii's or
+    the UTF-8 decoder's) if it is not."""
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
 
 
 def _envelope_data(envelope: Any, schema_prefix: str, name: str, reading: ProtocolReading) -> Any:
@@ -433,10 +494,12 @@ def _is_self_describing(value: Any) -> bool:
 
 
 Converter = Callable[[str], str | None]
+"""The field's text for a parameter's value, None if invalid."""
+# `\d` is any script's decimal digit, as for Java.
+_JAVA_INTEGER: Final = re.compile(r"[+-]?\d+")
+_ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 # Parameter -> (field, converter, what a valid value is).
 CONVERTED_FIELDS: Final[dict[str, tuple[str, Converter, str]]] = {
-    **{name: (target, _integer, "an integer") for name, target in INTEGER_FIELDS.items()},
-    **{name: (target, _number, "a number") for name, target in NUMBER_FIELDS.items()},
     **{name: (target, _boolean, "1 or 0") for name, target in BOOLEAN_FIELDS.items()},
 }
 
@@ -445,8 +508,12 @@ _TEXT: Final = 0
 _CONVERTED: Final = 1
 _TIMESTAMP: Final = 2
 _DIMENSION: Final = 3
+_DECIMAL: Final = 4
+_INTEGER: Final = 5
 _PARAMETER_KINDS: Final[dict[str, int]] = {
     **dict.fromkeys(TEXT_FIELDS, _TEXT),
+    **dict.fromkeys(DECIMAL_FIELDS, _DECIMAL),
+    **dict.fromkeys(INTEGER_FIELDS, _INTEGER),
     **dict.fromkeys(CONVERTED_FIELDS, _CONVERTED),
     **dict.fromkeys(TIMESTAMP_FIELDS, _TIMESTAMP),
     **dict.fromkeys(DIMENSION_FIELDS, _DIMENSION),

@@ -66,8 +66,9 @@ def test_a_pixel_request_is_one_event() -> None:
 def test_a_post_batch_is_one_event_per_element_with_query_parameters_merged() -> None:
     body = {"schema": PAYLOAD_DATA, "data": [{"e": "pv", "aid": "own"}, {"e": "se"}]}
     adapted = run(payload(TP2, "aid=shared&p=web", body))
+    # The query string's parameters win, as in Snowplow (SnowplowAdapterSpec e5).
     assert [e.parameters for e in adapted.events] == [
-        {"aid": "own", "p": "web", "e": "pv"},
+        {"aid": "shared", "p": "web", "e": "pv"},
         {"aid": "shared", "p": "web", "e": "se"},
     ]
 

@@ -174,6 +174,26 @@ def test_self_describing_event_and_contexts(encoded: bool, padding: bool) -> Non
     assert (reading.event["event_vendor"], reading.event["event_name"]) == ("com.acme", "checkout")
 
 
+@pytest.mark.parametrize(("parameter", "value"), [("vid", "three"), ("vid", "99999999999")])
+def test_unreadable_integers_are_atomic_errors_not_violations(parameter: str, value: str) -> None:
+    reading = read(**{parameter: value})
+    assert reading.violations == []
+    assert [(e.parameter, e.value, e.message) for e in reading.atomic_errors] == [
+        (parameter, value, "Cannot be converted to java.lang.Integer")
+    ]
+
+
+@pytest.mark.parametrize("value", ["lots", "nan", "", "1,5"])
+def test_unreadable_decimals_are_atomic_errors_not_violations(value: str) -> None:
+    reading = read(se_va=value)
+    assert reading.violations == []
+    assert [(e.parameter, e.value) for e in reading.atomic_errors] == [("se_va", value)]
+    assert reading.atomic_errors[0].message.startswith(
+        "Cannot be converted to java.math.BigDecimal"
+    )
+    assert "se_value" not in reading.event
+
+
 @pytest.mark.parametrize(
     ("parameters", "field"),
     [
@@ -182,10 +202,6 @@ def test_self_describing_event_and_contexts(encoded: bool, padding: bool) -> Non
         ({"p": "toaster"}, "p"),
         ({"tv": ""}, "tv"),
         ({"eid": "not-a-uuid"}, "eid"),
-        ({"vid": "three"}, "vid"),
-        ({"vid": "99999999999"}, "vid"),
-        ({"se_va": "lots"}, "se_va"),
-        ({"se_va": "nan"}, "se_va"),
         ({"f_pdf": "maybe"}, "f_pdf"),
         ({"dtm": "yesterday"}, "dtm"),
         ({"dtm": "-5"}, "dtm"),
@@ -223,25 +239,28 @@ def test_protocol_violations_name_the_field(parameters: dict[str, str], field: s
 
 
 def test_every_violation_of_an_event_is_listed() -> None:
-    violations = read(e="", p="", tv="", vid="x").violations
-    assert sorted(v["field"] for v in violations) == ["e", "p", "tv", "vid"]
+    reading = read(e="", p="", tv="", vid="x")
+    assert sorted(v["field"] for v in reading.violations) == ["e", "p", "tv"]
+    # An unreadable number is an atomic error, listed with the violations in the bad row.
+    assert [e.parameter for e in reading.atomic_errors] == ["vid"]
 
 
 @pytest.mark.parametrize(
     "order",
     [
-        ["vid", "res", "dtm", "f_pdf"],
-        ["res", "f_pdf", "dtm", "vid"],
-        ["dtm", "vid", "f_pdf", "res"],
+        ["vid", "res", "dtm", "se_va", "f_pdf"],
+        ["res", "se_va", "f_pdf", "dtm", "vid"],
+        ["se_va", "dtm", "vid", "f_pdf", "res"],
     ],
 )
 def test_violations_come_in_one_order_whatever_the_order_of_the_parameters(
     order: list[str],
 ) -> None:
-    malformed = {"vid": "x", "f_pdf": "maybe", "dtm": "soon", "res": "big"}
-    violations = read(**{name: malformed[name] for name in order}).violations
-    # Converted fields, then device times, then sizes, each by name.
-    assert [v["field"] for v in violations] == ["f_pdf", "vid", "dtm", "res"]
+    malformed = {"vid": "x", "f_pdf": "maybe", "dtm": "soon", "res": "big", "se_va": "lots"}
+    reading = read(**{name: malformed[name] for name in order})
+    # Converted fields, then device times, then sizes, each by name; numbers by name.
+    assert [v["field"] for v in reading.violations] == ["f_pdf", "dtm", "res"]
+    assert [e.parameter for e in reading.atomic_errors] == ["se_va", "vid"]
 
 
 def test_an_upper_case_event_id_is_written_canonically() -> None:

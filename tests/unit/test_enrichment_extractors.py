@@ -19,7 +19,7 @@ HEADERS = (
 )
 
 
-def cookie(name: str, value: str) -> SelfDescribingJson:
+def cookie(name: str, value: str | None) -> SelfDescribingJson:
     return {
         "schema": "iglu:org.ietf/http_cookie/jsonschema/1-0-0",
         "data": {"name": name, "value": value},
@@ -38,7 +38,8 @@ def header(name: str, value: str) -> SelfDescribingJson:
     [
         (("sp",), HEADERS, [cookie("sp", "4d0c2f1e")]),
         (("_fbp", "_ga"), HEADERS, [cookie("_ga", "GA1.2.3"), cookie("_fbp", "fb.1.2")]),
-        (("empty", "novalue"), HEADERS, [cookie("empty", "")]),
+        # A cookie without `=` has no value, as in Snowplow (CookieExtractorEnrichmentSpec e3).
+        (("empty", "novalue"), HEADERS, [cookie("empty", ""), cookie("novalue", None)]),
         (("SP", "missing"), HEADERS, []),
         (("sp",), (), []),
         # Other collectors store lower-case names; several Cookie headers all count.
@@ -47,7 +48,7 @@ def header(name: str, value: str) -> SelfDescribingJson:
             ("cookie: a=1", "Cookie: b=2; a=3"),
             [cookie("a", "1"), cookie("b", "2"), cookie("a", "3")],
         ),
-        (("a",), ('Cookie: a="quoted value"',), [cookie("a", '"quoted value"')]),
+        (("a",), ('Cookie: a="quoted value"',), [cookie("a", "quoted value")]),
         ((), HEADERS, []),
     ],
 )

@@ -4,25 +4,26 @@ from services.enrich.enrichments.event_fingerprint import EventFingerprint, para
 from services.enrich.enrichments.parameters import EventFingerprintParameters
 from tests.unit.enrichment_inputs import raw_event
 
-# Sorted by name, minus eid/nuid/stm/cv, written name then value: "e" "pv" "p" "web" "tv" "js-3".
+# Sorted by name, minus eid/nuid/stm/cv, each name and value followed by the unit separator:
+# "e\x1fpv\x1fp\x1fweb\x1ftv\x1fjs-3\x1f", as Snowplow writes them.
 PARAMETERS = {"tv": "js-3", "eid": "4d0c", "p": "web", "stm": "1795000000000", "e": "pv", "cv": "x"}
 
 
 @pytest.mark.parametrize(
     ("algorithm", "expected"),
     [
-        ("MD5", "223de6287972a1297af23ed900e3b3ea"),
-        ("SHA1", "103c3ce36bf4626f46756cf35336bdf25fe4eda0"),
-        ("SHA256", "c54ab81f2cc40e61daba73923005975738775e80b797a1549d579db1866987f0"),
+        ("MD5", "8700ddbce4afde1884d6e031ca40ace7"),
+        ("SHA1", "424ebc19f670def5de8fdfd5a88623db2948a8a1"),
+        ("SHA256", "dfec85abe862bd82fecd382903aa0eb3030f3d805bfb8c2ad8d9430d0363cf1e"),
         (
             "SHA384",
-            "6a2671d72d2611058f224152159181e73e998c52fe9fda597dda847435374e0c"
-            "954eb8b56b3e8db22a426fa39a20936b",
+            "38b9619f435413cd90212e422f6494b261739e2d03953c8b36738966afa5449e"
+            "7a3731b39b24eb6628601fead46b926e",
         ),
         (
             "SHA512",
-            "31ad733c6f66d3de6c9988bae9600103504ff43da4046079dfbdbebc80050506"
-            "b5f4810a23353300d823386dbb2b40f298e17440f5719bd0173b86015211e89d",
+            "a56096aee0b2755cf5c3a3d7304e84be60a2a495e806edb6e266060868f5d1d6"
+            "ba789429593fd2bbf482f02ddd50b22321b27be539059f18cfaf94d57f3a2a49",
         ),
     ],
 )
@@ -39,17 +40,17 @@ def test_hash_of_the_sorted_parameters_minus_the_excluded(algorithm: str, expect
     ("excluded", "parameters", "expected"),
     [
         # Only the excluded parameters differ: one fingerprint for a retried send.
-        ((), {"e": "pv", "p": "web", "tv": "js-3"}, "223de6287972a1297af23ed900e3b3ea"),
+        ((), {"e": "pv", "p": "web", "tv": "js-3"}, "8700ddbce4afde1884d6e031ca40ace7"),
         (
             ("nuid",),
             {"e": "pv", "p": "web", "tv": "js-3", "nuid": "n1"},
-            "223de6287972a1297af23ed900e3b3ea",
+            "8700ddbce4afde1884d6e031ca40ace7",
         ),
         # Non-ASCII values are hashed as UTF-8.
         (
             ("eid",),
             {"e": "pv", "p": "web", "tv": "js-3", "url": "été"},
-            "20b689ea8b8579f922624e35304a7e49",
+            "9b513a7f1a71eae9bd08900fc0ce63c8",
         ),
     ],
 )
@@ -71,11 +72,11 @@ def test_a_changed_parameter_changes_the_fingerprint() -> None:
     ("names", "parameters", "text"),
     [
         ([], {"e": "pv"}, ""),
-        (["e"], {"e": "pv", "p": "web"}, "epv"),
-        (["e", "p"], {"p": "web", "e": "pv"}, "epvpweb"),
+        (["e"], {"e": "pv", "p": "web"}, "e\x1fpv\x1f"),
+        (["e", "p"], {"p": "web", "e": "pv"}, "e\x1fpv\x1fp\x1fweb\x1f"),
         # A per cent sign in a name or a value is text, not a format.
-        (["a%s", "b"], {"a%s": "%d", "b": "100%"}, "a%s%db100%"),
-        (["e", "url"], {"e": "pv", "url": ""}, "epvurl"),
+        (["a%s", "b"], {"a%s": "%d", "b": "100%"}, "a%s\x1f%d\x1fb\x1f100%\x1f"),
+        (["e", "url"], {"e": "pv", "url": ""}, "e\x1fpv\x1furl\x1f\x1f"),
     ],
 )
 def test_parameters_text(names: list[str], parameters: dict[str, str], text: str) -> None:

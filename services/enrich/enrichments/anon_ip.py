@@ -1,16 +1,19 @@
-"""`anon_ip`: the end of `user_ipaddress` replaced by `x`s, in place.
+"""`anon_ip`: the end of `user_ipaddress` replaced by `x`s, in place, as Snowplow's anon IP
+enrichment does it.
 
-IPv4 loses its last `anonOctets` octets (`13.54.45.87` → `13.54.x.x` for 2); IPv6 is written as
-eight segments without leading zeros and loses its last `anonSegments` (`2001:db8::ff00:42:8329`
-→ `2001:db8:0:0:0:ff00:x:x` for 2). Without `anonSegments`, IPv6 loses twice as many segments as
-IPv4 loses octets: the same share of the address. A value that is no IP address (`unknown`, sent
-for SP-Anonymous requests) is left as it is.
+IPv4 loses its last `anonOctets` octets (`13.54.45.87` → `13.54.x.x` for 2), an IPv4-mapped
+address too, after its `::FFFF:` prefix. IPv6 is written as eight segments without leading zeros
+and loses its last `anonSegments` (`2001:db8::ff00:42:8329` → `2001:db8:0:0:0:ff00:x:x` for 2);
+without `anonSegments`, as many segments as `anonOctets`. Text that is no address is treated as
+Snowplow treats it: with a dot (or empty) its dot-separated parts are masked from the end
+(`777.2.23` → `x.x.x` for 4), with a colon its colon-separated parts are, padded to eight
+(`2700:zzzz::gggg` → `2700:zzzz:x:x:x:x:x:x` for 6); anything else (`unknown`, from an
+`SP-Anonymous` request) is left as it is.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from ipaddress import IPv6Address
 from pathlib import Path
@@ -21,8 +24,9 @@ from services.enrich.enrichments.parameters import AnonIpParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME: Final = "anon_ip"
-_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4: Final = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+_MASK: Final = "x"
+# How Snowplow writes the prefix it keeps in front of an IPv4-mapped address.
+_MAPPED_PREFIX: Final = "::FFFF:"
 
 
 class AnonIp:
@@ -33,7 +37,7 @@ class AnonIp:
 
     def __init__(self, parameters: AnonIpParameters) -> None:
         self._octets = parameters.anon_octets
-        self._segments = parameters.anon_segments or min(8, 2 * parameters.anon_octets)
+        self._segments = parameters.anon_segments or parameters.anon_octets
         # Visitors send many events from one address.
         self._anonymised = functools.lru_cache(maxsize=65536)(self.anonymise)
 
@@ -44,23 +48,45 @@ class AnonIp:
         return []
 
     def anonymise(self, address: str) -> str:
-        """`address` with its end replaced by `x`s; unchanged if it is not an IP address."""
+        """`address` with its end replaced by `x`s."""
         if ":" in address:
-            return self._anonymise_v6(address)
-        if _IPV4.fullmatch(address) is None:
+            try:
+                parsed = IPv6Address(address)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.ipv4_mapped is None:
+                segments = [
+                    format(parsed.packed[i] << 8 | parsed.packed[i + 1], "x")
+                    for i in range(0, 16, 2)
+                ]
+                return self._mask_v6(segments)
+            if parsed is None and "." not in address:
+                return self._mask_v6(_java_split(address, ":"))
+        elif address and "." not in address:
             return address
-        octets = address.split(".")
-        return ".".join(octets[: 4 - self._octets] + ["x"] * self._octets)
+        # An IPv4 address, an IPv4-mapped one, or text with dots.
+        if address.startswith(_MAPPED_PREFIX):
+            return _MAPPED_PREFIX + self._mask_v4(address.replace(_MAPPED_PREFIX, ""))
+        return self._mask_v4(address)
 
-    def _anonymise_v6(self, address: str) -> str:
-        try:
-            parsed = IPv6Address(address)
-        except ValueError:
-            return address
-        segments = [
-            format(parsed.packed[i] << 8 | parsed.packed[i + 1], "x") for i in range(0, 16, 2)
-        ]
-        return ":".join(segments[: 8 - self._segments] + ["x"] * self._segments)
+    def _mask_v4(self, address: str) -> str:
+        parts = _java_split(address, ".")
+        kept = parts[: max(4 - self._octets, 0)]
+        return ".".join(kept + [_MASK] * (len(parts) - len(kept)))
+
+    def _mask_v6(self, segments: list[str]) -> str:
+        kept = segments[: 8 - self._segments]
+        return ":".join(kept + [_MASK] * (8 - len(kept)))
+
+
+def _java_split(text: str, separator: str) -> list[str]:
+    """`text.split(separator)` as Java splits: trailing empty parts are dropped."""
+    if separator not in text:
+        return [text]
+    parts = text.split(separator)
+    while parts and not parts[-1]:
+        parts.pop()
+    return parts
 
 
 def from_config(

@@ -1,10 +1,13 @@
 """`event_fingerprint_config`: `event_fingerprint`, a hash of the event's raw parameters.
 
-The tracker protocol parameters, minus `excludeParameters`, are sorted by name and written as
-name then value with nothing between (`aidshope` + `epv` + ...), as Snowplow does, so the same
-event gets the same fingerprint from Furrow and from Snowplow; the fingerprint is the lower-case
-hex digest of that text in UTF-8. Parameters that differ between two sends of one event (`eid`
-when the tracker made none, `stm`, the collector's `nuid`, `cv`) are excluded by default.
+Computed as Snowplow's event fingerprint enrichment computes it, so that the same event gets the
+same fingerprint from Furrow and from Snowplow: the tracker protocol parameters, minus
+`excludeParameters`, sorted by name (in UTF-16 order, as Java compares strings), are written as
+name, unit separator (U+001F), value, unit separator, one after the other; the fingerprint is the
+lower-case hex digest (`hashAlgorithm`: MD5, SHA1, SHA256, SHA384 or SHA512) of that text in
+UTF-8, where a lone surrogate is written `?` as Java writes it. Parameters that differ between
+two sends of one event (`eid` when the tracker made none, `stm`, the collector's `nuid`, `cv`)
+are excluded by default.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from services.enrich.model import RawEvent, SelfDescribingJson
 NAME: Final = "event_fingerprint_config"
 
 _WRITERS_CACHE_SIZE: Final = 1024
+_UNIT_SEPARATOR: Final = "\x1f"
 
 _HASHES: Final[dict[str, Callable[[bytes], Any]]] = {
     "MD5": hashlib.md5,
@@ -56,19 +60,23 @@ class EventFingerprint:
         listed = tuple(parameters)
         write = self._writers.get(listed)
         if write is None:
-            write = parameters_text(sorted(name for name in listed if name not in self._excluded))
+            write = parameters_text(
+                sorted((name for name in listed if name not in self._excluded), key=_utf16)
+            )
             if len(self._writers) < _WRITERS_CACHE_SIZE:
                 self._writers[listed] = write
         hashed = self._empty_hash.copy()
-        hashed.update(write(parameters).encode("utf-8", "surrogatepass"))
+        hashed.update(write(parameters).encode("utf-8", "replace"))
         digest: str = hashed.hexdigest()
         return digest
 
 
 def parameters_text(names: Sequence[str]) -> Callable[[Mapping[str, str]], str]:
-    """A function writing each of `names` then its value in the parameters, with nothing
-    between: one %-format of the values, which costs less than joining name-value pairs."""
-    template = "".join(name.replace("%", "%%") + "%s" for name in names)
+    """A function writing each of `names` then its value in the parameters, each followed by
+    the unit separator: one %-format of the values, which costs less than joining pairs."""
+    template = "".join(
+        f"{name.replace('%', '%%')}{_UNIT_SEPARATOR}%s{_UNIT_SEPARATOR}" for name in names
+    )
     if not names:
         return lambda parameters: ""
     if len(names) == 1:
@@ -76,6 +84,11 @@ def parameters_text(names: Sequence[str]) -> Callable[[Mapping[str, str]], str]:
         return lambda parameters: template % (parameters[name],)
     values = operator.itemgetter(*names)
     return lambda parameters: template % values(parameters)
+
+
+def _utf16(name: str) -> bytes:
+    # Big-endian UTF-16 bytes compare as Java compares strings, by UTF-16 code unit.
+    return name.encode("utf-16-be", "surrogatepass")
 
 
 def from_config(

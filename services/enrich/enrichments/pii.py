@@ -214,6 +214,12 @@ class Pii:
             if isinstance(value, str):
                 container[key] = self._transform(value, strategy, masked, where)
                 changed = True
+            elif isinstance(value, list):
+                # An array the path names has its strings masked one by one, as in Snowplow.
+                for index, item in enumerate(value):
+                    if isinstance(item, str):
+                        value[index] = self._transform(item, strategy, masked, where)
+                        changed = True
         return changed
 
 

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import orjson
 
-from libs.formats.enriched import EnrichedEvent
+from libs.formats.enriched import EnrichedEvent, tsv_safe
 from services.enrich.enrichments.config import local_file
 from services.enrich.enrichments.parameters import (
     REFERER_DATABASE,
@@ -100,7 +100,8 @@ def _term(query: str, parameters: tuple[str, ...]) -> str:
         return ""
     values = query_parameters(query)
     for parameter in parameters:
-        if term := values.get(parameter, "").strip():
+        # Made TSV-safe as Snowplow makes the term: a tab four spaces, line breaks removed.
+        if term := tsv_safe(values.get(parameter, "").strip()):
             return term
     return ""
 
