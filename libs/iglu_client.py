@@ -4,7 +4,8 @@ Repositories are tried in order: those whose vendor prefixes cover the schema's 
 then by priority (lower first), embedded directories before HTTP ones. A schema found nowhere is
 remembered as missing until the cache TTL ends, so a flood of events with an unknown schema does
 not hammer the registry; other failures (registry down, 5xx) are retried with backoff and never
-cached. A superseded version validates against the version that supersedes it.
+cached, and reported in the lookup history as Snowplow's resolver writes it. A superseded version
+validates against the version that supersedes it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import httpx
 import jsonschema_rs
@@ -26,6 +28,12 @@ from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
 # Iglu's own keys; a JSON Schema validator has no use for them.
 IGLU_KEYWORDS = ("$schema", "self", "$supersedes", "$supersededBy")
+# The kinds of error in a lookup history, as Snowplow's resolver names them.
+NOT_FOUND: Final = "NotFound"
+REPO_FAILURE: Final = "RepoFailure"
+CLIENT_FAILURE: Final = "ClientFailure"
+# Snowplow's bad-row schemas keep a lookup error's message to this many characters.
+MAX_ERROR_MESSAGE_CHARS: Final = 256
 
 
 class RepositorySettings(Settings):
@@ -41,7 +49,12 @@ class RepositorySettings(Settings):
 
 
 class RepositoryError(Exception):
-    """The repository could not answer (unreachable, 5xx, not JSON)."""
+    """The repository could not answer: REPO_FAILURE (unreachable, 5xx, not JSON), or
+    CLIENT_FAILURE (it refused us: a wrong API key, say)."""
+
+    def __init__(self, message: str, *, kind: str = REPO_FAILURE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Repository(Protocol):
@@ -84,6 +97,11 @@ class HttpRepository:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
         if response.status_code == 404:
             return None
+        if response.status_code in (401, 403):
+            raise RepositoryError(
+                f"{self.settings.url} refused the request ({response.status_code})",
+                kind=CLIENT_FAILURE,
+            )
         if response.status_code != 200:
             raise RepositoryError(f"{self.settings.url} answered {response.status_code}")
         try:
@@ -102,7 +120,9 @@ def repository(settings: RepositorySettings) -> Repository:
 
 
 class ResolutionError(Exception):
-    """The schema could not be resolved; `lookup_history` says what each repository answered."""
+    """The schema could not be resolved; `lookup_history` says what each repository answered,
+    as Snowplow's resolver writes it: `{repository, errors: [{error, message?}], attempts,
+    lastAttempt}`, `error` being NOT_FOUND, REPO_FAILURE or CLIENT_FAILURE."""
 
     def __init__(self, key: SchemaKey, lookup_history: list[dict[str, Any]]) -> None:
         super().__init__(f"{key.uri} could not be resolved")
@@ -117,6 +137,9 @@ class Issue:
     path: str  # JSONPath into the instance's data, e.g. `$.items[2].price`
     message: str
     keyword: str
+    # The keyword's arguments at fault: the missing or unexpected properties, the types or
+    # values allowed, the limit broken.
+    targets: list[Any] | None = None
 
 
 Key = TypeVar("Key", bound=Hashable)
@@ -210,7 +233,12 @@ class Resolver:
         if validator.is_valid(data):
             return []
         return [
-            Issue(_json_path(error.instance_path), error.message, _keyword(error.schema_path))
+            Issue(
+                _json_path(error.instance_path),
+                error.message,
+                _keyword(error.schema_path),
+                _targets(error.kind),
+            )
             for error in validator.iter_errors(data)
         ]
 
@@ -229,23 +257,35 @@ class Resolver:
         history: list[dict[str, Any]] = []
         answered = True
         for source in self._ordered(key):
-            errors: list[str] = []
+            errors: list[dict[str, str]] = []
+            attempts = 0
             for attempt in range(self._attempts):
+                attempts += 1
                 try:
                     found = source.fetch(key)
                 except RepositoryError as error:
-                    errors.append(str(error))
+                    failure = {
+                        "error": error.kind,
+                        "message": str(error)[:MAX_ERROR_MESSAGE_CHARS],
+                    }
+                    if failure not in errors:
+                        errors.append(failure)
                     if attempt + 1 < self._attempts:
                         time.sleep(self._backoff_s * 2**attempt)
                     continue
                 if found is not None:
                     return found, history, True
-                errors.append("not found")
+                errors.append({"error": NOT_FOUND})
                 break
             else:
                 answered = False
             history.append(
-                {"repository": source.settings.name, "errors": errors, "attempts": len(errors)}
+                {
+                    "repository": source.settings.name,
+                    "errors": errors,
+                    "attempts": attempts,
+                    "lastAttempt": _now(),
+                }
             )
         return None, history, answered
 
@@ -279,6 +319,18 @@ def _json_path(parts: Any) -> str:
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
+
+
+def _targets(kind: Any) -> list[Any] | None:
+    value = getattr(kind, "value", None)
+    if value is None:
+        return None
+    listed = value if isinstance(value, list) else [value]
+    return [item if isinstance(item, str | int | float | bool) else str(item) for item in listed]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _keyword(schema_path: Any) -> str:

@@ -121,9 +121,13 @@ def test_not_found_is_cached_until_the_ttl_ends(repository: FakeRepository) -> N
         with pytest.raises(ResolutionError) as raised:
             resolve.schema(missing)
     assert repository.fetches == 1
-    assert raised.value.lookup_history == [
-        {"repository": "registry", "errors": ["not found"], "attempts": 1}
-    ]
+    (entry,) = raised.value.lookup_history
+    assert {name: entry[name] for name in ("repository", "errors", "attempts")} == {
+        "repository": "registry",
+        "errors": [{"error": "NotFound"}],
+        "attempts": 1,
+    }
+    assert entry["lastAttempt"].endswith("Z")
     repository.schemas[missing.uri] = schema()
     clock.now = 61
     assert resolve.schema(missing)["type"] == "object"
@@ -136,7 +140,8 @@ def test_an_outage_is_retried_and_never_cached(repository: FakeRepository) -> No
         resolve.schema(SchemaKey.parse_uri(ITEM))
     (entry,) = raised.value.lookup_history
     assert entry["attempts"] == 3
-    assert entry["errors"] == ["registry down"] * 3
+    # The same failure three times is one error, as in Snowplow's lookup history.
+    assert entry["errors"] == [{"error": "RepoFailure", "message": "registry down"}]
     repository.failing.clear()
     assert resolve.schema(SchemaKey.parse_uri(ITEM))["type"] == "object"
 
