@@ -1,7 +1,8 @@
 """Furrow's built-in `com.snowplowanalytics.snowplow.badrows` schemas give the verdicts of Iglu
 Central's: per schema, a table of instances with the verdict the upstream schema gives, quirks
 included (Snowplow's `repostitory` misspelling, iglu-error variants without a type, required
-lists that upstream leaves out)."""
+lists that upstream leaves out). A case names a type, which is checked against its latest
+version, or `type@version` for an earlier one."""
 
 from __future__ import annotations
 
@@ -275,6 +276,16 @@ def removing(*path: str | int) -> Change:
         for part in path[:-1]:
             target = target[part]
         del target[path[-1]]
+
+    return change
+
+
+def replaced(instance: dict[str, Any]) -> Change:
+    """The whole row replaced: for an earlier version whose rows have another shape."""
+
+    def change(row: dict[str, Any]) -> None:
+        row.clear()
+        row.update(copy.deepcopy(instance))
 
     return change
 
@@ -963,6 +974,163 @@ CASES: list[tuple[str, str, Change | None, bool]] = [
     ),
     ("rdb_loader_shredding_error", "errors of objects", setting("errors", value=[{}]), False),
     ("rdb_loader_deduplication_error", "error an object", setting("error", value={}), False),
+    # Earlier versions.
+    ("schema_violations@2-0-0", "as built", None, True),
+    (
+        "schema_violations@2-0-0",
+        "superseded (not yet)",
+        setting(*MESSAGE_ERROR, "supersededBy", value="1-0-1"),
+        False,
+    ),
+    (
+        "schema_violations@2-0-0",
+        "repository a number",
+        unresolved(setting(*LOOKUP_ENTRY, "repository", value=1)),
+        True,
+    ),
+    ("schema_violations@1-0-0", "parameters as pairs (an object then)", None, False),
+    (
+        "schema_violations@1-0-0",
+        "parameters as an object",
+        setting("payload", "raw", "parameters", value={"e": "ue"}),
+        True,
+    ),
+    (
+        "schema_violations@1-0-0",
+        "repository a number (typed then)",
+        unresolved(setting(*LOOKUP_ENTRY, "repository", value=1)),
+        False,
+    ),
+    (
+        "schema_violations@1-0-0",
+        "v_collector null",
+        setting("payload", "enriched", "v_collector", value=None),
+        False,
+    ),
+    (
+        "schema_violations@2-0-1",
+        "v_collector null",
+        setting("payload", "enriched", "v_collector", value=None),
+        True,
+    ),
+    ("enrichment_failures@2-0-0", "as built", None, True),
+    ("enrichment_failures@1-0-0", "parameters as pairs (an object then)", None, False),
+    (
+        "enrichment_failures@1-0-0",
+        "parameters as an object",
+        setting("payload", "raw", "parameters", value={}),
+        True,
+    ),
+    ("tracker_protocol_violations@1-0-0", "as built", None, True),
+    (
+        "tracker_protocol_violations@1-0-0",
+        "superseded (not yet)",
+        setting(
+            *FIRST_MESSAGE,
+            value={"schemaKey": "k", "error": {**VALIDATION, "supersededBy": "1-0-1"}},
+        ),
+        False,
+    ),
+    (
+        "tracker_protocol_violations",
+        "superseded",
+        setting(
+            *FIRST_MESSAGE,
+            value={"schemaKey": "k", "error": {**VALIDATION, "supersededBy": "1-0-1"}},
+        ),
+        True,
+    ),
+    ("loader_iglu_error@2-0-0", "as built", None, True),
+    (
+        "loader_iglu_error@2-0-0",
+        "superseded (not yet)",
+        setting("failure", 0, "error", value={**VALIDATION, "supersededBy": "1-0-1"}),
+        False,
+    ),
+    ("loader_iglu_error@1-0-0", "the 2-0-1 shape", None, False),
+    (
+        "loader_iglu_error@1-0-0",
+        "errors and event",
+        replaced(
+            {
+                "errors": [{"schema": "iglu:com.acme/x/jsonschema/1-0-0", "error": RESOLUTION}],
+                "event": LOADED,
+            }
+        ),
+        True,
+    ),
+    (
+        "loader_iglu_error@1-0-0",
+        "lookup with more (closed then)",
+        replaced(
+            {
+                "errors": [
+                    {
+                        "schema": "iglu:com.acme/x/jsonschema/1-0-0",
+                        "error": {**RESOLUTION, "lookupHistory": [{**LOOKUP, "at": 1}]},
+                    }
+                ],
+                "event": LOADED,
+            }
+        ),
+        False,
+    ),
+    (
+        "loader_iglu_error@1-0-0",
+        "null targets (an array then)",
+        replaced(
+            {
+                "errors": [
+                    {
+                        "schema": "iglu:com.acme/x/jsonschema/1-0-0",
+                        "error": {**VALIDATION, "dataReports": [{**DATA_REPORT, "targets": None}]},
+                    }
+                ],
+                "event": LOADED,
+            }
+        ),
+        False,
+    ),
+    (
+        "loader_iglu_error@1-0-0",
+        "schema of model 0",
+        replaced(
+            {
+                "errors": [{"schema": "iglu:com.acme/x/jsonschema/0-1-0", "error": RESOLUTION}],
+                "event": LOADED,
+            }
+        ),
+        False,
+    ),
+    ("loader_parsing_error@1-0-0", "the 2-0-0 shape", None, False),
+    (
+        "loader_parsing_error@1-0-0",
+        "errors as strings",
+        replaced({"payload": "x", "errors": ["not TSV"], "processor": PROCESSOR}),
+        True,
+    ),
+    ("loader_runtime_error@1-0-0", "the 1-0-1 shape", None, False),
+    (
+        "loader_runtime_error@1-0-0",
+        "event and error",
+        replaced({"event": LOADED, "error": "refused"}),
+        True,
+    ),
+    ("event_forwarding_error@1-0-0", "a forwarder (not yet)", None, False),
+    ("event_forwarding_error@1-0-0", "no forwarder", removing("forwarder"), True),
+    ("recovery_error@1-0-0", "size violation", None, True),
+    (
+        "recovery_error@1-0-0",
+        "schema violations 2-0-1 (not yet)",
+        setting("payload", "schema", value=badrows.SCHEMA_VIOLATIONS),
+        False,
+    ),
+    (
+        "recovery_error",
+        "schema violations 2-0-1",
+        setting("payload", "schema", value=badrows.SCHEMA_VIOLATIONS),
+        True,
+    ),
 ]
 
 
@@ -971,10 +1139,26 @@ def resolver() -> Resolver:
     return Resolver([DirectoryRepository(RepositorySettings(name="built in", path=BUILTIN))])
 
 
-def test_every_bad_row_type_of_iglu_central_is_built_in() -> None:
+# Earlier versions Iglu Central still holds.
+EARLIER = {
+    ("enrichment_failures", "1-0-0"),
+    ("enrichment_failures", "2-0-0"),
+    ("event_forwarding_error", "1-0-0"),
+    ("loader_iglu_error", "1-0-0"),
+    ("loader_iglu_error", "2-0-0"),
+    ("loader_parsing_error", "1-0-0"),
+    ("loader_runtime_error", "1-0-0"),
+    ("recovery_error", "1-0-0"),
+    ("schema_violations", "1-0-0"),
+    ("schema_violations", "2-0-0"),
+    ("tracker_protocol_violations", "1-0-0"),
+}
+
+
+def test_every_bad_row_schema_of_iglu_central_is_built_in() -> None:
     directory = BUILTIN / badrows.VENDOR
-    found = {path.parent.parent.name: path.name for path in directory.glob("*/jsonschema/*-*-*")}
-    assert found == TYPES
+    found = {(path.parent.parent.name, path.name) for path in directory.glob("*/jsonschema/*-*-*")}
+    assert found == set(TYPES.items()) | EARLIER
 
 
 @pytest.mark.parametrize(
@@ -984,9 +1168,10 @@ def test_every_bad_row_type_of_iglu_central_is_built_in() -> None:
 def test_verdicts_equal_iglu_centrals(
     resolver: Resolver, bad_type: str, change: Change | None, valid: bool
 ) -> None:
+    bad_type, _, version = bad_type.partition("@")
     instance = row(bad_type)
     if change is not None:
         change(instance)
-    uri = f"iglu:{badrows.VENDOR}/{bad_type}/jsonschema/{TYPES[bad_type]}"
+    uri = f"iglu:{badrows.VENDOR}/{bad_type}/jsonschema/{version or TYPES[bad_type]}"
     issues = resolver.validate({"schema": uri, "data": instance})
     assert (issues == []) is valid, issues
