@@ -58,7 +58,7 @@ class RepositorySettings(Settings):
 
 class RepositoryError(Exception):
     """The repository could not answer: REPO_FAILURE (unreachable, 5xx, not JSON), or
-    CLIENT_FAILURE (it refused us: a wrong API key, say)."""
+    CLIENT_FAILURE (it refused the request, a 4xx other than 404: a wrong API key, say)."""
 
     def __init__(self, message: str, *, kind: str = REPO_FAILURE) -> None:
         super().__init__(message)
@@ -107,6 +107,10 @@ class HttpRepository:
         self._client = httpx.Client(
             base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout_s
         )
+        # The change feed is read by the resolver's own thread: it gets a client of its own.
+        self._feed_client = httpx.Client(
+            base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout_s
+        )
 
     def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
         try:
@@ -123,7 +127,7 @@ class HttpRepository:
         then only joined)."""
         query = {} if after is None else {"after": str(after)}
         try:
-            response = self._client.get("/api/meta/changes", params=query)
+            response = self._feed_client.get("/api/meta/changes", params=query)
         except httpx.HTTPError as error:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
         answer = self._json(response)
@@ -136,7 +140,8 @@ class HttpRepository:
         return Changes(cursor, None if after is None else keys)
 
     def _json(self, response: httpx.Response) -> Any:
-        if response.status_code in (401, 403):
+        if 400 <= response.status_code < 500:
+            # The request itself is wrong (an API key the registry refuses, say): configuration.
             raise RepositoryError(
                 f"{self.settings.url} refused the request ({response.status_code})",
                 kind=CLIENT_FAILURE,

@@ -286,3 +286,16 @@ def test_an_outage_is_reported_and_never_remembered_as_a_miss(
             assert found["self"]["vendor"] == vendor
     finally:
         resolver.close()
+
+
+def test_a_refused_request_is_a_client_failure(registries: Registries) -> None:
+    vendor = f"com.live{uuid.uuid4().hex[:8]}"
+    publish(registries.urls[0], vendor)
+    settings = RepositorySettings(name="furrow registry", url=registries.urls[1], api_key="x")
+    resolver = Resolver([HttpRepository(settings, timeout_s=10)], attempts=2, backoff_s=0)
+    with pytest.raises(ResolutionError) as refused:
+        resolver.schema(SchemaKey.parse_uri(f"iglu:{vendor}/checkout/jsonschema/1-0-0"))
+    (lookup,) = refused.value.lookup_history
+    (error,) = lookup["errors"]
+    assert (error["error"], lookup["attempts"]) == ("ClientFailure", 2)
+    assert "400" in error["message"]
