@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 
@@ -65,9 +64,22 @@ def events_of_bad_row(row: Mapping[str, Any]) -> list[BadRowEvent]:
     enriched = payload.get("enriched")
     if isinstance(enriched, dict) and isinstance(enriched.get("event_id"), str):
         return [BadRowEvent(enriched["event_id"], _is_resolution_failure(data))]
-    ids = parse_qs(payload.get("querystring") or "").get("eid", [])
+    ids = _query_event_ids(payload.get("querystring"))
     ids.extend(_body_event_ids(payload.get("body")))
     return [BadRowEvent(event_id, False) for event_id in ids]
+
+
+def _query_event_ids(querystring: object) -> list[str]:
+    # The query string of a request row, as Snowplow's rows hold it: `{name, value}` pairs.
+    if not isinstance(querystring, list):
+        return []
+    return [
+        pair["value"]
+        for pair in querystring
+        if isinstance(pair, dict)
+        and pair.get("name") == "eid"
+        and isinstance(pair.get("value"), str)
+    ]
 
 
 def tally(

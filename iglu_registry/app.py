@@ -96,6 +96,10 @@ def build_app(registry: Registry) -> Starlette:
     async def delete_key(request: Request) -> Reply:
         return await registry.delete_key(await caller(request), request.query_params.get("key"))
 
+    async def changes(request: Request) -> Reply:
+        # Never cached: resolvers ask it to learn what their caches must forget.
+        return await registry.changes(await caller(request), request.query_params.get("after"))
+
     async def server_info(request: Request) -> Reply:
         return await registry.server_info(await caller(request))
 
@@ -147,6 +151,7 @@ def build_app(registry: Registry) -> Starlette:
             Route("/api/meta/health", health, methods=["GET"]),
             Route("/api/meta/health/db", database_health, methods=["GET"]),
             Route("/api/meta/server", _json("server", server_info), methods=["GET"]),
+            Route("/api/meta/changes", _json("changes", changes), methods=["GET"]),
             Route("/api/openapi.json", openapi_document, methods=["GET"]),
             Route("/api/docs", docs, methods=["GET"]),
             metrics_route(),

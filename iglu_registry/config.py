@@ -16,8 +16,10 @@ class RegistryConfig(Settings):
     allow_patches: bool = False
     # Schemas are a few KiB; anything near this limit is a mistake or an attack.
     max_body_bytes: int = 1_048_576
-    # Reads are answered from memory and forgotten on every write made through this process;
-    # the TTL bounds how stale a read may be when another process writes to the same database.
+    # Reads are answered from memory and forgotten on every write made through this process,
+    # and when the change feed in the database shows a write by another process sharing it
+    # (looked at every change_check_s at most); the TTL bounds the age of a read besides.
     cache_entries: int = 10_000
     cache_ttl_s: float = 30.0
+    change_check_s: float = 0.25
     logging: LoggingSettings = LoggingSettings()

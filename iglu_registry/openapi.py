@@ -241,6 +241,28 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/meta/changes": {
+                "get": {
+                    "summary": "Schemas published, patched or deleted since a cursor",
+                    "description": (
+                        "Resolvers poll it to forget their copies: without `after` it answers "
+                        "the current cursor; with one, the readable schema URIs changed since "
+                        "(`changes` null: the cursor is unknown or too old, forget them all)."
+                    ),
+                    "parameters": [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 0},
+                        }
+                    ],
+                    "responses": {
+                        "200": _answer("the cursor and the changed schemas", {"type": "object"}),
+                        "400": _answer("a cursor that is not a number"),
+                    },
+                }
+            },
             "/api/meta/server": {
                 "get": {
                     "summary": "Version, database, schema count, patches and the caller's rights",

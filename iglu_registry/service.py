@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,6 +128,9 @@ class Registry:
         self.store = schemas
         self._reads: ReadCache[Reply] = ReadCache(config.cache_entries, config.cache_ttl_s)
         self._keys: ReadCache[Access] = ReadCache(config.cache_entries, config.cache_ttl_s)
+        # The latest change this process's reads are known to include, and when it was checked.
+        self._seen_change: int | None = None
+        self._change_checked_at = float("-inf")
 
     async def access(self, apikey: str | None) -> Access:
         """The caller's rights from the `apikey` header; an unknown key has no more than none."""
@@ -156,6 +160,7 @@ class Registry:
         computed by `read` on a miss. A hit needs no parsing and no key lookup; errors are cached
         too, since resolvers repeat their misses."""
         cache_key = (apikey, *slot)
+        await self._forget_reads_changed_elsewhere()
         if (reply := self._reads.get(cache_key)) is not None:
             CACHE_HITS.inc()
             return reply
@@ -166,6 +171,37 @@ class Registry:
             reply = Reply.json(error.to_json(), error.status)
         self._reads.put(cache_key, reply)
         return reply
+
+    async def _forget_reads_changed_elsewhere(self) -> None:
+        """Empty the read cache once another process sharing the database has changed a schema:
+        its change feed is looked at every `change_check_s` at most."""
+        now = time.monotonic()
+        if now - self._change_checked_at < self.config.change_check_s:
+            return
+        self._change_checked_at = now
+        latest = await _blocking(self.store.latest_change)
+        if latest is not None and latest != self._seen_change:
+            self._seen_change = latest
+            self._reads.clear()
+
+    async def changes(self, access: Access, after: str | None) -> Reply:
+        """The change feed: `{"cursor": N, "changes": [uri, ...]}`, the schemas the caller may
+        read that were published, patched or deleted since cursor `after` (none without one;
+        `changes` null when the cursor is unknown or too far behind: forget them all)."""
+        cursor: int | None = None
+        if after is not None:
+            if not after.isdigit():
+                raise BadRequest(f"after must be a cursor from an earlier answer, not {after!r}")
+            cursor = int(after)
+        found = await _blocking(self.store.changes, cursor)
+        listed = (
+            None
+            if found.keys is None
+            else [
+                key.uri for key, is_public in found.keys if access.can_read(key.vendor, is_public)
+            ]
+        )
+        return Reply.json({"cursor": found.cursor, "changes": listed})
 
     async def list_schemas(
         self, access: Access, which: Filter, representation: Representation

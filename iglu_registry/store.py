@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from iglu_registry import db
 from iglu_registry.access import Access, Permission
-from iglu_registry.models import ApiKeyRow, SchemaRow
+from iglu_registry.models import ApiKeyRow, SchemaChangeRow, SchemaRow
 from libs.formats.iglu import SchemaKey, SchemaVer, order_problem
 
 
@@ -46,6 +46,15 @@ class StoredSchema:
     created_at: datetime
     updated_at: datetime
     superseded_by: SchemaVer | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The change feed from a cursor: the cursor to ask from next, and the keys changed (each
+    with its visibility), or None when the cursor is unknown here or too far behind to list."""
+
+    cursor: int
+    keys: list[tuple[SchemaKey, bool]] | None
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,10 @@ class SchemaStore:
                 row.supersedes = orjson.dumps([str(v) for v in supersedes]).decode()
                 row.updated_at = now
                 session.add(row)
+                session.flush()
+                # The versions it supersedes now read with `$supersededBy`: changed too.
+                changed = [key, *(key.with_version(version) for version in supersedes)]
+                _record_changes(session, [(k, is_public) for k in changed], now)
         except IntegrityError:
             raise Conflict(f"{key.uri} already exists: another writer published it first") from None
         except OperationalError as error:
@@ -137,20 +150,58 @@ class SchemaStore:
         versions of them were never part of Furrow.
         """
         now = datetime.now(UTC)
-        added = 0
+        added: list[tuple[SchemaKey, bool]] = []
         with Session(self._writer) as session, session.begin():
             for key, body in schemas:
                 if session.scalar(_family(key).where(*_version_is(key.version))) is None:
                     session.add(_new_row(key, body, now))
-                    added += 1
-        return added
+                    added.append((key, True))
+            if added:
+                session.flush()
+                _record_changes(session, added, now)
+        return len(added)
 
     def delete(self, key: SchemaKey) -> bool:
         with Session(self._writer) as session, session.begin():
-            deleted = session.execute(
-                delete(SchemaRow).where(*_family_is(key), *_version_is(key.version))
-            )
-        return bool(getattr(deleted, "rowcount", 0))
+            stored = session.scalar(_family(key).where(*_version_is(key.version)))
+            if stored is None:
+                return False
+            session.delete(stored)
+            session.flush()
+            _record_changes(session, [(key, stored.is_public)], datetime.now(UTC))
+        return True
+
+    def changes(self, after: int | None, limit: int = 1000) -> Changes:
+        """The schemas changed since cursor `after` (None: only the current cursor), at most
+        `limit` of them."""
+        with Session(self.engine) as session:
+            latest = int(session.scalar(select(func.max(SchemaChangeRow.id))) or 0)
+            if after is None:
+                return Changes(latest, [])
+            if after > latest:
+                # A cursor from another database (this one was replaced): start again.
+                return Changes(latest, None)
+            rows = session.scalars(
+                select(SchemaChangeRow)
+                .where(SchemaChangeRow.id > after)
+                .order_by(SchemaChangeRow.id)
+                .limit(limit + 1)
+            ).all()
+        if len(rows) > limit:
+            return Changes(latest, None)
+        keys = [
+            (SchemaKey.of(row.vendor, row.name, row.format, row.version), row.is_public)
+            for row in rows
+        ]
+        return Changes(rows[-1].id if rows else after, keys)
+
+    def latest_change(self) -> int | None:
+        """The id of the latest change, None if the database does not answer."""
+        try:
+            with Session(self.engine) as session:
+                return int(session.scalar(select(func.max(SchemaChangeRow.id))) or 0)
+        except OperationalError:
+            return None
 
     def create_keys(self, vendor_prefix: str) -> dict[Permission, str]:
         """A new read key and a new write key for `vendor_prefix`."""
@@ -175,6 +226,27 @@ class SchemaStore:
         if row is None:
             return None
         return Access(row.vendor_prefix, Permission(row.permission))
+
+
+def _record_changes(
+    session: Session, keys: Sequence[tuple[SchemaKey, bool]], now: datetime
+) -> None:
+    """Add the change rows last in the writing transaction. On PostgreSQL the table is locked
+    first, till the commit: ids are then taken in commit order, and a reader that has seen id
+    N has seen every change before it, so its cursor skips none."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE iglu_schema_changes IN EXCLUSIVE MODE"))
+    session.add_all(
+        SchemaChangeRow(
+            vendor=key.vendor,
+            name=key.name,
+            format=key.format,
+            version=str(key.version),
+            is_public=is_public,
+            changed_at=now,
+        )
+        for key, is_public in keys
+    )
 
 
 def _family(key: SchemaKey) -> Any:

@@ -1,21 +1,29 @@
 """An Iglu resolver: schemas looked up in repositories, cached, and compiled into validators once.
 
 Repositories are tried in order: those whose vendor prefixes cover the schema's vendor first,
-then by priority (lower first), embedded directories before HTTP ones. A schema found nowhere is
-remembered as missing until the cache TTL ends, so a flood of events with an unknown schema does
-not hammer the registry; other failures (registry down, 5xx) are retried with backoff and never
-cached. A superseded version validates against the version that supersedes it.
+then by priority (lower first), embedded directories before HTTP ones. A superseded version
+validates against the version that supersedes it.
+
+Schemas are live: `follow_changes` polls each registry's change feed (`GET /api/meta/changes`)
+in a background thread, and a schema published, patched or deleted there is dropped from the
+caches before the next lookup. A schema found nowhere is remembered as missing for `miss_ttl_s`
+only, so a flood of events with an unknown schema costs one lookup per key and period, and a
+later publication is never hidden for longer. Other failures (registry down, 5xx) are retried
+with backoff, reported in the lookup history as Snowplow's resolver writes it, and never cached.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import httpx
 import jsonschema_rs
@@ -26,6 +34,14 @@ from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
 # Iglu's own keys; a JSON Schema validator has no use for them.
 IGLU_KEYWORDS = ("$schema", "self", "$supersedes", "$supersededBy")
+# The kinds of error in a lookup history, as Snowplow's resolver names them.
+NOT_FOUND: Final = "NotFound"
+REPO_FAILURE: Final = "RepoFailure"
+CLIENT_FAILURE: Final = "ClientFailure"
+# Snowplow's bad-row schemas keep a lookup error's message to this many characters.
+MAX_ERROR_MESSAGE_CHARS: Final = 256
+
+log = logging.getLogger(__name__)
 
 
 class RepositorySettings(Settings):
@@ -41,7 +57,22 @@ class RepositorySettings(Settings):
 
 
 class RepositoryError(Exception):
-    """The repository could not answer (unreachable, 5xx, not JSON)."""
+    """The repository could not answer: REPO_FAILURE (unreachable, 5xx, not JSON), or
+    CLIENT_FAILURE (it refused the request, a 4xx other than 404: a wrong API key, say)."""
+
+    def __init__(self, message: str, *, kind: str = REPO_FAILURE) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a registry's change feed answered: the cursor to ask from next time, and the schemas
+    published, patched or deleted since the cursor asked from (None: too many to list, forget
+    everything)."""
+
+    cursor: int
+    keys: list[SchemaKey] | None
 
 
 class Repository(Protocol):
@@ -76,6 +107,10 @@ class HttpRepository:
         self._client = httpx.Client(
             base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout_s
         )
+        # The change feed is read by the resolver's own thread: it gets a client of its own.
+        self._feed_client = httpx.Client(
+            base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout_s
+        )
 
     def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
         try:
@@ -84,13 +119,48 @@ class HttpRepository:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
         if response.status_code == 404:
             return None
+        schema = self._json(response)
+        return schema if isinstance(schema, dict) else None
+
+    def changes(self, after: int | None) -> Changes:
+        """The schemas changed in the registry since cursor `after` (none for None: the feed is
+        then only joined)."""
+        query = {} if after is None else {"after": str(after)}
+        try:
+            response = self._feed_client.get("/api/meta/changes", params=query)
+        except httpx.HTTPError as error:
+            raise RepositoryError(f"{self.settings.url}: {error!r}") from error
+        answer = self._json(response)
+        try:
+            cursor = int(answer["cursor"])
+            listed = answer["changes"]
+            keys = None if listed is None else [SchemaKey.parse_uri(uri) for uri in listed]
+        except (KeyError, TypeError, ValueError, IgluError) as error:
+            raise RepositoryError(f"{self.settings.url}: malformed change feed: {error}") from error
+        return Changes(cursor, None if after is None else keys)
+
+    def _json(self, response: httpx.Response) -> Any:
+        if 400 <= response.status_code < 500:
+            # The request itself is wrong (an API key the registry refuses, say): configuration.
+            raise RepositoryError(
+                f"{self.settings.url} refused the request ({response.status_code})",
+                kind=CLIENT_FAILURE,
+            )
         if response.status_code != 200:
             raise RepositoryError(f"{self.settings.url} answered {response.status_code}")
         try:
-            schema = orjson.loads(response.content)
+            return orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
             raise RepositoryError(f"{self.settings.url} answered non-JSON: {error}") from error
-        return schema if isinstance(schema, dict) else None
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """A repository that says which of its schemas changed (Furrow's registry)."""
+
+    settings: RepositorySettings
+
+    def changes(self, after: int | None) -> Changes: ...
 
 
 def repository(settings: RepositorySettings) -> Repository:
@@ -102,7 +172,9 @@ def repository(settings: RepositorySettings) -> Repository:
 
 
 class ResolutionError(Exception):
-    """The schema could not be resolved; `lookup_history` says what each repository answered."""
+    """The schema could not be resolved; `lookup_history` says what each repository answered,
+    as Snowplow's resolver writes it: `{repository, errors: [{error, message?}], attempts,
+    lastAttempt}`, `error` being NOT_FOUND, REPO_FAILURE or CLIENT_FAILURE."""
 
     def __init__(self, key: SchemaKey, lookup_history: list[dict[str, Any]]) -> None:
         super().__init__(f"{key.uri} could not be resolved")
@@ -117,6 +189,9 @@ class Issue:
     path: str  # JSONPath into the instance's data, e.g. `$.items[2].price`
     message: str
     keyword: str
+    # The keyword's arguments at fault: the missing or unexpected properties, the types or
+    # values allowed, the limit broken.
+    targets: list[Any] | None = None
 
 
 Key = TypeVar("Key", bound=Hashable)
@@ -150,10 +225,20 @@ class TtlCache(Generic[Key, Value]):
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
+    def forget(self, key: Key) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 @dataclass(frozen=True, slots=True)
 class _Missing:
     lookup_history: list[dict[str, Any]]
+
+
+# Put in the queue of changes when a feed cannot list them: every cached schema goes.
+_EVERYTHING: Final = None
 
 
 class Resolver:
@@ -163,14 +248,16 @@ class Resolver:
         *,
         cache_size: int = 1000,
         cache_ttl_s: float = 600.0,
+        miss_ttl_s: float = 1.0,
         attempts: int = 3,
         backoff_s: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repositories = repositories
-        self._schemas: TtlCache[SchemaKey, dict[str, Any] | _Missing] = TtlCache(
+        self._schemas: TtlCache[SchemaKey, dict[str, Any]] = TtlCache(
             cache_size, cache_ttl_s, clock
         )
+        self._missing: TtlCache[SchemaKey, _Missing] = TtlCache(cache_size, miss_ttl_s, clock)
         # By schema URI as the instance spells it: a string hashes faster than a SchemaKey, and
         # every entity of every event is looked up here.
         self._validators: TtlCache[str, jsonschema_rs.Draft4Validator] = TtlCache(
@@ -178,28 +265,56 @@ class Resolver:
         )
         self._attempts = attempts
         self._backoff_s = backoff_s
+        # Filled by the change-feed thread, emptied by the caller's thread before each lookup
+        # (appends and pops of a deque need no lock).
+        self._changed: deque[SchemaKey | None] = deque()
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: list[RepositorySettings], **options: Any) -> Resolver:
         return cls([repository(entry) for entry in settings], **options)
 
+    def follow_changes(self, interval_s: float = 0.5) -> None:
+        """Poll the change feed of every repository that has one, every `interval_s`, in a
+        daemon thread, and forget each schema it names; `close` stops it."""
+        feeds = [source for source in self._repositories if isinstance(source, ChangeFeed)]
+        if not feeds or self._follower is not None:
+            return
+        self._follower = threading.Thread(
+            target=self._follow, args=(feeds, interval_s), name="iglu-changes", daemon=True
+        )
+        self._follower.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=10)
+
     def schema(self, key: SchemaKey) -> dict[str, Any]:
         """The schema for `key`; ResolutionError if no repository has it or can answer."""
+        if self._changed:
+            self._forget_changed()
         cached = self._schemas.get(key)
-        if cached is None:
-            found, history, answered = self._look_up(key)
-            if found is None and not answered:
-                # Never cached: an outage must not outlive itself.
-                raise ResolutionError(key, history)
-            cached = found if found is not None else _Missing(history)
-            self._schemas.put(key, cached)
-        if isinstance(cached, _Missing):
-            raise ResolutionError(key, cached.lookup_history)
-        return cached
+        if cached is not None:
+            return cached
+        missing = self._missing.get(key)
+        if missing is not None:
+            raise ResolutionError(key, missing.lookup_history)
+        found, history, answered = self._look_up(key)
+        if found is not None:
+            self._schemas.put(key, found)
+            return found
+        if answered:
+            self._missing.put(key, _Missing(history))
+        # Otherwise never cached: an outage must not outlive itself.
+        raise ResolutionError(key, history)
 
     def validate(self, instance: dict[str, Any]) -> list[Issue]:
         """Every way `instance` (self-describing JSON) breaks its schema; empty if it is valid.
         IgluError for a malformed schema URI, ResolutionError for a schema that cannot be had."""
+        if self._changed:
+            self._forget_changed()
         uri = instance["schema"]
         validator = self._validators.get(uri)
         if validator is None:
@@ -210,9 +325,47 @@ class Resolver:
         if validator.is_valid(data):
             return []
         return [
-            Issue(_json_path(error.instance_path), error.message, _keyword(error.schema_path))
+            Issue(
+                _json_path(error.instance_path),
+                error.message,
+                _keyword(error.schema_path),
+                _targets(error.kind),
+            )
             for error in validator.iter_errors(data)
         ]
+
+    def _forget_changed(self) -> None:
+        # A validator may be compiled from the schema superseding its own: all of them go.
+        self._validators.clear()
+        while self._changed:
+            key = self._changed.popleft()
+            if key is _EVERYTHING:
+                self._schemas.clear()
+                self._missing.clear()
+            else:
+                self._schemas.forget(key)
+                self._missing.forget(key)
+
+    def _follow(self, feeds: list[ChangeFeed], interval_s: float) -> None:
+        cursors: dict[int, int | None] = {id(feed): None for feed in feeds}
+        while not self._stop.is_set():
+            for feed in feeds:
+                try:
+                    changes = feed.changes(cursors[id(feed)])
+                except RepositoryError as error:
+                    # Cached schemas stay; missing ones are looked up again after miss_ttl_s.
+                    log.debug("change feed of %s: %s", feed.settings.name, error)
+                    continue
+                if cursors[id(feed)] is not None:
+                    self._queue_changes(changes.keys)
+                cursors[id(feed)] = changes.cursor
+            self._stop.wait(interval_s)
+
+    def _queue_changes(self, keys: Iterable[SchemaKey] | None) -> None:
+        if keys is None:
+            self._changed.append(_EVERYTHING)
+        else:
+            self._changed.extend(keys)
 
     def _effective_schema(self, key: SchemaKey) -> dict[str, Any]:
         schema = self.schema(key)
@@ -229,23 +382,35 @@ class Resolver:
         history: list[dict[str, Any]] = []
         answered = True
         for source in self._ordered(key):
-            errors: list[str] = []
+            errors: list[dict[str, str]] = []
+            attempts = 0
             for attempt in range(self._attempts):
+                attempts += 1
                 try:
                     found = source.fetch(key)
                 except RepositoryError as error:
-                    errors.append(str(error))
+                    failure = {
+                        "error": error.kind,
+                        "message": str(error)[:MAX_ERROR_MESSAGE_CHARS],
+                    }
+                    if failure not in errors:
+                        errors.append(failure)
                     if attempt + 1 < self._attempts:
                         time.sleep(self._backoff_s * 2**attempt)
                     continue
                 if found is not None:
                     return found, history, True
-                errors.append("not found")
+                errors.append({"error": NOT_FOUND})
                 break
             else:
                 answered = False
             history.append(
-                {"repository": source.settings.name, "errors": errors, "attempts": len(errors)}
+                {
+                    "repository": source.settings.name,
+                    "errors": errors,
+                    "attempts": attempts,
+                    "lastAttempt": _now(),
+                }
             )
         return None, history, answered
 
@@ -279,6 +444,18 @@ def _json_path(parts: Any) -> str:
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
+
+
+def _targets(kind: Any) -> list[Any] | None:
+    value = getattr(kind, "value", None)
+    if value is None:
+        return None
+    listed = value if isinstance(value, list) else [value]
+    return [item if isinstance(item, str | int | float | bool) else str(item) for item in listed]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _keyword(schema_path: Any) -> str:

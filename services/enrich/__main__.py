@@ -41,7 +41,9 @@ def build_enricher(config: EnrichConfig) -> Enricher:
         config.repositories(),
         cache_size=config.schema_cache_size,
         cache_ttl_s=config.schema_cache_ttl_s,
+        miss_ttl_s=config.schema_miss_ttl_s,
     )
+    resolver.follow_changes(config.schema_changes_poll_s)
     enrichments = load_enrichments(config.enrichments_dir) if config.enrichments_dir else []
     enricher = Enricher(
         validator=resolver,

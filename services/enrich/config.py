@@ -18,6 +18,11 @@ class EnrichConfig(Settings):
     extra_repositories: list[RepositorySettings] = []
     schema_cache_size: int = 1000
     schema_cache_ttl_s: float = 600.0
+    # A schema is live: the registry's change feed is polled every schema_changes_poll_s, and
+    # what it names is looked up again; a schema found nowhere is looked up again after
+    # schema_miss_ttl_s (a publication is then seen even where no feed tells of it).
+    schema_changes_poll_s: float = 0.5
+    schema_miss_ttl_s: float = 1.0
 
     # A directory of enrichment configuration files in Snowplow's format (docs/enrichments.md);
     # the default is the repository's own, relative to the working directory. None: no

@@ -6,15 +6,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 import orjson
 
 from libs.formats import badrows
-from libs.formats.collector_payload import CollectorPayload, CollectorPayloadError, decode
+from libs.formats.collector_payload import CollectorPayloadError, decode
 from libs.formats.enriched import EnrichedEvent, to_tsv
-from libs.formats.iglu import IgluError, SchemaKey
+from libs.formats.iglu import IgluError
 from libs.iglu_client import Issue, ResolutionError
 from libs.version import VERSION
 from services.enrich.adapters import adapt
@@ -111,15 +111,17 @@ class Enricher:
     def _validate(
         self, instance: SelfDescribingJson
     ) -> tuple[str, list[Issue], dict[str, Any] | None]:
-        """The schema URI, the issues, and a resolution error (as a bad-row error) if any."""
+        """The schema URI, the issues, and, when the instance could not be validated, the
+        `schema_violations` message that says why."""
         uri = str(instance.get("schema"))
         try:
             return uri, self.validator.validate(instance), None
         # Names of their own: a compiled function gives each name one type.
-        except IgluError as invalid_key:
-            return uri, [], {"error": "InvalidSchemaKey", "message": str(invalid_key)}
+        except IgluError:
+            return uri, [], {"json": instance, "error": "INVALID_IGLUURI"}
         except ResolutionError as unresolved:
-            return uri, [], {"error": "ResolutionError", "lookupHistory": unresolved.lookup_history}
+            error = {"error": "ResolutionError", "lookupHistory": unresolved.lookup_history}
+            return uri, [], {"schemaKey": uri, "error": error}
 
     def _enrich_event(
         self, raw: RawEvent, vendor: str, version: str, now: datetime, outputs: Outputs
@@ -152,9 +154,9 @@ class Enricher:
             )
         instances = [reading.unstruct_event] if reading.unstruct_event else []
         for instance in [*instances, *reading.contexts]:
-            uri, issues, resolution = self._validate(instance)
-            if resolution is not None:
-                schema_messages.append({"schemaKey": _key_or_raw(uri), "error": resolution})
+            uri, issues, unvalidated = self._validate(instance)
+            if unvalidated is not None:
+                schema_messages.append(unvalidated)
             elif issues:
                 schema_messages.append(
                     {
@@ -162,7 +164,12 @@ class Enricher:
                         "error": {
                             "error": "ValidationError",
                             "dataReports": [
-                                {"message": i.message, "path": i.path, "keyword": i.keyword}
+                                {
+                                    "message": i.message,
+                                    "path": i.path,
+                                    "keyword": i.keyword,
+                                    "targets": i.targets,
+                                }
                                 for i in issues
                             ],
                         },
@@ -190,12 +197,16 @@ class Enricher:
             except EnrichmentFailure as failure:
                 failures.append(
                     {
-                        "enrichment": {"identifier": failure.enrichment},
-                        "message": {"error": failure.message},
+                        "enrichment": {
+                            "schemaKey": failure.schema_key,
+                            "identifier": failure.enrichment[:256],
+                        },
+                        "message": {"error": failure.message[:512]},
                     }
                 )
+        # A validation is named by no enrichment, as in Snowplow's rows.
         failures.extend(
-            {"enrichment": {"identifier": "validity_rules"}, "message": {"error": problem}}
+            {"enrichment": None, "message": {"error": problem[:512]}}
             for problem in self.rules.problems(event)
         )
         if failures:
@@ -252,34 +263,10 @@ def _fingerprint(raw: RawEvent) -> str:
     return hashlib.md5(orjson.dumps(parameters), usedforsecurity=False).hexdigest()
 
 
-def _key_or_raw(uri: str) -> str:
-    # The bad-row schema wants an Iglu URI; a malformed one is named by a placeholder (the
-    # original stays in the row's payload).
-    try:
-        return SchemaKey.parse_uri(uri).uri
-    except IgluError:
-        return "iglu:com.snowplowanalytics.snowplow/unknown/jsonschema/1-0-0"
-
-
 def _enrichment_payload(
     event: EnrichedEvent, raw: RawEvent, vendor: str, version: str
 ) -> dict[str, Any]:
-    payload: CollectorPayload = raw.payload
     return {
-        "enriched": dict(event),
-        "raw": {
-            "vendor": vendor,
-            "version": version,
-            "parameters": [{"name": k, "value": v} for k, v in raw.parameters.items()],
-            "contentType": payload.content_type,
-            "loaderName": "thrift",
-            "encoding": payload.encoding,
-            "hostname": payload.hostname,
-            "timestamp": datetime.fromtimestamp(payload.timestamp_ms / 1000, UTC).isoformat(),
-            "ipAddress": payload.ip_address,
-            "useragent": payload.user_agent,
-            "refererUri": payload.referer_uri,
-            "headers": list(payload.headers),
-            "userId": payload.network_user_id,
-        },
+        "enriched": badrows.partially_enriched(event),
+        "raw": badrows.raw_event_fields(raw.payload, vendor, version, raw.parameters),
     }

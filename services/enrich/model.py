@@ -30,10 +30,14 @@ class EnrichmentFailure(Exception):
     """An enrichment could not do its work on this event; the event becomes an
     `enrichment_failures` bad row that names the enrichment and says why."""
 
-    def __init__(self, enrichment: str, message: str) -> None:
+    def __init__(self, enrichment: str, message: str, *, schema_key: str | None = None) -> None:
         super().__init__(f"{enrichment}: {message}")
         self.enrichment = enrichment
         self.message = message
+        # The schema of the enrichment's configuration, which names it in the bad row.
+        self.schema_key = (
+            schema_key or f"iglu:com.snowplowanalytics.snowplow/{enrichment}/jsonschema/1-0-0"
+        )
 
 
 class Enrichment(Protocol):

@@ -4,8 +4,12 @@ A bad row about one event (`schema_violations`, `enrichment_failures`) holds the
 parameters and the request's IP, user agent, headers and time; they become a GET `/i` request
 again, with the same `eid`, so reprocessing keeps the event id and the sinks stay idempotent. A
 bad row about a whole request (`tracker_protocol_violations`, `adapter_failures`) holds that
-request field by field, and it is rebuilt as it was. The other types are not replayable:
-NOT_REPLAYABLE says why.
+request field by field, and it is rebuilt as it was, its path from the adapter's vendor and
+version. The other types are not replayable: NOT_REPLAYABLE says why.
+
+Snowplow's schemas keep a parameter to 512 characters. A longer context or self-describing
+event (`cx`, `ue_px`, ...) is taken whole from the partially enriched event of an event's row;
+any other parameter that long may have been cut, and its row is not replayed.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ NOT_REPLAYABLE = {
 # The collector name a rebuilt request carries when the bad row does not name one.
 REPLAY_COLLECTOR = "furrow-replay"
 _PIXEL_PATH = "/i"
+_PIXEL_ADAPTER = ("com.snowplowanalytics.snowplow", "tp1")
+# Parameters that the partially enriched event holds whole: (its column, the plain parameter).
+_WHOLE_IN_ENRICHED = {
+    "cx": ("contexts", "co"),
+    "co": ("contexts", "co"),
+    "ue_px": ("unstruct_event", "ue_pr"),
+    "ue_pr": ("unstruct_event", "ue_pr"),
+}
 
 
 @dataclass(frozen=True)
@@ -97,20 +109,19 @@ def _from_event(payload: Mapping[str, Any]) -> CollectorPayload:
     raw = payload.get("raw")
     if not isinstance(raw, dict):
         raise _Malformed("payload.raw is missing")
-    parameters = raw.get("parameters")
-    if not isinstance(parameters, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
-        for p in parameters
-    ):
-        raise _Malformed("payload.raw.parameters is not a list of {name, value} strings")
     enriched = payload.get("enriched")
-    collector = enriched.get("v_collector") if isinstance(enriched, dict) else None
+    enriched = enriched if isinstance(enriched, dict) else {}
+    parameters = [
+        _whole(name, value, enriched)
+        for name, value in _name_values(raw.get("parameters"), "payload.raw.parameters")
+    ]
+    collector = enriched.get("v_collector")
     return CollectorPayload(
         ip_address=_text(raw, "ipAddress", required=True) or "",
         timestamp_ms=_milliseconds(raw.get("timestamp")),
         collector=collector if isinstance(collector, str) and collector else REPLAY_COLLECTOR,
         path=_PIXEL_PATH,
-        querystring=urlencode([(p["name"], p["value"]) for p in parameters]),
+        querystring=urlencode(parameters),
         headers=_headers(raw),
         user_agent=_text(raw, "useragent"),
         referer_uri=_text(raw, "refererUri"),
@@ -120,16 +131,40 @@ def _from_event(payload: Mapping[str, Any]) -> CollectorPayload:
     )
 
 
+def _whole(name: str, value: str, enriched: Mapping[str, Any]) -> tuple[str, str]:
+    if len(value) < badrows.MAX_PARAMETER_CHARS:
+        return name, value
+    column, plain = _WHOLE_IN_ENRICHED.get(name, ("", ""))
+    whole = enriched.get(column) if column else None
+    if not isinstance(whole, str):
+        raise _Malformed(f"parameter {name} may have been cut to the bad row's length")
+    return plain, whole
+
+
+def _name_values(value: object, where: str) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
+        for p in value
+    ):
+        raise _Malformed(f"{where} is not a list of {{name, value}} strings")
+    return [(p["name"], p["value"]) for p in value]
+
+
 def _from_request(payload: Mapping[str, Any]) -> CollectorPayload:
     body = _text(payload, "body")
     if body is not None and "\ufffd" in body:
         raise _Malformed("the body was not UTF-8; the bad row holds it with replacement characters")
+    query = _name_values(payload.get("querystring"), "payload.querystring")
+    if any(len(value) >= badrows.MAX_PARAMETER_CHARS for _, value in query):
+        raise _Malformed("a query-string parameter may have been cut to the bad row's length")
     return CollectorPayload(
         ip_address=_text(payload, "ipAddress", required=True) or "",
         timestamp_ms=_milliseconds(payload.get("timestamp")),
         collector=_text(payload, "collector") or REPLAY_COLLECTOR,
-        path=_text(payload, "path", required=True) or "",
-        querystring=_text(payload, "querystring"),
+        path=_path(payload),
+        querystring=urlencode(query) if query else None,
         body=None if body is None else body.encode(),
         headers=_headers(payload),
         content_type=_text(payload, "contentType"),
@@ -139,6 +174,14 @@ def _from_request(payload: Mapping[str, Any]) -> CollectorPayload:
         network_user_id=_text(payload, "networkUserId"),
         encoding=_text(payload, "encoding") or ENCODING,
     )
+
+
+def _path(payload: Mapping[str, Any]) -> str:
+    vendor = _text(payload, "vendor", required=True) or ""
+    version = _text(payload, "version", required=True) or ""
+    if (vendor, version) == _PIXEL_ADAPTER:
+        return _PIXEL_PATH
+    return f"/{vendor}/{version}"
 
 
 def _field(row: Mapping[str, Any], *path: str) -> Any:

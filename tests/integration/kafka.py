@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink
 from libs.pipes import Message
+
+
+@contextlib.asynccontextmanager
+async def created_topics(
+    bootstrap: str, names: Iterable[str], *, partitions: int = 1
+) -> AsyncIterator[None]:
+    """The topics `names`, made for the block and deleted after it."""
+    names = list(names)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    try:
+        yield
+    finally:
+        await admin.delete_topics(names)
+        await admin.close()
 
 
 async def produce(bootstrap: str, topic: str, values: Iterable[bytes]) -> None:

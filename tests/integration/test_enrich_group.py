@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.process import wait_until
 from libs.config import KafkaSettings
@@ -23,6 +23,7 @@ from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import to_json
 from libs.kafka import KafkaSink
 from libs.pipes import Message
+from tests.integration.kafka import created_topics
 from tests.integration.raw import TopicTail
 from tests.integration.test_stack import group_state
 
@@ -34,16 +35,8 @@ HEALTH_PORTS = (19201, 19202)
 @pytest.fixture
 async def topics(kafka_bootstrap: str) -> AsyncIterator[dict[str, str]]:
     names = {role: f"test-{role}-{uuid.uuid4().hex[:8]}" for role in ("raw", "good", "bad")}
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics(
-        [NewTopic(n, num_partitions=2, replication_factor=1) for n in names.values()]
-    )
-    try:
+    async with created_topics(kafka_bootstrap, names.values(), partitions=2):
         yield names
-    finally:
-        await admin.delete_topics(list(names.values()))
-        await admin.close()
 
 
 @pytest.fixture

@@ -515,3 +515,59 @@ def test_a_cached_miss_is_forgotten_when_the_schema_is_published(
     assert registry.client().get(path).status_code == 404
     put(registry.admin, vendor)
     assert registry.client().get(path).status_code == 200
+
+
+# -- change feed ----------------------------------------------------------------------------------
+
+
+def changes_after(client: httpx.Client, cursor: int) -> tuple[int, list[str] | None]:
+    answer = client.get("/api/meta/changes", params={"after": cursor})
+    assert answer.status_code == 200, answer.text
+    feed = answer.json()
+    return feed["cursor"], feed["changes"]
+
+
+def test_the_change_feed_lists_publications_patches_and_deletions_to_readers(
+    patched_registry: RegistryServer, vendor: str
+) -> None:
+    anonymous, admin = patched_registry.client(), patched_registry.admin
+    joined = anonymous.get("/api/meta/changes").json()
+    assert joined["changes"] == []
+    uri = f"iglu:{vendor}/event/jsonschema/1-0-0"
+    assert put(admin, vendor).status_code == 201
+    cursor, listed = changes_after(anonymous, joined["cursor"])
+    assert listed == [uri]
+    assert put(admin, vendor, description="patched").status_code == 200
+    assert admin.delete(f"/api/schemas/{vendor}/event/jsonschema/1-0-0").status_code == 200
+    assert changes_after(anonymous, cursor) == (cursor + 2, [uri, uri])
+    # A private schema is listed only to a caller who may read it.
+    private = f"{vendor}.private"
+    assert put(admin, private, public=False).status_code == 201
+    assert changes_after(anonymous, cursor + 2) == (cursor + 3, [])
+    assert changes_after(admin, cursor + 2)[1] == [f"iglu:{private}/event/jsonschema/1-0-0"]
+
+
+def test_the_change_feed_names_a_superseded_version_too(
+    registry: RegistryServer, vendor: str
+) -> None:
+    cursor = registry.client().get("/api/meta/changes").json()["cursor"]
+    assert put(registry.admin, vendor).status_code == 201
+    assert put(registry.admin, vendor, "1-0-1", **{"$supersedes": ["1-0-0"]}).status_code == 201
+    _, listed = changes_after(registry.client(), cursor)
+    assert listed == [
+        f"iglu:{vendor}/event/jsonschema/1-0-0",
+        f"iglu:{vendor}/event/jsonschema/1-0-1",
+        f"iglu:{vendor}/event/jsonschema/1-0-0",
+    ]
+
+
+@pytest.mark.parametrize("after", ["x", "-1", "1.5"])
+def test_a_cursor_that_is_not_a_number_is_400(registry: RegistryServer, after: str) -> None:
+    answer = registry.client().get("/api/meta/changes", params={"after": after})
+    assert answer.status_code == 400, answer.text
+
+
+def test_a_cursor_from_another_database_makes_the_feed_say_forget_everything(
+    registry: RegistryServer,
+) -> None:
+    assert changes_after(registry.client(), 10**12)[1] is None

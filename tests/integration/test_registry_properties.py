@@ -28,7 +28,7 @@ CHECKS = [
 def test_no_generated_request_fails_the_registry(registry: RegistryServer) -> None:
     api = schemathesis.openapi.from_url(f"{registry.url}/api/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 15
+    assert len(operations) == 16
     for operation in operations:
 
         @given(case=operation.as_strategy())

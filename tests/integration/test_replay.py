@@ -156,8 +156,7 @@ async def test_a_missing_schema_registered_later_then_replay_puts_the_event_into
     try:
         await produce(kafka_bootstrap, raw_topic, [signup(event_id), raw_get(not_base64)])
         assert await wait_for_count(client, names.alias("bad"), 2) == 2
-        # The enricher remembers a missing schema until its cache TTL ends; a fresh one does not.
-        assert enricher.stop() == 0, enricher.output()
+        # No restart and no wait: the running enricher uses the schema once it is registered.
         registered = await asyncio.to_thread(
             httpx.put,
             f"{registry_url}/api/schemas/{VENDOR}/signup/jsonschema/1-0-0",
@@ -166,7 +165,6 @@ async def test_a_missing_schema_registered_later_then_replay_puts_the_event_into
             headers={"apikey": SUPER_KEY},
         )
         assert registered.status_code == 201, registered.text
-        enricher = start_enricher(environment, names, registry_url, tmp_path / "enrich.log")
 
         replay = await asyncio.to_thread(
             subprocess.run,

@@ -396,7 +396,7 @@ async def asgi_post(pipe: MemoryPipe, content_length: bytes) -> int:
     ("content_length", "status", "recorded_size"),
     [
         # Found by tests/fuzz: both made the collector raise (a 500) instead of answering.
-        (b"99999999999999999999", 413, 2**63 - 1),
+        (b"99999999999999999999", 413, 2**30),  # Snowplow's schema caps sizes at 1 GiB
         (b"\xb2", 200, None),
         (b"10001", 413, 10_001),
     ],

@@ -198,7 +198,11 @@ def test_an_unknown_vendor_is_an_adapter_failure() -> None:
         "com.acme",
         "v9",
     )
-    assert document["data"]["payload"]["path"] == "/com.acme/v9"
+    # Snowplow's row names the request by its adapter's vendor and version, not by its path.
+    assert (document["data"]["payload"]["vendor"], document["data"]["payload"]["version"]) == (
+        "com.acme",
+        "v9",
+    )
 
 
 def test_a_broken_protocol_is_a_tracker_protocol_violation() -> None:
@@ -273,7 +277,10 @@ def test_a_failing_enrichment_is_an_enrichment_failure() -> None:
     assert schema_type(document) == "enrichment_failures"
     (message,) = document["data"]["failure"]["messages"]
     assert message == {
-        "enrichment": {"identifier": "ip_lookups"},
+        "enrichment": {
+            "schemaKey": "iglu:com.snowplowanalytics.snowplow/ip_lookups/jsonschema/1-0-0",
+            "identifier": "ip_lookups",
+        },
         "message": {"error": "the database cannot read 203.0.113.9"},
     }
 
@@ -299,7 +306,8 @@ def test_validity_rules_make_bad_rows_that_say_why(
 ) -> None:
     (row,) = enricher(rules=rules).enrich(get(parameters), now=NOW).bad
     (message,) = bad(row)["data"]["failure"]["messages"]
-    assert message["enrichment"] == {"identifier": "validity_rules"}
+    # Snowplow's rows name no enrichment for a validation.
+    assert message["enrichment"] is None
     assert expected in message["message"]["error"]
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +10,7 @@ import pytest
 
 from libs.formats.iglu import IgluError, SchemaKey
 from libs.iglu_client import (
+    Changes,
     DirectoryRepository,
     RepositoryError,
     RepositorySettings,
@@ -113,19 +116,23 @@ def test_cache_entries_expire_after_the_ttl(repository: FakeRepository) -> None:
     assert repository.fetches == 2
 
 
-def test_not_found_is_cached_until_the_ttl_ends(repository: FakeRepository) -> None:
+def test_not_found_is_cached_for_the_miss_ttl_only(repository: FakeRepository) -> None:
     clock = Clock()
-    resolve = Resolver([repository], cache_ttl_s=60, backoff_s=0, clock=clock)
+    resolve = Resolver([repository], cache_ttl_s=60, miss_ttl_s=1, backoff_s=0, clock=clock)
     missing = SchemaKey.parse_uri("iglu:com.acme/missing/jsonschema/1-0-0")
     for _ in range(5):
         with pytest.raises(ResolutionError) as raised:
             resolve.schema(missing)
     assert repository.fetches == 1
-    assert raised.value.lookup_history == [
-        {"repository": "registry", "errors": ["not found"], "attempts": 1}
-    ]
+    (entry,) = raised.value.lookup_history
+    assert {name: entry[name] for name in ("repository", "errors", "attempts")} == {
+        "repository": "registry",
+        "errors": [{"error": "NotFound"}],
+        "attempts": 1,
+    }
+    assert entry["lastAttempt"].endswith("Z")
     repository.schemas[missing.uri] = schema()
-    clock.now = 61
+    clock.now = 1
     assert resolve.schema(missing)["type"] == "object"
 
 
@@ -136,7 +143,8 @@ def test_an_outage_is_retried_and_never_cached(repository: FakeRepository) -> No
         resolve.schema(SchemaKey.parse_uri(ITEM))
     (entry,) = raised.value.lookup_history
     assert entry["attempts"] == 3
-    assert entry["errors"] == ["registry down"] * 3
+    # The same failure three times is one error, as in Snowplow's lookup history.
+    assert entry["errors"] == [{"error": "RepoFailure", "message": "registry down"}]
     repository.failing.clear()
     assert resolve.schema(SchemaKey.parse_uri(ITEM))["type"] == "object"
 
@@ -203,3 +211,104 @@ def test_ttl_cache_forgets_the_least_recently_used_first() -> None:
     assert cache.get(a) == 1
     cache.put(c, 3)
     assert (cache.get(a), cache.get(b), cache.get(c)) == (1, None, 3)
+
+
+class FeedRepository(FakeRepository):
+    """A registry with a change feed: `publish` stores a schema and lists it as changed."""
+
+    def __init__(self, name: str, schemas: dict[str, dict[str, Any]]) -> None:
+        super().__init__(name, schemas)
+        self.log: list[str] = []
+        self.feed_down = False
+        self.reset = False
+
+    def publish(self, uri: str, body: dict[str, Any] | None) -> None:
+        if body is None:
+            self.schemas.pop(uri, None)
+        else:
+            self.schemas[uri] = body
+        self.log.append(uri)
+
+    def changes(self, after: int | None) -> Changes:
+        if self.feed_down:
+            raise RepositoryError("registry down")
+        if self.reset:
+            self.reset = False
+            return Changes(len(self.log), None)
+        if after is None:
+            return Changes(len(self.log), None)
+        keys = [SchemaKey.parse_uri(uri) for uri in self.log[after:]]
+        return Changes(len(self.log), keys)
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 2.0) -> float:
+    """Seconds until `check` held; fails after `timeout_s`."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout_s, "not within the time"
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+def valid(resolve: Resolver, uri: str, data: dict[str, Any]) -> bool:
+    try:
+        return resolve.validate({"schema": uri, "data": data}) == []
+    except ResolutionError:
+        return False
+
+
+@pytest.fixture
+def live() -> Iterator[tuple[FeedRepository, Resolver]]:
+    registry = FeedRepository("registry", {ITEM: schema()})
+    # Misses and hits kept far longer than the test: only the feed can make them go.
+    resolve = Resolver([registry], cache_ttl_s=3600, miss_ttl_s=3600, backoff_s=0)
+    resolve.follow_changes(interval_s=0.01)
+    yield registry, resolve
+    resolve.close()
+
+
+def test_a_publication_is_seen_after_a_miss(live: tuple[FeedRepository, Resolver]) -> None:
+    registry, resolve = live
+    other = "iglu:com.acme/other/jsonschema/1-0-0"
+    assert not valid(resolve, other, {"sku": "a"})
+    registry.publish(other, schema())
+    eventually(lambda: valid(resolve, other, {"sku": "a"}))
+
+
+def test_a_patch_and_a_deletion_are_seen(live: tuple[FeedRepository, Resolver]) -> None:
+    registry, resolve = live
+    assert valid(resolve, ITEM, {"sku": "long-sku"}) is False
+    patched = schema()
+    patched["properties"]["sku"]["maxLength"] = 50
+    registry.publish(ITEM, patched)
+    eventually(lambda: valid(resolve, ITEM, {"sku": "long-sku"}))
+    # The registry is authoritative: a schema it no longer holds validates nothing.
+    registry.publish(ITEM, None)
+    eventually(lambda: not valid(resolve, ITEM, {"sku": "a"}))
+
+
+def test_a_feed_that_cannot_list_makes_everything_forgotten(
+    live: tuple[FeedRepository, Resolver],
+) -> None:
+    registry, resolve = live
+    other = "iglu:com.acme/other/jsonschema/1-0-0"
+    assert not valid(resolve, other, {"sku": "a"})
+    registry.schemas[other] = schema()
+    registry.reset = True
+    eventually(lambda: valid(resolve, other, {"sku": "a"}))
+
+
+def test_without_a_feed_a_miss_lasts_miss_ttl_s_only() -> None:
+    registry = FeedRepository("registry", {})
+    registry.feed_down = True
+    clock = Clock()
+    resolve = Resolver([registry], miss_ttl_s=1, backoff_s=0, clock=clock)
+    resolve.follow_changes(interval_s=0.01)
+    try:
+        assert not valid(resolve, ITEM, {"sku": "a"})
+        registry.schemas[ITEM] = schema()
+        assert not valid(resolve, ITEM, {"sku": "a"})
+        clock.now = 1
+        assert valid(resolve, ITEM, {"sku": "a"})
+    finally:
+        resolve.close()

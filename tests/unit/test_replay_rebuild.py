@@ -16,6 +16,7 @@ from libs.formats.collector_payload import CollectorPayload, decode, encode
 from libs.formats.enriched import to_json
 from libs.formats.iglu import SchemaKey
 from libs.iglu_client import RepositoryError, RepositorySettings, Resolver
+from services.enrich.adapters import vendor_and_version
 from services.enrich.core import Enricher
 from services.replay.rebuild import (
     NOT_REPLAYABLE,
@@ -82,6 +83,8 @@ def checkout(event_id: str, total: object = 12.5) -> dict[str, str]:
     }
 
 
+# Snowplow's rows keep a network user id that is a UUID, as collectors make them.
+NUID = "c6ef3124-b53a-4b13-a233-0088f79dcbcb"
 REQUEST = CollectorPayload(
     ip_address="203.0.113.9",
     timestamp_ms=1_795_000_000_123,
@@ -90,8 +93,8 @@ REQUEST = CollectorPayload(
     user_agent="Mozilla/5.0",
     referer_uri="https://shop.example.com/",
     hostname="collector.example.com",
-    network_user_id="nuid-1",
-    headers=("Host: collector.example.com", "Cookie: sp=nuid-1"),
+    network_user_id=NUID,
+    headers=("Host: collector.example.com", f"Cookie: sp={NUID}"),
 )
 
 
@@ -162,7 +165,7 @@ def test_an_enrichment_failure_row_keeps_event_id_time_ip_and_headers() -> None:
         "useragent": "Mozilla/5.0",
         "refererUri": "https://shop.example.com/",
         "headers": ["Host: collector.example.com"],
-        "userId": "nuid-1",
+        "userId": NUID,
     }
     row = orjson.loads(
         badrows.enrichment_failures(
@@ -183,7 +186,7 @@ def test_an_enrichment_failure_row_keeps_event_id_time_ip_and_headers() -> None:
         user_agent="Mozilla/5.0",
         referer_uri="https://shop.example.com/",
         hostname="collector.example.com",
-        network_user_id="nuid-1",
+        network_user_id=NUID,
     )
 
 
@@ -199,7 +202,8 @@ def test_an_enrichment_failure_row_keeps_event_id_time_ip_and_headers() -> None:
 def test_a_request_row_replays_as_the_request_it_was(
     build: Any, request_payload: CollectorPayload
 ) -> None:
-    row = orjson.loads(build("enrich", request_payload, "vendor", "version", [], now=NOW))
+    vendor, version = vendor_and_version(request_payload.path)
+    row = orjson.loads(build("enrich", request_payload, vendor, version, [], now=NOW))
 
     assert rebuild(row) == request_payload
 
