@@ -73,6 +73,8 @@ async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
             "FURROW_SINK_GOOD_BULK_MAX_DOCUMENTS": "500",
             # Retries every second at most, so the drill does not wait out a long backoff.
             "FURROW_SINK_GOOD_MAX_BACKOFF_S": "1",
+            # Unhealthy after 5 s with records waiting and none indexed and committed.
+            "FURROW_KAFKA_STALL_AFTER_S": "5",
         },
         health_port=port,
         log=RUN_DIR / "sink-good.log",
