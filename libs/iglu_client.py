@@ -1,7 +1,9 @@
 """An Iglu resolver: schemas looked up in repositories, cached, and compiled into validators once.
 
 Repositories are tried in order: those whose vendor prefixes cover the schema's vendor first,
-then by priority (lower first), embedded directories before HTTP ones. A schema found nowhere is
+then by priority (lower first), embedded directories before HTTP ones. The repository kinds
+other than the Iglu Server and the directory, and the list an enricher uses (with Furrow's
+built-in schemas last), are in `libs.iglu_repositories`. A schema found nowhere is
 remembered as missing until the cache TTL ends, so a flood of events with an unknown schema does
 not hammer the registry; other failures (registry down, 5xx) are retried with backoff and never
 cached. A superseded version validates against the version that supersedes it.
@@ -29,14 +31,16 @@ IGLU_KEYWORDS = ("$schema", "self", "$supersedes", "$supersededBy")
 
 
 class RepositorySettings(Settings):
-    """One repository: an Iglu Server (`url`, optional `api_key`) or a directory (`path`) laid
-    out `vendor/name/format/M-R-A`."""
+    """One repository: an Iglu Server (`url`, optional `api_key`), a static HTTP repository
+    (`url` and `static`, schemas at `{url}/schemas/vendor/name/format/M-R-A` as on Iglu
+    Central) or a directory (`path`) laid out `vendor/name/format/M-R-A`."""
 
     name: str
     priority: int = 0
     vendor_prefixes: list[str] = []
     url: str | None = None
     api_key: str | None = None
+    static: bool = False
     path: Path | None = None
 
 
@@ -69,6 +73,10 @@ class DirectoryRepository:
 
 
 class HttpRepository:
+    # Where an Iglu Server keeps its schemas, and the statuses that mean it has not got one.
+    schemas_path = "/api/schemas"
+    missing_statuses: tuple[int, ...] = (404,)
+
     def __init__(self, settings: RepositorySettings, *, timeout_s: float = 5.0) -> None:
         assert settings.url is not None
         self.settings = settings
@@ -79,10 +87,10 @@ class HttpRepository:
 
     def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
         try:
-            response = self._client.get(f"/api/schemas/{key.path}")
+            response = self._client.get(f"{self.schemas_path}/{key.path}")
         except httpx.HTTPError as error:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
-        if response.status_code == 404:
+        if response.status_code in self.missing_statuses:
             return None
         if response.status_code != 200:
             raise RepositoryError(f"{self.settings.url} answered {response.status_code}")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
+from libs.iglu_repositories import BuiltinRepository
 from tests.integration.registry_servers import MAX_BODY_BYTES, RegistryServer
 
 CORE = "com.snowplowanalytics.snowplow"
@@ -55,7 +56,8 @@ def test_health_database_health_and_server_info(registry: RegistryServer) -> Non
     assert info["database"] == {"sqlite": "sqlite", "postgres": "postgresql"}[registry.database]
     assert info["patchesAllowed"] is False
     assert info["authInfo"] == {"vendorPrefix": "*", "permission": "super"}
-    assert info["schemaCount"] >= 14
+    # schemaCount counts the published schemas only: the built-in ones live in files.
+    assert info["builtInSchemaCount"] == len(BuiltinRepository().schema_keys())
     assert client.get("/api/meta/server").json()["authInfo"]["permission"] is None
 
 
@@ -118,6 +120,43 @@ def test_bad_rows_furrow_emits_validate_against_the_core_schemas(registry: Regis
             "/api/validation/validate/instance", content=orjson.dumps(orjson.loads(row))
         )
         assert answer.status_code == 200, answer.text
+
+
+def test_builtin_schemas_are_listed_as_built_in_and_a_push_of_the_same_key_wins(
+    patched_registry: RegistryServer,
+) -> None:
+    # Built-in schemas are served from files, not stored: publishing Iglu Central's own text
+    # for one of their keys is not a conflict, and the published copy is what reads give.
+    path = f"/api/schemas/{CORE}/geolocation_context/jsonschema/1-1-0"
+    client = patched_registry.client()
+    listed = client.get(f"/api/schemas/{CORE}/geolocation_context", params={"repr": "meta"})
+    builtin_meta = next(m for m in listed.json() if m["self"]["version"] == "1-1-0")
+    assert builtin_meta["metadata"]["builtIn"] is True
+    builtin = client.get(path).json()
+    upstream = {
+        "$schema": SELF_DESCRIBING_SCHEMA,
+        "description": "Schema for client geolocation contexts",
+        "self": builtin["self"],
+        "type": "object",
+        "properties": {
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        },
+        "required": ["latitude", "longitude"],
+        "additionalProperties": False,
+    }
+    try:
+        created = patched_registry.admin.put(path, json=upstream, params={"isPublic": "true"})
+        assert created.status_code == 201, created.text
+        assert client.get(path).json() == upstream
+        listed = client.get(f"/api/schemas/{CORE}/geolocation_context", params={"repr": "meta"})
+        published = [m for m in listed.json() if m["self"]["version"] == "1-1-0"]
+        assert len(published) == 1
+        assert "builtIn" not in published[0]["metadata"]
+    finally:
+        patched_registry.admin.delete(path)
+    # Deleting the published copy brings the built-in one back.
+    assert client.get(path).json() == builtin
 
 
 # -- reading and writing --------------------------------------------------------------------------

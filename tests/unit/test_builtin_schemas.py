@@ -1,0 +1,432 @@
+"""The schemas built into Furrow (libs/builtin_schemas, served by `BuiltinRepository`): each one
+accepts and refuses what the schema of the same key in Iglu Central does, and the resolver
+consults them only after the registry and the repositories ranked before them.
+
+Every row of VERDICTS is an instance and the verdict Iglu Central's schema gives it, worked out
+from the upstream schema's properties, types, formats, bounds and required fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iglu_registry.lint import lint
+from libs.formats.iglu import SchemaKey
+from libs.iglu_client import (
+    DirectoryRepository,
+    RepositoryError,
+    RepositorySettings,
+    ResolutionError,
+    Resolver,
+)
+from libs.iglu_repositories import (
+    BUILTIN_NAME,
+    BuiltinRepository,
+    resolver_repositories,
+)
+from tests.schema_trees import write_schema
+
+SP = "com.snowplowanalytics.snowplow"
+MOBILE = "com.snowplowanalytics.mobile"
+UUID = "6a4e7e3c-2a55-4b7e-9a3d-8f0e61f1c2b4"
+OK, BAD = True, False
+
+VERDICTS: list[tuple[str, Any, bool]] = [
+    # web page entity: one UUID-shaped id and nothing else
+    (f"{SP}/web_page/jsonschema/1-0-0", {"id": UUID}, OK),
+    (f"{SP}/web_page/jsonschema/1-0-0", {"id": "page-1"}, BAD),
+    (f"{SP}/web_page/jsonschema/1-0-0", {"id": UUID, "url": "x"}, BAD),
+    (f"{SP}/web_page/jsonschema/1-0-0", {}, BAD),
+    # client session
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {
+            "userId": UUID,
+            "sessionId": UUID,
+            "sessionIndex": 3,
+            "storageMechanism": "COOKIE_1",
+            "eventIndex": 2,
+            "previousSessionId": None,
+            "firstEventId": UUID,
+            "firstEventTimestamp": "2026-12-03T08:00:00.123Z",
+        },
+        OK,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {
+            "userId": "0123456789abcdef",
+            "sessionId": UUID,
+            "sessionIndex": 0,
+            "storageMechanism": "SQLITE",
+        },
+        OK,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {"userId": UUID, "sessionId": UUID, "sessionIndex": 1, "storageMechanism": "DISK"},
+        BAD,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {"userId": "USER", "sessionId": UUID, "sessionIndex": 1, "storageMechanism": "SQLITE"},
+        BAD,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {"userId": UUID, "sessionId": "x", "sessionIndex": 1, "storageMechanism": "SQLITE"},
+        BAD,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-2",
+        {"userId": UUID, "sessionId": UUID, "sessionIndex": -1, "storageMechanism": "SQLITE"},
+        BAD,
+    ),
+    (f"{SP}/client_session/jsonschema/1-0-2", {"userId": UUID, "sessionId": UUID}, BAD),
+    # browser context
+    (
+        f"{SP}/browser_context/jsonschema/2-0-0",
+        {
+            "viewport": "1200x900",
+            "documentSize": "1200x3000",
+            "resolution": "1920x1080",
+            "colorDepth": 24,
+            "cookiesEnabled": True,
+            "online": True,
+            "devicePixelRatio": 1.5,
+            "browserLanguage": "en-GB",
+            "webdriver": True,
+            "hardwareConcurrency": 8,
+            "tabId": UUID,
+        },
+        OK,
+    ),
+    (
+        f"{SP}/browser_context/jsonschema/2-0-0",
+        {"viewport": "1x1", "documentSize": "1x1", "resolution": "1x1", "colorDepth": 24},
+        BAD,
+    ),
+    (
+        f"{SP}/browser_context/jsonschema/2-0-0",
+        {
+            "viewport": "1x1",
+            "documentSize": "1x1",
+            "resolution": "1x1",
+            "colorDepth": 1001,
+            "cookiesEnabled": True,
+            "online": True,
+        },
+        BAD,
+    ),
+    (
+        f"{SP}/browser_context/jsonschema/2-0-0",
+        {
+            "viewport": "1x1",
+            "documentSize": "1x1",
+            "resolution": "1x1",
+            "colorDepth": 24,
+            "cookiesEnabled": True,
+            "online": True,
+            "tabId": "tab-1",
+        },
+        BAD,
+    ),
+    # link click
+    (f"{SP}/link_click/jsonschema/1-0-1", {"targetUrl": "https://a.example/"}, OK),
+    (
+        f"{SP}/link_click/jsonschema/1-0-1",
+        {"targetUrl": "/x", "elementId": "", "elementClasses": ["a"], "elementTarget": "_blank"},
+        OK,
+    ),
+    (f"{SP}/link_click/jsonschema/1-0-1", {"targetUrl": ""}, BAD),
+    (f"{SP}/link_click/jsonschema/1-0-1", {"elementId": "a"}, BAD),
+    (f"{SP}/link_click/jsonschema/1-0-1", {"targetUrl": "/x", "elementClasses": "a"}, BAD),
+    # forms
+    (
+        f"{SP}/submit_form/jsonschema/1-0-0",
+        {
+            "formId": "signup",
+            "formClasses": [],
+            "elements": [{"name": "email", "value": None, "nodeName": "INPUT", "type": "email"}],
+        },
+        OK,
+    ),
+    (
+        f"{SP}/submit_form/jsonschema/1-0-0",
+        {"formId": "f", "elements": [{"name": "x", "value": "1", "nodeName": "BUTTON"}]},
+        BAD,
+    ),
+    (f"{SP}/submit_form/jsonschema/1-0-0", {"formId": "f", "elements": [{"name": "x"}]}, BAD),
+    (
+        f"{SP}/change_form/jsonschema/1-0-0",
+        {"formId": "f", "elementId": "e", "nodeName": "SELECT", "value": "b"},
+        OK,
+    ),
+    (
+        f"{SP}/change_form/jsonschema/1-0-0",
+        {"formId": "f", "elementId": "e", "nodeName": "INPUT", "type": "weird", "value": None},
+        BAD,
+    ),
+    (
+        f"{SP}/focus_form/jsonschema/1-0-0",
+        {
+            "formId": "f",
+            "elementId": "e",
+            "nodeName": "TEXTAREA",
+            "elementType": "text",
+            "value": "",
+        },
+        OK,
+    ),
+    # `elementType` may be null by its type, but null is not in its enum.
+    (
+        f"{SP}/focus_form/jsonschema/1-0-0",
+        {"formId": "f", "elementId": "e", "nodeName": "INPUT", "elementType": None, "value": ""},
+        BAD,
+    ),
+    (f"{SP}/focus_form/jsonschema/1-0-0", {"formId": "f", "elementId": "e", "value": ""}, BAD),
+    # application error
+    (
+        f"{SP}/application_error/jsonschema/1-0-2",
+        {"programmingLanguage": "JAVASCRIPT", "message": "boom", "lineNumber": 3, "isFatal": None},
+        OK,
+    ),
+    (
+        f"{SP}/application_error/jsonschema/1-0-2",
+        {"programmingLanguage": "COBOL", "message": "x"},
+        BAD,
+    ),
+    (
+        f"{SP}/application_error/jsonschema/1-0-2",
+        {"programmingLanguage": "JAVA", "message": "x" * 2049},
+        BAD,
+    ),
+    (
+        f"{SP}/application_error/jsonschema/1-0-2",
+        {"programmingLanguage": "JAVA", "message": "x", "lineNumber": -1},
+        BAD,
+    ),
+    # timing, performance
+    (f"{SP}/timing/jsonschema/1-0-0", {"category": "c", "variable": "v", "timing": 12.5}, OK),
+    (f"{SP}/timing/jsonschema/1-0-0", {"category": "c", "variable": "v"}, BAD),
+    ("org.w3/PerformanceTiming/jsonschema/1-0-0", {"navigationStart": 1, "domComplete": 2}, OK),
+    ("org.w3/PerformanceTiming/jsonschema/1-0-0", {}, BAD),
+    ("org.w3/PerformanceTiming/jsonschema/1-0-0", {"navigationStart": 1, "toJSON": {}}, BAD),
+    # client hints, GA cookies
+    (
+        "org.ietf/http_client_hints/jsonschema/1-0-0",
+        {"isMobile": False, "brands": [{"brand": "Chromium", "version": "120"}], "model": None},
+        OK,
+    ),
+    ("org.ietf/http_client_hints/jsonschema/1-0-0", {"isMobile": False}, BAD),
+    (
+        "org.ietf/http_client_hints/jsonschema/1-0-0",
+        {"isMobile": False, "brands": [{"brand": "Chromium"}]},
+        BAD,
+    ),
+    ("com.google.analytics/cookies/jsonschema/1-0-0", {"_ga": "GA1.1.1.1"}, OK),
+    ("com.google.analytics/cookies/jsonschema/1-0-0", {}, OK),
+    ("com.google.analytics/cookies/jsonschema/1-0-0", {"_gid": "x"}, BAD),
+    # geolocation
+    (f"{SP}/geolocation_context/jsonschema/1-1-0", {"latitude": 51.5, "longitude": -0.1}, OK),
+    (
+        f"{SP}/geolocation_context/jsonschema/1-1-0",
+        {"latitude": 1, "longitude": 1, "timestamp": 1.5},
+        BAD,
+    ),
+    (f"{SP}/geolocation_context/jsonschema/1-1-0", {"latitude": 91, "longitude": 0}, BAD),
+    # consent, GDPR
+    (f"{SP}/consent_document/jsonschema/1-0-0", {"id": "1", "version": "2", "name": "terms"}, OK),
+    (f"{SP}/consent_document/jsonschema/1-0-0", {"id": "1"}, BAD),
+    (f"{SP}/consent_document/jsonschema/1-0-0", {"id": "1", "version": "2", "name": "n" * 61}, BAD),
+    (f"{SP}/consent_granted/jsonschema/1-0-0", {"expiry": "2027-01-01T00:00:00Z"}, OK),
+    (f"{SP}/consent_granted/jsonschema/1-0-0", {}, OK),
+    (f"{SP}/consent_granted/jsonschema/1-0-0", {"expiry": "next year"}, BAD),
+    (f"{SP}/consent_withdrawn/jsonschema/1-0-0", {"all": False}, OK),
+    (f"{SP}/consent_withdrawn/jsonschema/1-0-0", {}, BAD),
+    (f"{SP}/gdpr/jsonschema/1-0-0", {"basisForProcessing": "consent", "documentId": None}, OK),
+    (f"{SP}/gdpr/jsonschema/1-0-0", {"basisForProcessing": "whim"}, BAD),
+    # site tracking
+    (f"{SP}/site_search/jsonschema/1-0-0", {"terms": ["a"], "filters": {"x": True}}, OK),
+    (f"{SP}/site_search/jsonschema/1-0-0", {"terms": []}, BAD),
+    (f"{SP}/site_search/jsonschema/1-0-0", {"terms": ["a"], "filters": {"x": 1}}, BAD),
+    (f"{SP}/social_interaction/jsonschema/1-0-0", {"action": "like", "network": "x"}, OK),
+    (f"{SP}/social_interaction/jsonschema/1-0-0", {"action": "like"}, BAD),
+    (
+        f"{SP}/add_to_cart/jsonschema/1-0-0",
+        {"sku": "A1", "quantity": 2, "unitPrice": 9.5, "currency": "EUR", "name": "n"},
+        OK,
+    ),
+    (f"{SP}/add_to_cart/jsonschema/1-0-0", {"sku": "A1"}, BAD),
+    (f"{SP}/remove_from_cart/jsonschema/1-0-0", {"sku": "A1", "quantity": 1}, OK),
+    (f"{SP}/remove_from_cart/jsonschema/1-0-0", {"sku": "A1", "quantity": "1"}, BAD),
+    (f"{SP}/button_click/jsonschema/1-0-0", {"label": "Buy", "id": None, "classes": ["b"]}, OK),
+    (f"{SP}/button_click/jsonschema/1-0-0", {"label": ""}, BAD),
+    (f"{SP}/button_click/jsonschema/1-0-0", {"id": "b"}, BAD),
+    # mobile
+    (
+        f"{SP}/mobile_context/jsonschema/1-0-3",
+        {
+            "osType": "android",
+            "osVersion": "14",
+            "deviceManufacturer": "Google",
+            "deviceModel": "Pixel 8",
+            "networkType": "wifi",
+            "batteryLevel": 80,
+            "batteryState": None,
+            "physicalMemory": 8_000_000_000,
+            "appSetId": UUID,
+            "appSetIdScope": "app",
+        },
+        OK,
+    ),
+    (
+        f"{SP}/mobile_context/jsonschema/1-0-3",
+        {
+            "osType": "ios",
+            "osVersion": "17",
+            "deviceManufacturer": "Apple",
+            "deviceModel": "x",
+            "networkType": "5g",
+        },
+        BAD,
+    ),
+    (
+        f"{SP}/mobile_context/jsonschema/1-0-3",
+        {
+            "osType": "ios",
+            "osVersion": "17",
+            "deviceManufacturer": "Apple",
+            "deviceModel": "x",
+            "batteryLevel": 101,
+        },
+        BAD,
+    ),
+    (f"{SP}/mobile_context/jsonschema/1-0-3", {"osType": "ios", "osVersion": "17"}, BAD),
+    (
+        f"{MOBILE}/application/jsonschema/1-0-0",
+        {"name": "app", "version": "1.0", "build": None},
+        OK,
+    ),
+    (f"{MOBILE}/application/jsonschema/1-0-0", {"name": "app"}, BAD),
+    (f"{MOBILE}/screen/jsonschema/1-0-0", {"name": "home", "id": UUID, "activity": "Main"}, OK),
+    (f"{MOBILE}/screen/jsonschema/1-0-0", {"name": "home", "id": "home-1"}, BAD),
+    (f"{MOBILE}/screen_view/jsonschema/1-0-0", {"name": "home", "id": UUID, "previousId": "p"}, OK),
+    (f"{MOBILE}/screen_view/jsonschema/1-0-0", {"name": "home", "id": "x" * 37}, BAD),
+    (f"{MOBILE}/screen_view/jsonschema/1-0-0", {"name": "home"}, BAD),
+]
+
+BUILTINS = BuiltinRepository()
+RESOLVER = Resolver([BUILTINS])
+
+
+@pytest.mark.parametrize(("uri", "instance", "valid"), VERDICTS)
+def test_each_builtin_schema_gives_iglu_centrals_verdict(
+    uri: str, instance: Any, valid: bool
+) -> None:
+    issues = RESOLVER.validate({"schema": f"iglu:{uri}", "data": instance})
+    assert (issues == []) is valid, issues
+
+
+def test_every_builtin_schema_is_lint_clean_and_named_by_its_path() -> None:
+    keys = BUILTINS.schema_keys()
+    assert len(keys) == len(list(Path(BUILTINS.settings.path or ".").glob("*/*/*/*")))
+    for key in keys:
+        schema = BUILTINS.fetch(key)
+        assert schema is not None
+        assert lint(schema, key) == [], key.uri
+
+
+def test_the_standard_schemas_of_the_trackers_are_built_in() -> None:
+    uris = {key.uri for key in BUILTINS.schema_keys()}
+    for schema in (
+        f"{SP}/payload_data/jsonschema/1-0-4",
+        f"{SP}/contexts/jsonschema/1-0-1",
+        f"{SP}/unstruct_event/jsonschema/1-0-0",
+        f"{SP}/web_page/jsonschema/1-0-0",
+        f"{SP}/client_session/jsonschema/1-0-2",
+        f"{SP}/browser_context/jsonschema/2-0-0",
+        f"{SP}/link_click/jsonschema/1-0-1",
+        f"{SP}/mobile_context/jsonschema/1-0-3",
+        f"{MOBILE}/screen_view/jsonschema/1-0-0",
+    ):
+        assert f"iglu:{schema}" in uris
+
+
+def test_every_verdict_row_names_a_builtin_schema_and_every_schema_has_both_verdicts() -> None:
+    keys = {key.uri.removeprefix("iglu:") for key in BUILTINS.schema_keys()}
+    tabled = {uri for uri, _, _ in VERDICTS}
+    assert tabled <= keys
+    for uri in tabled:
+        assert {valid for row_uri, _, valid in VERDICTS if row_uri == uri} == {OK, BAD}, uri
+
+
+# -- resolution order -----------------------------------------------------------------------------
+
+WEB_PAGE = SchemaKey.parse_uri(f"iglu:{SP}/web_page/jsonschema/1-0-0")
+
+
+class Down:
+    """A registry that cannot be reached."""
+
+    settings = RepositorySettings(name="furrow registry", url="http://127.0.0.1:9")
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+        self.asked += 1
+        raise RepositoryError("connection refused")
+
+
+def users_copy(tmp_path: Path) -> Path:
+    """A directory holding the user's own web_page 1-0-0, which takes any id at all."""
+    write_schema(
+        tmp_path,
+        SP,
+        "web_page",
+        "1-0-0",
+        type="object",
+        properties={"id": {"type": "string"}},
+    )
+    return tmp_path
+
+
+def test_a_users_copy_ranked_before_the_builtins_wins(tmp_path: Path) -> None:
+    mine = RepositorySettings(name="mine", priority=5, path=users_copy(tmp_path))
+    resolver = Resolver(resolver_repositories([mine]))
+    assert resolver.validate({"schema": WEB_PAGE.uri, "data": {"id": "page-1"}}) == []
+
+
+def test_a_repository_ranked_after_the_builtins_is_not_needed_for_a_builtin(tmp_path: Path) -> None:
+    later = RepositorySettings(name="later", priority=500, path=users_copy(tmp_path))
+    resolver = Resolver(resolver_repositories([later]))
+    issues = resolver.validate({"schema": WEB_PAGE.uri, "data": {"id": "page-1"}})
+    assert [issue.keyword for issue in issues] == ["pattern"]
+
+
+def test_the_builtins_come_after_the_registry_and_answer_while_it_is_down() -> None:
+    registry = Down()
+    resolver = Resolver([registry, BuiltinRepository()], attempts=1)
+    assert resolver.schema(WEB_PAGE)["self"]["name"] == "web_page"
+    assert registry.asked == 1
+
+
+def test_a_schema_nobody_holds_reports_every_repository_and_the_builtins() -> None:
+    resolver = Resolver([Down(), BuiltinRepository()], attempts=1)
+    with pytest.raises(ResolutionError) as raised:
+        resolver.schema(SchemaKey.parse_uri("iglu:com.acme/nothing/jsonschema/1-0-0"))
+    assert [entry["repository"] for entry in raised.value.lookup_history] == [
+        "furrow registry",
+        BUILTIN_NAME,
+    ]
+
+
+def test_the_enricher_repositories_put_the_builtins_last_by_default(tmp_path: Path) -> None:
+    registry = RepositorySettings(name="furrow registry", url="http://127.0.0.1:9")
+    extra = RepositorySettings(name="extra", path=tmp_path)
+    repositories = resolver_repositories([registry, extra])
+    assert [r.settings.name for r in repositories] == ["furrow registry", "extra", BUILTIN_NAME]
+    assert isinstance(repositories[1], DirectoryRepository)
