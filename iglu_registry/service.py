@@ -218,7 +218,8 @@ class Registry:
             body = {"$schema": SELF_DESCRIBING_SCHEMA, "self": key.self_object(), **rest}
         if not access.can_write(key.vendor):
             raise Forbidden(f"this API key cannot write schemas of vendor {key.vendor}")
-        if problems := lint.lint(body, key):
+        problems = lint.lint(body, key)
+        if lint.errors(problems):
             raise BadRequest("the schema is invalid", problems)
         try:
             written = await _blocking(
@@ -292,9 +293,13 @@ class Registry:
         return Reply.json({"message": "Key deleted", "key": canonical})
 
     def lint_schema(self, body: object) -> Reply:
-        if problems := lint.lint(body):
+        problems = lint.lint(body)
+        if lint.errors(problems):
             raise BadRequest("The schema is invalid", problems)
-        return Reply.json({"message": "The schema is valid", "report": []})
+        # Warnings do not make a schema invalid; they are reported all the same.
+        return Reply.json(
+            {"message": "The schema is valid", "report": [p.to_json() for p in problems]}
+        )
 
     async def validate_instance(self, access: Access, body: object) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("schema"), str):

@@ -23,6 +23,7 @@ import httpx
 import jsonschema_rs
 import orjson
 
+from libs import meta_schemas
 from libs.config import Settings
 from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
@@ -271,7 +272,9 @@ class Resolver:
 
 def _compile(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:
     body = {name: value for name, value in schema.items() if name not in IGLU_KEYWORDS}
-    return jsonschema_rs.Draft4Validator(body, validate_formats=True, formats={"uuid": _is_uuid})
+    return jsonschema_rs.Draft4Validator(
+        body, validate_formats=True, formats={"uuid": _is_uuid}, retriever=meta_schemas.retrieve
+    )
 
 
 # The `uuid` format: the hyphenated hexadecimal form of RFC 4122.
