@@ -62,6 +62,21 @@ def fresh_database(kind: str, tmp: Path, postgres_url: str | None) -> Iterator[s
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def empty_registry(kind: str, tmp: Path, postgres_url: str | None = None) -> Iterator[str]:
+    """A registry with the super key SUPER_KEY on a fresh database of `kind`, which has never
+    held a schema, until the block ends; its base URL."""
+    with (
+        fresh_database(kind, tmp, postgres_url) as database,
+        running_registry(
+            free_port(),
+            {"FURROW_REGISTRY_SUPER_KEY": SUPER_KEY, "FURROW_REGISTRY_DATABASE_URL": database},
+            tmp / "registry.log",
+        ) as url,
+    ):
+        yield url
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest) -> str:
     """Which database the registry fixtures use: every registry test runs on both."""

@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.registry import running_registry
 from iglu_registry.tree import read_tree
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
 from libs.iglu_repositories import BuiltinRepository
 from services.cli import main
-from tests.integration.registry_servers import SUPER_KEY, free_port, fresh_database
+from tests.integration.registry_servers import SUPER_KEY, empty_registry
 from tests.schema_trees import iglu_central_geolocation
 
 SP = "com.snowplowanalytics.snowplow"
@@ -31,14 +30,7 @@ DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 @pytest.fixture
 def fresh_registry(tmp_path: Path, postgres_url: str) -> Iterator[str]:
     """A registry on a database of its own that has never held a schema."""
-    with (
-        fresh_database("postgres", tmp_path, postgres_url) as database,
-        running_registry(
-            free_port(),
-            {"FURROW_REGISTRY_SUPER_KEY": SUPER_KEY, "FURROW_REGISTRY_DATABASE_URL": database},
-            tmp_path / "registry.log",
-        ) as url,
-    ):
+    with empty_registry("postgres", tmp_path, postgres_url) as url:
         yield url
 
 

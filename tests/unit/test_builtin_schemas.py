@@ -318,6 +318,83 @@ VERDICTS: list[tuple[str, Any, bool]] = [
     (f"{MOBILE}/screen_view/jsonschema/1-0-0", {"name": "home"}, BAD),
 ]
 
+VERDICTS += [
+    (f"{SP}/screen_view/jsonschema/1-0-0", {"name": "home", "id": "screen-1"}, OK),
+    (f"{SP}/screen_view/jsonschema/1-0-0", {}, BAD),
+    (f"{SP}/screen_view/jsonschema/1-0-0", {"name": "home", "type": "feed"}, BAD),
+    (f"{SP}/application_foreground/jsonschema/1-0-0", {"foregroundIndex": 3}, OK),
+    (f"{SP}/application_foreground/jsonschema/1-0-0", {"foregroundIndex": -1}, BAD),
+    (f"{SP}/application_background/jsonschema/1-0-0", {}, OK),
+    (f"{SP}/application_background/jsonschema/1-0-0", {"backgroundIndex": "1"}, BAD),
+    (f"{MOBILE}/application_install/jsonschema/1-0-0", {}, OK),
+    (f"{MOBILE}/application_install/jsonschema/1-0-0", {"referrer": "x"}, BAD),
+    (f"{MOBILE}/deep_link/jsonschema/1-0-0", {"url": "https://a.example/x"}, OK),
+    (f"{MOBILE}/deep_link/jsonschema/1-0-0", {"referrer": "https://a.example/"}, BAD),
+    (f"{MOBILE}/deep_link_received/jsonschema/1-0-0", {"url": "app://open/1"}, OK),
+    (f"{MOBILE}/deep_link_received/jsonschema/1-0-0", {"url": "not a uri"}, BAD),
+    (f"{MOBILE}/application_lifecycle/jsonschema/1-0-0", {"isVisible": False, "index": 2}, OK),
+    (f"{MOBILE}/application_lifecycle/jsonschema/1-0-0", {"index": 2}, BAD),
+]
+
+# Sunbird/DIGIT telemetry v3, by the Sunbird telemetry SDK's specification (Iglu Central has no
+# such schemas): the common envelope, then each type's `edata`.
+TELEMETRY = "org.sunbird.telemetry"
+ENVELOPE = {
+    "ets": 1_795_000_000_000,
+    "ver": "3.0",
+    "mid": "m-1",
+    "actor": {"id": "u-1", "type": "User"},
+    "context": {"channel": "c", "env": "home", "pdata": {"id": "portal"}},
+}
+EDATA: dict[str, dict[str, Any]] = {
+    "start": {"type": "app"},
+    "end": {"type": "app", "summary": [{"progress": 100}]},
+    "impression": {"type": "list", "pageid": "home", "uri": "/home"},
+    "interact": {"type": "CLICK", "id": "play"},
+    "assess": {"item": {"id": "q1"}, "pass": "Yes", "score": 1, "resvalues": [], "duration": 3},
+    "response": {"type": "SELECT", "values": [], "target": {"id": "t", "ver": "1", "type": "Q"}},
+    "interrupt": {"type": "background"},
+    "feedback": {"rating": 4},
+    "share": {"items": [{"id": "c1", "type": "Content"}]},
+    "audit": {"props": ["name"]},
+    "error": {"err": "E1", "errtype": "SYSTEM", "stacktrace": "x"},
+    "heartbeat": {"anything": 1},
+    "log": {"type": "api_call", "level": "INFO", "message": "ok"},
+    "search": {"query": "maths", "size": 2, "topn": [{}]},
+    "metrics": {"count": 3},
+    "summary": {
+        "type": "session",
+        "starttime": 1,
+        "endtime": 2,
+        "timespent": 1,
+        "pageviews": 1,
+        "interactions": 0,
+    },
+    "exdata": {"type": "encrypted", "data": "..."},
+}
+for name, edata in EDATA.items():
+    uri = f"{TELEMETRY}/{name}/jsonschema/1-0-0"
+    event = {"eid": name.upper(), **ENVELOPE, "edata": edata}
+    VERDICTS += [
+        (uri, event, OK),
+        (uri, {**event, "eid": "OTHER"}, BAD),
+        (uri, {**event, "ver": "2.0"}, BAD),
+        (uri, {key: value for key, value in event.items() if key != "actor"}, BAD),
+    ]
+VERDICTS += [
+    (f"{TELEMETRY}/start/jsonschema/1-0-0", {"eid": "START", **ENVELOPE, "edata": {}}, BAD),
+    (
+        f"{TELEMETRY}/interact/jsonschema/1-0-0",
+        {"eid": "INTERACT", **ENVELOPE, "edata": {"type": "CLICK", "id": "x", "colour": "red"}},
+        BAD,
+    ),
+    (
+        f"{TELEMETRY}/summary/jsonschema/1-0-0",
+        {"eid": "SUMMARY", **ENVELOPE, "edata": {"type": "session", "starttime": 1}},
+        BAD,
+    ),
+]
+
 BUILTINS = BuiltinRepository()
 RESOLVER = Resolver([BUILTINS])
 
