@@ -8,9 +8,12 @@ bad row, showing why it was bad."""
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +33,7 @@ from snowplow_tracker import (
 
 from tests.integration.fresh_pipeline import FreshPipeline, Outcome, fresh_pipeline, outcome_of
 
+NODE_PROJECT = Path(__file__).resolve().parents[1] / "node"
 SP = "iglu:com.snowplowanalytics.snowplow"
 MOBILE = "iglu:com.snowplowanalytics.mobile"
 
@@ -116,6 +120,37 @@ async def test_python_tracker_standard_events_are_all_good(pipeline: FreshPipeli
         "transaction_item",
         "unstruct",
     ]
+
+
+# -- the Node tracker -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def node_project() -> Path:
+    """tests/node with its packages installed from the lock file."""
+    npm = shutil.which("npm")
+    assert npm, "npm is needed for the Node and browser tracker tests"
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True)
+    return NODE_PROJECT
+
+
+async def test_node_tracker_standard_events_are_all_good(
+    pipeline: FreshPipeline, node_project: Path
+) -> None:
+    marker = f"node-{uuid.uuid4()}"
+    tracked: list[int] = []
+
+    def send() -> None:
+        script = ["node", "send_standard_events.mjs", str(pipeline.collector_port), marker]
+        done = subprocess.run(script, cwd=node_project, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        tracked.append(int(done.stdout.strip()))
+
+    # The script reports how many events it tracked; ecommerce transactions are one each.
+    sent = 20
+    events = all_good(await outcome_of(pipeline, marker, sent, send), sent, "Node tracker")
+    assert tracked == [sent]
+    assert all(event["v_tracker"].startswith("node-") for event in events)
 
 
 # -- payloads shaped as the mobile trackers send them ---------------------------------------------

@@ -336,6 +336,19 @@ VERDICTS += [
     (f"{MOBILE}/application_lifecycle/jsonschema/1-0-0", {"index": 2}, BAD),
 ]
 
+VERDICTS += [
+    (
+        f"{SP}/ad_impression/jsonschema/1-0-0",
+        {"impressionId": "i", "costModel": "cpm", "cost": 1},
+        OK,
+    ),
+    (f"{SP}/ad_impression/jsonschema/1-0-0", {"costModel": "cpv"}, BAD),
+    (f"{SP}/ad_click/jsonschema/1-0-0", {"targetUrl": "https://a.example/", "cost": 0.5}, OK),
+    (f"{SP}/ad_click/jsonschema/1-0-0", {"clickId": "c"}, BAD),
+    (f"{SP}/ad_conversion/jsonschema/1-0-0", {"conversionId": "v", "initialValue": 10}, OK),
+    (f"{SP}/ad_conversion/jsonschema/1-0-0", {"conversionId": "v", "value": 10}, BAD),
+]
+
 # Sunbird/DIGIT telemetry v3, by the Sunbird telemetry SDK's specification (Iglu Central has no
 # such schemas): the common envelope, then each type's `edata`.
 TELEMETRY = "org.sunbird.telemetry"
