@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,9 @@ from pathlib import Path
 import httpx
 
 from devstack.process import REPO_ROOT, tail
+
+JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+JAVA_PROJECTS = REPO_ROOT / "tests" / "java"
 
 # Health ports 19100-19199 and listener ports 19600-19699 are the tests'.
 _HEALTH_PORTS = itertools.cycle(range(19100, 19200))
@@ -115,3 +119,18 @@ def start_service(
             raise AssertionError(f"furrow {' '.join(args)} did not come up:\n{service.output()}")
         time.sleep(0.2)
     return service
+
+
+def build_java_project(name: str, into: Path) -> list[str]:
+    """Builds the Maven project tests/java/`name` in a copy under `into` (the clone stays free of
+    build output); the classpath to run it with."""
+    project = into / name
+    shutil.copytree(JAVA_PROJECTS / name, project)
+    subprocess.run(
+        ["mvn", "-q", "-B", "-Dstyle.color=never", "package"],
+        cwd=project,
+        env={**os.environ, "JAVA_HOME": str(JAVA_HOME)},
+        check=True,
+        capture_output=True,
+    )
+    return [f"{project / 'target' / 'classes'}", f"{project / 'target' / 'lib'}/*"]

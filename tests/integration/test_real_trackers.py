@@ -7,6 +7,7 @@ bad row, showing why it was bad."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from snowplow_tracker import (
 )
 
 from tests.integration.fresh_pipeline import FreshPipeline, Outcome, fresh_pipeline, outcome_of
+from tests.integration.processes import JAVA_HOME, build_java_project
 
 NODE_PROJECT = Path(__file__).resolve().parents[1] / "node"
 SP = "iglu:com.snowplowanalytics.snowplow"
@@ -151,6 +153,38 @@ async def test_node_tracker_standard_events_are_all_good(
     events = all_good(await outcome_of(pipeline, marker, sent, send), sent, "Node tracker")
     assert tracked == [sent]
     assert all(event["v_tracker"].startswith("node-") for event in events)
+
+
+# -- the Java tracker -----------------------------------------------------------------------------
+
+
+async def test_java_tracker_events_are_all_good(pipeline: FreshPipeline, tmp_path: Path) -> None:
+    marker = f"java-{uuid.uuid4()}"
+    classpath = await asyncio.to_thread(build_java_project, "tracker-app", tmp_path)
+    tracked: list[int] = []
+
+    def send() -> None:
+        done = subprocess.run(
+            [
+                str(JAVA_HOME / "bin" / "java"),
+                "-cp",
+                ":".join(classpath),
+                "dev.furrow.tests.SendEvents",
+                pipeline.collector,
+                marker,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        tracked.append(int(done.stdout.strip().splitlines()[-1]))
+
+    sent = 7
+    events = all_good(await outcome_of(pipeline, marker, sent, send), sent, "Java tracker")
+    assert tracked == [sent]
+    assert all(event["v_tracker"].startswith("java-") for event in events)
 
 
 # -- payloads shaped as the mobile trackers send them ---------------------------------------------
