@@ -35,11 +35,13 @@ class FreshPipeline:
 class Outcome:
     """What became of one client's events: the enriched lines and the bad rows that name them."""
 
+    sent: int
     good: list[str] = field(default_factory=list)
     bad: list[dict[str, object]] = field(default_factory=list)
 
-    def share_good(self, sent: int) -> float:
-        return len(self.good) / sent
+    @property
+    def share_good(self) -> float:
+        return len(self.good) / self.sent if self.sent else 0.0
 
     def reasons(self) -> list[str]:
         """Each bad row's schema and failure, for an assertion message."""
@@ -108,25 +110,19 @@ def fresh_pipeline(kafka: str, tmp: Path) -> Iterator[FreshPipeline]:
 
 
 async def outcome_of(
-    pipeline: FreshPipeline,
-    marker: str,
-    sent: int,
-    send: Callable[[], None],
-    *,
-    timeout_s: float = 90.0,
+    pipeline: FreshPipeline, marker: str, send: Callable[[], int], *, timeout_s: float = 90.0
 ) -> Outcome:
-    """Run `send` (blocking, in a thread), then read `good` and `bad` until the `sent` events
-    that carry `marker` are all accounted for, or `timeout_s` has passed."""
+    """Run `send` (blocking, in a thread), which says how many events it sent, then read `good`
+    and `bad` until those that carry `marker` are all accounted for, or `timeout_s` has passed."""
     token = marker.encode()
-    result = Outcome()
     async with (
         TopicTail(pipeline.kafka, pipeline.names.topic("good")) as good,
         TopicTail(pipeline.kafka, pipeline.names.topic("bad")) as bad,
     ):
-        await asyncio.to_thread(send)
+        result = Outcome(sent=await asyncio.to_thread(send))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while len(result.good) + len(result.bad) < sent and loop.time() < deadline:
+        while len(result.good) + len(result.bad) < result.sent and loop.time() < deadline:
             result.good += [line.decode() for line in await good.fetch() if token in line]
             result.bad += [orjson.loads(row) for row in await bad.fetch() if token in row]
     return result

@@ -349,6 +349,104 @@ VERDICTS += [
     (f"{SP}/ad_conversion/jsonschema/1-0-0", {"conversionId": "v", "value": 10}, BAD),
 ]
 
+EC = "com.snowplowanalytics.snowplow.ecommerce"
+MEDIA = "com.snowplowanalytics.snowplow.media"
+PRODUCT = {"id": "sku-1", "category": "shoes", "price": 19.99, "currency": "EUR"}
+TRANSACTION = {
+    "transaction_id": "t-1",
+    "revenue": 19.99,
+    "currency": "EUR",
+    "payment_method": "card",
+    "total_quantity": 1,
+}
+VERDICTS += [
+    (f"{EC}/snowplow_ecommerce_action/jsonschema/1-0-2", {"type": "trns_error", "name": None}, OK),
+    (f"{EC}/snowplow_ecommerce_action/jsonschema/1-0-2", {"type": "wishlist"}, BAD),
+    (f"{EC}/product/jsonschema/1-0-0", {**PRODUCT, "quantity": 2, "brand": None}, OK),
+    (f"{EC}/product/jsonschema/1-0-0", {**PRODUCT, "currency": "EURO"}, BAD),
+    (f"{EC}/product/jsonschema/1-0-0", {**PRODUCT, "price": 19.999}, BAD),
+    (f"{EC}/product/jsonschema/1-0-0", {"id": "sku-1", "price": 1, "currency": "EUR"}, BAD),
+    (f"{EC}/cart/jsonschema/1-0-0", {"total_value": 0, "currency": "EUR", "cart_id": None}, OK),
+    (f"{EC}/cart/jsonschema/1-0-0", {"total_value": -1, "currency": "EUR"}, BAD),
+    (f"{EC}/transaction/jsonschema/1-0-0", {**TRANSACTION, "tax": None, "credit_order": False}, OK),
+    (f"{EC}/transaction/jsonschema/1-0-0", {**TRANSACTION, "products": []}, BAD),
+    (f"{EC}/transaction/jsonschema/1-0-0", {**TRANSACTION, "total_quantity": 1.5}, BAD),
+    (f"{EC}/checkout_step/jsonschema/1-0-0", {"step": 1, "coupon_code": None}, OK),
+    (f"{EC}/checkout_step/jsonschema/1-0-0", {"step": 0}, BAD),
+    (f"{EC}/checkout_step/jsonschema/1-0-0", {"step": 91}, BAD),
+    (f"{EC}/page/jsonschema/1-0-0", {"type": "product", "language": "en"}, OK),
+    (f"{EC}/page/jsonschema/1-0-0", {"language": "en"}, BAD),
+    (f"{EC}/promotion/jsonschema/1-0-0", {"id": "p", "product_ids": ["a"], "position": 0}, OK),
+    (f"{EC}/promotion/jsonschema/1-0-0", {"id": "p", "position": -1}, BAD),
+    (
+        f"{EC}/refund/jsonschema/1-0-0",
+        {"transaction_id": "t", "currency": "EUR", "refund_amount": 5},
+        OK,
+    ),
+    (f"{EC}/refund/jsonschema/1-0-0", {"transaction_id": "t", "currency": "EUR"}, BAD),
+    (f"{EC}/transaction_error/jsonschema/1-0-0", {"error_type": None, "error_code": "E1"}, OK),
+    (f"{EC}/transaction_error/jsonschema/1-0-0", {"error_type": "medium"}, BAD),
+    (f"{EC}/user/jsonschema/1-0-0", {"id": "u", "is_guest": None, "email": "a@example.com"}, OK),
+    (f"{EC}/user/jsonschema/1-0-0", {"is_guest": True}, BAD),
+    (
+        "org.w3/PerformanceNavigationTiming/jsonschema/1-0-0",
+        {
+            "type": "navigate",
+            "redirectCount": 0,
+            "fetchStart": 1.5,
+            "serverTiming": [{"name": "db", "duration": 2.5}],
+        },
+        OK,
+    ),
+    ("org.w3/PerformanceNavigationTiming/jsonschema/1-0-0", {"redirectCount": 65}, BAD),
+    (
+        "org.w3/PerformanceNavigationTiming/jsonschema/1-0-0",
+        {"serverTiming": [{"duration": 1}]},
+        BAD,
+    ),
+    (
+        f"{SP}/application_error/jsonschema/1-0-1",
+        {"programmingLanguage": "JAVASCRIPT", "message": "boom", "fileName": "app.js"},
+        OK,
+    ),
+    (
+        f"{SP}/application_error/jsonschema/1-0-1",
+        {"programmingLanguage": "JAVASCRIPT", "message": "boom", "causeStackTrace": "x"},
+        BAD,
+    ),
+    (
+        f"{SP}/media_player/jsonschema/2-0-0",
+        {"currentTime": 1.5, "ended": False, "paused": True, "mediaType": None, "volume": 80},
+        OK,
+    ),
+    (f"{SP}/media_player/jsonschema/2-0-0", {"currentTime": 1, "ended": False}, BAD),
+    (
+        f"{SP}/media_player/jsonschema/2-0-0",
+        {"currentTime": 1, "ended": False, "paused": False, "playbackRate": 17},
+        BAD,
+    ),
+    (f"{MEDIA}/session/jsonschema/1-0-0", {"mediaSessionId": "s", "startedAt": None, "ads": 0}, OK),
+    (f"{MEDIA}/session/jsonschema/1-0-0", {"mediaSessionId": "s", "startedAt": "today"}, BAD),
+    (f"{MEDIA}/play_event/jsonschema/1-0-0", {}, OK),
+    (f"{MEDIA}/play_event/jsonschema/1-0-0", {"at": 1}, BAD),
+    (f"{MEDIA}/ready_event/jsonschema/1-0-0", {}, OK),
+    (f"{MEDIA}/ready_event/jsonschema/1-0-0", {"x": 1}, BAD),
+    (f"{MEDIA}/pause_event/jsonschema/1-0-0", {}, OK),
+    (f"{MEDIA}/pause_event/jsonschema/1-0-0", {"x": 1}, BAD),
+    (f"{MEDIA}/end_event/jsonschema/1-0-0", {}, OK),
+    (f"{MEDIA}/end_event/jsonschema/1-0-0", {"x": 1}, BAD),
+    (f"{MEDIA}/ping_event/jsonschema/1-0-0", {}, OK),
+    (f"{MEDIA}/ping_event/jsonschema/1-0-0", {"x": 1}, BAD),
+    (f"{MEDIA}/percent_progress_event/jsonschema/1-0-0", {"percentProgress": 50}, OK),
+    (f"{MEDIA}/percent_progress_event/jsonschema/1-0-0", {"percentProgress": 101}, BAD),
+    (
+        f"{MEDIA}/volume_change_event/jsonschema/1-0-0",
+        {"newVolume": 40, "previousVolume": None},
+        OK,
+    ),
+    (f"{MEDIA}/volume_change_event/jsonschema/1-0-0", {"previousVolume": 40}, BAD),
+]
+
 # Sunbird/DIGIT telemetry v3, by the Sunbird telemetry SDK's specification (Iglu Central has no
 # such schemas): the common envelope, then each type's `edata`.
 TELEMETRY = "org.sunbird.telemetry"
