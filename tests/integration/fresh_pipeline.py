@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -37,7 +38,7 @@ class Outcome:
 
     sent: int
     good: list[str] = field(default_factory=list)
-    bad: list[dict[str, object]] = field(default_factory=list)
+    bad: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def share_good(self) -> float:

@@ -126,6 +126,30 @@ async def test_python_tracker_standard_events_are_all_good(pipeline: FreshPipeli
     ]
 
 
+async def test_an_event_that_breaks_a_builtin_schema_is_a_schema_violation(
+    pipeline: FreshPipeline,
+) -> None:
+    marker = f"broken-{uuid.uuid4()}"
+
+    def send() -> int:
+        emitter = Emitter("127.0.0.1", protocol="http", port=pipeline.collector_port)
+        tracker = Tracker("broken", emitter, app_id=marker)
+        link_click = SelfDescribingJson(f"{SP}/link_click/jsonschema/1-0-1", {"targetUrl": ""})
+        tracker.track(SelfDescribing(link_click))
+        emitter.flush()
+        return 1
+
+    outcome = await outcome_of(pipeline, marker, send)
+    assert outcome.good == []
+    (row,) = outcome.bad
+    assert row["schema"] == (
+        "iglu:com.snowplowanalytics.snowplow.badrows/schema_violations/jsonschema/2-0-1"
+    )
+    (message,) = row["data"]["failure"]["messages"]
+    assert message["schemaKey"] == f"{SP}/link_click/jsonschema/1-0-1"
+    assert [report["path"] for report in message["error"]["dataReports"]] == ["$.targetUrl"]
+
+
 # -- the Node tracker -----------------------------------------------------------------------------
 
 
