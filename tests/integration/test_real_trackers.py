@@ -230,6 +230,10 @@ async def test_browser_tracker_and_plugins_in_chromium_are_all_good(
         "play_event",
         "pause_event",
         "end_event",
+        "ad_quartile_event",
+        "ad_skip_event",
+        "quality_change_event",
+        "error_event",
     }
     entities = {key.removeprefix("contexts_") for event in events for key in event}
     assert entities >= {
@@ -243,6 +247,9 @@ async def test_browser_tracker_and_plugins_in_chromium_are_all_good(
         "com_snowplowanalytics_snowplow_ecommerce_transaction_1",
         "com_snowplowanalytics_snowplow_media_player_2",
         "com_snowplowanalytics_snowplow_media_session_1",
+        "com_snowplowanalytics_snowplow_media_ad_1",
+        "com_snowplowanalytics_snowplow_media_ad_break_1",
+        "com_google_ga4_cookies_1",
     }
 
 
@@ -340,6 +347,15 @@ def mobile_event(marker: str, event: dict[str, Any], platform: str) -> dict[str,
             "schema": f"{MOBILE}/application_lifecycle/jsonschema/1-0-0",
             "data": {"isVisible": True, "index": 1},
         },
+        {
+            "schema": f"{MOBILE}/screen_summary/jsonschema/1-0-0",
+            "data": {
+                "foreground_sec": 12.5,
+                "background_sec": 0,
+                "last_item_index": 3,
+                "items_count": 40,
+            },
+        },
     ]
     return {
         "e": "ue",
@@ -378,6 +394,24 @@ def mobile_events(marker: str) -> list[dict[str, Any]]:
             },
         },
         {"schema": f"{MOBILE}/application_install/jsonschema/1-0-0", "data": {}},
+        {"schema": f"{MOBILE}/screen_end/jsonschema/1-0-0", "data": {}},
+        {
+            "schema": f"{MOBILE}/list_item_view/jsonschema/1-0-0",
+            "data": {"index": 3, "items_count": 40},
+        },
+        {
+            "schema": f"{MOBILE}/scroll_changed/jsonschema/1-0-0",
+            "data": {"y_offset": 640, "view_height": 800, "content_height": 4000},
+        },
+        {
+            "schema": f"{MOBILE}/message_notification/jsonschema/1-0-0",
+            "data": {
+                "title": "Sale",
+                "body": "Shoes are 20% off",
+                "trigger": "push",
+                "sound": None,
+            },
+        },
         {"schema": f"{SP}/application_foreground/jsonschema/1-0-0", "data": {"foregroundIndex": 2}},
         {"schema": f"{SP}/application_background/jsonschema/1-0-0", "data": {"backgroundIndex": 1}},
         {

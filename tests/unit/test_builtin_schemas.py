@@ -447,6 +447,153 @@ VERDICTS += [
     (f"{MEDIA}/volume_change_event/jsonschema/1-0-0", {"previousVolume": 40}, BAD),
 ]
 
+EE = "com.google.analytics.enhanced-ecommerce"
+VERDICTS += [
+    (
+        "com.google.ga4/cookies/jsonschema/1-0-0",
+        {"_ga": "GA1.1.1.1", "session_cookies": [{"measurement_id": "G-1", "session_cookie": "x"}]},
+        OK,
+    ),
+    ("com.google.ga4/cookies/jsonschema/1-0-0", {"session_cookies": [{"measurement": "G-1"}]}, BAD),
+    (f"{MOBILE}/screen_end/jsonschema/1-0-0", {}, OK),
+    (f"{MOBILE}/screen_end/jsonschema/1-0-0", {"id": "x"}, BAD),
+    (f"{MOBILE}/screen_summary/jsonschema/1-0-0", {"foreground_sec": 1.5, "min_y_offset": -3}, OK),
+    (f"{MOBILE}/screen_summary/jsonschema/1-0-0", {"background_sec": 1}, BAD),
+    (f"{MOBILE}/list_item_view/jsonschema/1-0-0", {"index": 0, "items_count": None}, OK),
+    (f"{MOBILE}/list_item_view/jsonschema/1-0-0", {"index": 65536}, BAD),
+    (f"{MOBILE}/scroll_changed/jsonschema/1-0-0", {"x_offset": -5, "view_width": 300}, OK),
+    (f"{MOBILE}/scroll_changed/jsonschema/1-0-0", {"view_width": -1}, BAD),
+    (
+        f"{MOBILE}/message_notification/jsonschema/1-0-0",
+        {"title": "t", "body": "b", "trigger": "push", "bodyLocArgs": ["a"]},
+        OK,
+    ),
+    (
+        f"{MOBILE}/message_notification/jsonschema/1-0-0",
+        {"title": "t", "body": "b", "trigger": "sms"},
+        BAD,
+    ),
+    (
+        f"{MOBILE}/message_notification/jsonschema/1-0-0",
+        {"title": "t", "body": "b", "trigger": "push", "bodyLocArgs": []},
+        BAD,
+    ),
+    (
+        f"{SP}/consent_preferences/jsonschema/1-0-0",
+        {
+            "eventType": "allow_selected",
+            "basisForProcessing": "consent",
+            "consentUrl": "https://a.example/privacy",
+            "consentVersion": "1.0",
+            "consentScopes": ["analytics"],
+            "domainsApplied": ["a.example"],
+            "gdprApplies": True,
+        },
+        OK,
+    ),
+    (f"{SP}/consent_preferences/jsonschema/1-0-0", {"eventType": "allow_all"}, BAD),
+    (f"{SP}/cmp_visible/jsonschema/1-0-0", {"elapsedTime": 120.5}, OK),
+    (f"{SP}/cmp_visible/jsonschema/1-0-0", {"elapsedTime": -1}, BAD),
+    (
+        f"{SP}/mobile_context/jsonschema/1-0-2",
+        {"osType": "ios", "osVersion": "16", "deviceManufacturer": "Apple", "deviceModel": "x"},
+        OK,
+    ),
+    # In 1-0-2, `networkType` may be null by its type but not by its enum.
+    (
+        f"{SP}/mobile_context/jsonschema/1-0-2",
+        {
+            "osType": "ios",
+            "osVersion": "16",
+            "deviceManufacturer": "Apple",
+            "deviceModel": "x",
+            "networkType": None,
+        },
+        BAD,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-1",
+        {
+            "userId": UUID,
+            "sessionId": UUID,
+            "sessionIndex": 1,
+            "previousSessionId": None,
+            "storageMechanism": "COOKIE_1",
+        },
+        OK,
+    ),
+    (
+        f"{SP}/client_session/jsonschema/1-0-1",
+        {"userId": UUID, "sessionId": UUID, "sessionIndex": 1, "storageMechanism": "COOKIE_1"},
+        BAD,
+    ),
+    (f"{SP}/application/jsonschema/1-0-0", {"version": "1.2.3"}, OK),
+    (f"{SP}/application/jsonschema/1-0-0", {"build": "7"}, BAD),
+    (f"{EE}/action/jsonschema/1-0-0", {"action": "purchase"}, OK),
+    (f"{EE}/action/jsonschema/1-0-0", {"action": "buy"}, BAD),
+    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": "9.99", "step": 2}, OK),
+    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": 9.99}, BAD),
+    (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "price": "9.99", "quantity": 1}, OK),
+    (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "quantity": "1"}, BAD),
+    (
+        f"{EE}/impressionFieldObject/jsonschema/1-0-0",
+        {"id": "p", "list": "search", "position": 1},
+        OK,
+    ),
+    (f"{EE}/impressionFieldObject/jsonschema/1-0-0", {"id": "p", "quantity": 1}, BAD),
+    (
+        f"{EE}/promoFieldObject/jsonschema/1-0-0",
+        {"id": "x", "position": "slot1", "currency": "EUR"},
+        OK,
+    ),
+    (f"{EE}/promoFieldObject/jsonschema/1-0-0", {"id": "x", "position": 1}, BAD),
+]
+for name in (
+    "seek_start",
+    "seek_end",
+    "buffer_start",
+    "buffer_end",
+    "ad_start",
+    "ad_complete",
+    "ad_break_start",
+    "ad_break_end",
+):
+    VERDICTS += [
+        (f"{MEDIA}/{name}_event/jsonschema/1-0-0", {}, OK),
+        (f"{MEDIA}/{name}_event/jsonschema/1-0-0", {"percentProgress": 1}, BAD),
+    ]
+for name in ("ad_skip", "ad_click", "ad_pause", "ad_resume"):
+    VERDICTS += [
+        (f"{MEDIA}/{name}_event/jsonschema/1-0-0", {}, OK),
+        (f"{MEDIA}/{name}_event/jsonschema/1-0-0", {"percentProgress": 101}, BAD),
+    ]
+VERDICTS += [
+    (f"{MEDIA}/ad_quartile_event/jsonschema/1-0-0", {"percentProgress": 25}, OK),
+    (f"{MEDIA}/ad_quartile_event/jsonschema/1-0-0", {}, BAD),
+    (
+        f"{MEDIA}/playback_rate_change_event/jsonschema/1-0-0",
+        {"newRate": 2, "previousRate": None},
+        OK,
+    ),
+    (f"{MEDIA}/playback_rate_change_event/jsonschema/1-0-0", {"newRate": 20}, BAD),
+    (
+        f"{MEDIA}/quality_change_event/jsonschema/1-0-0",
+        {"newQuality": "1080p", "bitrate": 5_000_000},
+        OK,
+    ),
+    (f"{MEDIA}/quality_change_event/jsonschema/1-0-0", {"framesPerSecond": 65536}, BAD),
+    (f"{MEDIA}/error_event/jsonschema/1-0-0", {"errorCode": "E1", "errorName": None}, OK),
+    (f"{MEDIA}/error_event/jsonschema/1-0-0", {"errorCode": "E" * 257}, BAD),
+    (f"{MEDIA}/fullscreen_change_event/jsonschema/1-0-0", {"fullscreen": True}, OK),
+    (f"{MEDIA}/fullscreen_change_event/jsonschema/1-0-0", {}, BAD),
+    (f"{MEDIA}/picture_in_picture_change_event/jsonschema/1-0-0", {"pictureInPicture": False}, OK),
+    (f"{MEDIA}/picture_in_picture_change_event/jsonschema/1-0-0", {"pictureInPicture": "no"}, BAD),
+    (f"{MEDIA}/ad/jsonschema/1-0-0", {"adId": "a", "podPosition": 1, "name": None}, OK),
+    (f"{MEDIA}/ad/jsonschema/1-0-0", {"adId": "a", "podPosition": 0}, BAD),
+    (f"{MEDIA}/ad_break/jsonschema/1-0-0", {"breakId": "b", "startTime": 0, "breakType": None}, OK),
+    (f"{MEDIA}/ad_break/jsonschema/1-0-0", {"breakId": "b"}, BAD),
+]
+
 # Sunbird/DIGIT telemetry v3, by the Sunbird telemetry SDK's specification (Iglu Central has no
 # such schemas): the common envelope, then each type's `edata`.
 TELEMETRY = "org.sunbird.telemetry"

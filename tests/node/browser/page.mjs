@@ -45,17 +45,12 @@ import {
   trackRefund,
   trackTransactionError,
 } from "@snowplow/browser-plugin-snowplow-ecommerce";
-import {
-  SnowplowMediaPlugin,
-  startMediaTracking,
-  trackMediaReady,
-  trackMediaPlay,
-  trackMediaPause,
-  trackMediaEnd,
-  endMediaTracking,
-} from "@snowplow/browser-plugin-media";
+import * as media from "@snowplow/browser-plugin-media";
 
 const { collector, marker } = window.FURROW;
+// Google Analytics 4 has been on the page before: the GA cookies plugin reports its cookies.
+document.cookie = "_ga=GA1.1.1234567890.1700000000; path=/";
+document.cookie = "_ga_F00BA5=GS1.1.1700000000.1.0.1700000000.0.0.0; path=/";
 window.FURROW.sent = 0;
 window.FURROW.failures = [];
 
@@ -76,7 +71,7 @@ newTracker("sp", collector, {
     SiteTrackingPlugin(),
     ButtonClickTrackingPlugin(),
     SnowplowEcommercePlugin(),
-    SnowplowMediaPlugin(),
+    media.SnowplowMediaPlugin(),
   ],
   onRequestSuccess: (batch) => {
     window.FURROW.sent += batch.length;
@@ -138,11 +133,33 @@ window.FURROW.trackTheRest = () => {
   trackRefund({ transaction_id: marker, currency: "EUR", refund_amount: 89.9, products: [product] });
   trackTransactionError({ transaction, error_code: "E1", error_description: "declined" });
   const id = `media-${marker}`;
-  startMediaTracking({ id, player: { duration: 30, label: "Intro", mediaType: "video" } });
-  trackMediaReady({ id });
-  trackMediaPlay({ id, player: { currentTime: 0 } });
-  trackMediaPause({ id, player: { currentTime: 10 } });
-  trackMediaEnd({ id, player: { currentTime: 30, ended: true } });
-  endMediaTracking({ id });
+  media.startMediaTracking({ id, player: { duration: 30, label: "Intro", mediaType: "video" } });
+  media.trackMediaReady({ id });
+  media.trackMediaPlay({ id, player: { currentTime: 0 } });
+  media.trackMediaVolumeChange({ id, previousVolume: 80, newVolume: 40 });
+  media.trackMediaPlaybackRateChange({ id, previousRate: 1, newRate: 1.5 });
+  media.trackMediaQualityChange({ id, previousQuality: "720p", newQuality: "1080p", automatic: true });
+  media.trackMediaFullscreenChange({ id, fullscreen: true });
+  media.trackMediaPictureInPictureChange({ id, pictureInPicture: false });
+  media.trackMediaSeekStart({ id, player: { currentTime: 5 } });
+  media.trackMediaSeekEnd({ id, player: { currentTime: 12 } });
+  media.trackMediaBufferStart({ id });
+  media.trackMediaBufferEnd({ id });
+  media.trackMediaAdBreakStart({ id, adBreak: { breakId: "mid-1", name: "mid-roll", breakType: "linear" } });
+  media.trackMediaAdStart({ id, ad: { adId: "ad-1", name: "Shoes", duration: 15, skippable: true } });
+  media.trackMediaAdFirstQuartile({ id });
+  media.trackMediaAdMidpoint({ id });
+  media.trackMediaAdClick({ id, percentProgress: 50 });
+  media.trackMediaAdPause({ id, percentProgress: 55 });
+  media.trackMediaAdResume({ id, percentProgress: 55 });
+  media.trackMediaAdThirdQuartile({ id });
+  media.trackMediaAdSkip({ id, percentProgress: 80 });
+  media.trackMediaAdStart({ id, ad: { adId: "ad-2", podPosition: 2 } });
+  media.trackMediaAdComplete({ id });
+  media.trackMediaAdBreakEnd({ id });
+  media.trackMediaError({ id, errorCode: "E4", errorName: "network", errorDescription: "dropped" });
+  media.trackMediaPause({ id, player: { currentTime: 10 } });
+  media.trackMediaEnd({ id, player: { currentTime: 30, ended: true } });
+  media.endMediaTracking({ id });
   flushBuffer();
 };
