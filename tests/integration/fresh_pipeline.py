@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.integration.processes import Names, health_port, start_service
+from tests.integration.processes import Names, start_service, unused_port
 from tests.integration.raw import TopicTail
 from tests.integration.registry_servers import empty_registry
 
@@ -82,8 +82,8 @@ def fresh_pipeline(kafka: str, tmp: Path) -> Iterator[FreshPipeline]:
         "FURROW_TOPICS_GOOD": names.topic("good"),
         "FURROW_TOPICS_BAD": names.topic("bad"),
     }
-    collector_port = health_port()
-    enrich_port = health_port()
+    collector_port = unused_port()
+    enrich_port = unused_port()
     with empty_registry("sqlite", tmp) as registry_url:
         collector = start_service(
             ["collector"],

@@ -36,6 +36,16 @@ def free_port(ports: Iterator[int]) -> int:
     raise AssertionError("unreachable: the port cycles never end")
 
 
+def unused_port() -> int:
+    """A port the system hands out as free, not the next of the shared test ranges: other
+    sessions on the machine take those in the same order, and a health check could be answered
+    by their process instead of ours."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 def health_port() -> int:
     return free_port(_HEALTH_PORTS)
 

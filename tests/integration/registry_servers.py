@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from devstack.registry import running_registry
+from tests.integration.processes import unused_port
 
 PORTS = range(18081, 18100)
 SUPER_KEY = "test-super-key"
@@ -69,7 +70,7 @@ def empty_registry(kind: str, tmp: Path, postgres_url: str | None = None) -> Ite
     with (
         fresh_database(kind, tmp, postgres_url) as database,
         running_registry(
-            free_port(),
+            unused_port(),
             {"FURROW_REGISTRY_SUPER_KEY": SUPER_KEY, "FURROW_REGISTRY_DATABASE_URL": database},
             tmp / "registry.log",
         ) as url,

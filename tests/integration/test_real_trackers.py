@@ -234,6 +234,9 @@ async def test_browser_tracker_and_plugins_in_chromium_are_all_good(
         "ad_skip_event",
         "quality_change_event",
         "error_event",
+        "action",
+        "screen_view",
+        "screen_end",
     }
     entities = {key.removeprefix("contexts_") for event in events for key in event}
     assert entities >= {
@@ -250,6 +253,10 @@ async def test_browser_tracker_and_plugins_in_chromium_are_all_good(
         "com_snowplowanalytics_snowplow_media_ad_1",
         "com_snowplowanalytics_snowplow_media_ad_break_1",
         "com_google_ga4_cookies_1",
+        "com_google_analytics_enhanced-ecommerce_product_field_object_1",
+        "com_google_analytics_enhanced-ecommerce_action_field_object_1",
+        "com_snowplowanalytics_mobile_screen_1",
+        "com_snowplowanalytics_mobile_screen_summary_1",
     }
 
 

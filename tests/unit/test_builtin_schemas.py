@@ -531,10 +531,14 @@ VERDICTS += [
     (f"{SP}/application/jsonschema/1-0-0", {"build": "7"}, BAD),
     (f"{EE}/action/jsonschema/1-0-0", {"action": "purchase"}, OK),
     (f"{EE}/action/jsonschema/1-0-0", {"action": "buy"}, BAD),
-    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": "9.99", "step": 2}, OK),
-    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": 9.99}, BAD),
-    (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "price": "9.99", "quantity": 1}, OK),
+    # Money is a number to the cent and a currency three letters, as the columns igluctl
+    # generated from these schemas say (DECIMAL(36,2), CHAR(3)).
+    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": 9.99, "step": 2}, OK),
+    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "revenue": "9.99"}, BAD),
+    (f"{EE}/actionFieldObject/jsonschema/1-0-0", {"id": "t-1", "currency": "EURO"}, BAD),
+    (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "price": 9.99, "quantity": 1}, OK),
     (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "quantity": "1"}, BAD),
+    (f"{EE}/productFieldObject/jsonschema/1-0-0", {"id": "p", "price": 9.999}, BAD),
     (
         f"{EE}/impressionFieldObject/jsonschema/1-0-0",
         {"id": "p", "list": "search", "position": 1},

@@ -46,6 +46,20 @@ import {
   trackTransactionError,
 } from "@snowplow/browser-plugin-snowplow-ecommerce";
 import * as media from "@snowplow/browser-plugin-media";
+import {
+  EnhancedEcommercePlugin,
+  addEnhancedEcommerceActionContext,
+  addEnhancedEcommerceImpressionContext,
+  addEnhancedEcommerceProductContext,
+  addEnhancedEcommercePromoContext,
+  trackEnhancedEcommerceAction,
+} from "@snowplow/browser-plugin-enhanced-ecommerce";
+import {
+  ScreenTrackingPlugin,
+  trackScreenView,
+  trackListItemView,
+  trackScrollChanged,
+} from "@snowplow/browser-plugin-screen-tracking";
 
 const { collector, marker } = window.FURROW;
 // Google Analytics 4 has been on the page before: the GA cookies plugin reports its cookies.
@@ -72,6 +86,8 @@ newTracker("sp", collector, {
     ButtonClickTrackingPlugin(),
     SnowplowEcommercePlugin(),
     media.SnowplowMediaPlugin(),
+    EnhancedEcommercePlugin(),
+    ScreenTrackingPlugin({ screenEngagementAutotracking: true }),
   ],
   onRequestSuccess: (batch) => {
     window.FURROW.sent += batch.length;
@@ -96,6 +112,16 @@ const product = {
   quantity: 1,
   brand: "Furrow",
   position: 1,
+};
+
+const enhanced = {
+  id: "sku-1",
+  name: "Trail shoe",
+  brand: "Furrow",
+  category: "shoes/trail",
+  variant: "red",
+  price: 89.9,
+  currency: "EUR",
 };
 
 // The events a shop's own code tracks, after the page's interactions.
@@ -132,6 +158,23 @@ window.FURROW.trackTheRest = () => {
   trackTransaction({ ...transaction, products: [product] });
   trackRefund({ transaction_id: marker, currency: "EUR", refund_amount: 89.9, products: [product] });
   trackTransactionError({ transaction, error_code: "E1", error_description: "declined" });
+  addEnhancedEcommerceImpressionContext({ ...enhanced, list: "search", position: 1 });
+  addEnhancedEcommerceProductContext({ ...enhanced, quantity: 1, coupon: "WINTER" });
+  addEnhancedEcommercePromoContext({ id: "promo-1", name: "Winter", creative: "hero", position: "top" });
+  addEnhancedEcommerceActionContext({
+    id: marker,
+    affiliation: "web shop",
+    revenue: 89.9,
+    tax: 14.35,
+    shipping: 0,
+    currency: "EUR",
+  });
+  trackEnhancedEcommerceAction({ action: "purchase" });
+  // Single-page apps and app-like pages track screens; the plugin follows the engagement with them.
+  trackScreenView({ name: "checkout", type: "page" });
+  trackListItemView({ index: 1, itemsCount: 10 });
+  trackScrollChanged({ yOffset: 200, viewHeight: 800, contentHeight: 3000 });
+  trackScreenView({ name: "thanks", type: "page" });
   const id = `media-${marker}`;
   media.startMediaTracking({ id, player: { duration: 30, label: "Intro", mediaType: "video" } });
   media.trackMediaReady({ id });
