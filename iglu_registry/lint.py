@@ -8,7 +8,8 @@ compile and each `$ref` points at a part of the same document or at one of the t
 meta-schemas (draft-04's, Iglu's self-describing one), which every resolver holds offline; any
 other remote reference is an error, since a schema must be readable on its own. Keywords that
 draft-04 does not know (`examples`, a misspelt `maxLenght`) and a schema or property without a
-`description` are warnings.
+`description` are warnings. A schema of another format than `jsonschema` (a Thrift IDL) is
+checked for its `self` only.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ DRAFT4_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 IGLU_KEYWORDS = frozenset({"self", "$supersedes"})
+# The format whose schemas are JSON Schemas, which lint reads as such.
+JSON_SCHEMA = "jsonschema"
 # Deeper documents are refused before any recursive check could exhaust the stack.
 MAX_DEPTH = 64
 
@@ -82,16 +85,21 @@ def lint(document: object, expected: SchemaKey | None = None) -> list[Problem]:
         return [Problem("", f"a schema must be a JSON object, not {_kind(document)}")]
     if too_deep(document):
         return [Problem("", f"the schema is nested more than {MAX_DEPTH} levels deep")]
-    problems: list[Problem] = []
+    meta_schema: list[Problem] = []
     if document.get("$schema") != SELF_DESCRIBING_SCHEMA:
-        problems.append(Problem("/$schema", f"must be {SELF_DESCRIBING_SCHEMA!r}"))
+        meta_schema.append(Problem("/$schema", f"must be {SELF_DESCRIBING_SCHEMA!r}"))
+    problems: list[Problem] = []
     key = self_key(document, problems)
     if key is not None and expected is not None and key != expected:
         problems.append(Problem("/self", f"says {key.uri} but the URL names {expected.uri}"))
     if key is not None:
         problems.extend(_supersedes_problems(document.get("$supersedes"), key.version))
-    problems.extend(json_schema_problems(document, top_level=IGLU_KEYWORDS))
-    return problems
+    named = key or expected
+    if named is not None and named.format != JSON_SCHEMA:
+        # Iglu keeps schemas of other formats (Iglu Central's Thrift IDL of CollectorPayload)
+        # as they are: only their key is its business.
+        return problems
+    return [*meta_schema, *problems, *json_schema_problems(document, top_level=IGLU_KEYWORDS)]
 
 
 def self_key(document: dict[str, Any], problems: list[Problem]) -> SchemaKey | None:

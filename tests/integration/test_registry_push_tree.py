@@ -120,6 +120,13 @@ def awkward_tree(root: Path) -> Path:
                 "minItems": 1,
             },
         )
+    # A schema of another format: Iglu Central's Thrift IDL of the raw collector payload, with
+    # no `$schema` at all.
+    thrift = root / "schemas" / SP / "CollectorPayload" / "thrift" / "1-0-0"
+    thrift.parent.mkdir(parents=True)
+    self_object = {"vendor": SP, "name": "CollectorPayload", "format": "thrift", "version": "1-0-0"}
+    idl = "struct CollectorPayload {\n31337: string schema\n}\n"
+    thrift.write_text(json.dumps({"description": "Thrift", "self": self_object, "idl": idl}))
     return root / "schemas"
 
 

@@ -186,3 +186,10 @@ def test_any_other_remote_reference_is_an_error() -> None:
     (problem,) = errors(lint(schema(allOf=[{"$ref": "http://json-schema.org/draft-07/schema#"}])))
     assert problem.pointer == "/allOf/0/$ref"
     assert "only remote references allowed" in problem.message
+
+
+def test_a_schema_of_another_format_is_checked_for_its_self_only() -> None:
+    thrift = SchemaKey.of("com.acme", "payload", "thrift", "1-0-0")
+    idl = {"description": "A Thrift struct", "self": thrift.self_object(), "idl": "struct P {}"}
+    assert lint(idl, thrift) == []
+    assert pointers(lint({**idl, "self": {"vendor": "com.acme"}}, thrift)) == ["/self"]
