@@ -2,8 +2,8 @@
 
 Repositories are tried in order: those whose vendor prefixes cover the schema's vendor first,
 then by priority (lower first), embedded directories before HTTP ones. The repository kinds
-other than the Iglu Server and the directory, and the list an enricher uses (with Furrow's
-built-in schemas last), are in `libs.iglu_repositories`. A schema found nowhere is
+other than the Iglu Server and the directory, and the list an enricher uses (Furrow's built-in
+schemas at priority 100), are in `libs.iglu_repositories`. A schema found nowhere is
 remembered as missing until the cache TTL ends, so a flood of events with an unknown schema does
 not hammer the registry; other failures (registry down, 5xx) are retried with backoff and never
 cached. A superseded version validates against the version that supersedes it.
