@@ -138,6 +138,11 @@ def test_an_awkward_tree_pushes_whole_and_reads_back_equal(
     assert problems == []
     builtin = set(BuiltinRepository().schema_keys())
     assert {schema.key for schema in schemas} & builtin, "the tree must shadow built-in keys"
+    # A fresh database holds no schema: the built-in ones are served from files.
+    with httpx.Client(base_url=fresh_registry, headers={"apikey": SUPER_KEY}) as admin:
+        server = admin.get("/api/meta/server").json()
+    assert server["schemaCount"] == 0
+    assert server["builtInSchemaCount"] == len(builtin)
     arguments = ["schemas", "push", str(tree), "--registry", fresh_registry, "--public"]
     assert main([*arguments, "--apikey", SUPER_KEY]) == 0
     out = capsys.readouterr().out
