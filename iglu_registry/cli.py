@@ -53,13 +53,16 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def lint_tree(root: Path, out: TextIO | None = None) -> int:
-    """Print every problem of the tree at `root`; 0 when there is none, else 1."""
+    """Print every problem of the tree at `root`, then its warnings; 0 when there is no
+    problem (warnings do not count, as with igluctl), else 1."""
     out = out or sys.stdout
     schemas, problems = read_tree(root)
-    problems.extend(_tree_problems(schemas))
+    warnings = _tree_problems(schemas, problems)
     for problem in problems:
         print(f"{problem.path}: {problem.message}", file=out)
-    print(f"{len(schemas)} schemas, {len(problems)} problems", file=out)
+    for warning in warnings:
+        print(f"{warning.path}: {warning.message} (warning)", file=out)
+    print(f"{len(schemas)} schemas, {len(problems)} problems, {len(warnings)} warnings", file=out)
     return 1 if problems else 0
 
 
@@ -135,13 +138,14 @@ def _without_supersession(document: object) -> object:
     return document
 
 
-def _tree_problems(schemas: list[TreeSchema]) -> list[TreeProblem]:
-    """Lint problems of each schema, and versions missing from the tree's SchemaVer order."""
-    problems = [
-        TreeProblem(schema.path, f"{problem.pointer or '/'}: {problem.message}")
-        for schema in schemas
-        for problem in lint.lint(schema.document, schema.key)
-    ]
+def _tree_problems(schemas: list[TreeSchema], problems: list[TreeProblem]) -> list[TreeProblem]:
+    """Add the lint errors of each schema and the versions missing from the tree's SchemaVer
+    order to `problems`; the lint warnings."""
+    warnings: list[TreeProblem] = []
+    for schema in schemas:
+        for issue in lint.lint(schema.document, schema.key):
+            found = TreeProblem(schema.path, f"{issue.pointer or '/'}: {issue.message}")
+            (problems if issue.level is lint.Level.ERROR else warnings).append(found)
     versions: dict[tuple[str, str, str], list[TreeSchema]] = {}
     for schema in schemas:
         versions.setdefault(schema.key.family, []).append(schema)
@@ -150,7 +154,7 @@ def _tree_problems(schemas: list[TreeSchema]) -> list[TreeProblem]:
         for schema in family:
             if problem := order_problem(present - {schema.key.version}, schema.key.version):
                 problems.append(TreeProblem(schema.path, f"out of order: {problem}"))
-    return problems
+    return warnings
 
 
 def _message(answer: httpx.Response) -> str:
@@ -160,8 +164,10 @@ def _message(answer: httpx.Response) -> str:
         return answer.text[:200]
     if not isinstance(document, dict):
         return str(document)[:200]
+    # The warnings beside the errors did not refuse the schema.
     report = "; ".join(
         f"{problem.get('pointer')}: {problem.get('message')}"
         for problem in document.get("report") or []
+        if problem.get("level") != "warning"
     )
     return f"{document.get('message')}" + (f" ({report})" if report else "")

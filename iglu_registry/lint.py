@@ -1,11 +1,15 @@
 """Lint self-describing JSON Schemas and validate instances against them: pure functions.
 
-A schema passes when it is an object naming the self-describing meta-schema in `$schema`, its
+As igluctl does, lint finds errors, which refuse a schema, and warnings, which do not. A schema
+has no errors when it is an object naming the self-describing meta-schema in `$schema`, its
 `self` is a valid schema key (and the one the URL names, when there is a URL), it is a valid
-draft-04 JSON Schema (checked against the draft-04 meta-schema), it uses only draft-04 keywords
-(plus `self` and `$supersedes` at the top), its regular expressions compile and each `$ref`
-points at a part of the same document. Remote references are refused: a schema must be
-readable on its own by every resolver, offline.
+draft-04 JSON Schema (checked against the draft-04 meta-schema), its regular expressions
+compile and each `$ref` points at a part of the same document or at one of the two
+meta-schemas (draft-04's, Iglu's self-describing one), which every resolver holds offline; any
+other remote reference is an error, since a schema must be readable on its own. Keywords that
+draft-04 does not know (`examples`, a misspelt `maxLenght`) and a schema or property without a
+`description` are warnings. A schema of another format than `jsonschema` (a Thrift IDL) is
+checked for its `self` only.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
 from referencing.exceptions import Unresolvable
 
+from libs import meta_schemas
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA, IgluError, SchemaKey, SchemaVer
 
 DRAFT4_KEYWORDS = frozenset(
@@ -34,6 +40,8 @@ DRAFT4_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 IGLU_KEYWORDS = frozenset({"self", "$supersedes"})
+# The format whose schemas are JSON Schemas, which lint reads as such.
+JSON_SCHEMA = "jsonschema"
 # Deeper documents are refused before any recursive check could exhaust the stack.
 MAX_DEPTH = 64
 
@@ -44,19 +52,32 @@ _SUBSCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependenci
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "items")
 
 
+class Level(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One reason a schema or an instance is rejected, at a JSON pointer into the document."""
+    """One reason a schema or an instance is rejected (an error), or a remark that does not
+    stop a schema from being published (a warning), at a JSON pointer into the document."""
 
     pointer: str
     message: str
+    level: Level = Level.ERROR
 
     def to_json(self) -> dict[str, str]:
-        return {"pointer": self.pointer or "/", "message": self.message}
+        return {"pointer": self.pointer or "/", "message": self.message, "level": self.level}
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that refuse a schema."""
+    return [problem for problem in problems if problem.level is Level.ERROR]
 
 
 def lint(document: object, expected: SchemaKey | None = None) -> list[Problem]:
-    """Every problem of the self-describing schema `document`; empty when it may be published.
+    """Every problem of the self-describing schema `document`, errors and warnings; it may be
+    published when there is no error.
 
     With `expected`, `self` must name that key (the one in the URL it is published at).
     """
@@ -64,16 +85,21 @@ def lint(document: object, expected: SchemaKey | None = None) -> list[Problem]:
         return [Problem("", f"a schema must be a JSON object, not {_kind(document)}")]
     if too_deep(document):
         return [Problem("", f"the schema is nested more than {MAX_DEPTH} levels deep")]
-    problems: list[Problem] = []
+    meta_schema: list[Problem] = []
     if document.get("$schema") != SELF_DESCRIBING_SCHEMA:
-        problems.append(Problem("/$schema", f"must be {SELF_DESCRIBING_SCHEMA!r}"))
+        meta_schema.append(Problem("/$schema", f"must be {SELF_DESCRIBING_SCHEMA!r}"))
+    problems: list[Problem] = []
     key = self_key(document, problems)
     if key is not None and expected is not None and key != expected:
         problems.append(Problem("/self", f"says {key.uri} but the URL names {expected.uri}"))
     if key is not None:
         problems.extend(_supersedes_problems(document.get("$supersedes"), key.version))
-    problems.extend(json_schema_problems(document, top_level=IGLU_KEYWORDS))
-    return problems
+    named = key or expected
+    if named is not None and named.format != JSON_SCHEMA:
+        # Iglu keeps schemas of other formats (Iglu Central's Thrift IDL of CollectorPayload)
+        # as they are: only their key is its business.
+        return problems
+    return [*meta_schema, *problems, *json_schema_problems(document, top_level=IGLU_KEYWORDS)]
 
 
 def self_key(document: dict[str, Any], problems: list[Problem]) -> SchemaKey | None:
@@ -104,7 +130,11 @@ def json_schema_problems(
     for pointer, subschema in _subschemas(schema):
         allowed = DRAFT4_KEYWORDS | top_level if pointer == "" else DRAFT4_KEYWORDS
         for keyword in sorted(set(subschema) - allowed):
-            problems.append(Problem(f"{pointer}/{_escape(keyword)}", "unknown keyword"))
+            problems.append(
+                Problem(f"{pointer}/{_escape(keyword)}", "unknown keyword", Level.WARNING)
+            )
+        if "description" not in subschema and _describes_data(pointer):
+            problems.append(Problem(pointer, "no description", Level.WARNING))
         problems.extend(_pattern_problems(pointer, subschema))
         reference = subschema.get("$ref")
         if isinstance(reference, str) and not _resolves(schema, reference):
@@ -114,7 +144,7 @@ def json_schema_problems(
 
 def validate_instance(schema: dict[str, Any], instance: object) -> list[Problem]:
     """Where `instance` breaks the (linted) `schema`; empty when it is valid."""
-    validator = Draft4Validator(_without_iglu_keywords(schema))
+    validator = Draft4Validator(_without_iglu_keywords(schema), registry=meta_schemas.registry())
     try:
         return [
             Problem(_pointer(error.absolute_path), error.message)
@@ -204,8 +234,17 @@ def _pattern_problems(pointer: str, subschema: dict[str, Any]) -> Iterator[Probl
                 yield Problem(where, f"invalid regular expression {pattern!r}: {error}")
 
 
+def _describes_data(pointer: str) -> bool:
+    """True for the root and for each property, whose meaning a description should give."""
+    parts = pointer.split("/")
+    return pointer == "" or (len(parts) >= 2 and parts[-2] == "properties")
+
+
 def _resolves(schema: dict[str, Any], reference: str) -> bool:
-    """True when `reference` is a `#...` JSON pointer to something inside `schema`."""
+    """True when `reference` is a `#...` JSON pointer to something inside `schema`, or names
+    one of the meta-schemas."""
+    if meta_schemas.canonical(reference) is not None:
+        return True
     if not reference.startswith("#"):
         return False
     fragment = urllib.parse.unquote(reference[1:])
@@ -228,7 +267,10 @@ def _resolves(schema: dict[str, Any], reference: str) -> bool:
 def _reference_problem(reference: str) -> str:
     if reference.startswith("#"):
         return f"{reference!r} points at nothing in this schema"
-    return f"{reference!r} is not a local reference (#/...); remote references are not supported"
+    return (
+        f"{reference!r} is not a local reference (#/...); the only remote references allowed are "
+        f"to the draft-04 meta-schema and to Iglu's self-describing meta-schema"
+    )
 
 
 def _message(error: Any) -> str:

@@ -41,6 +41,7 @@ from libs.formats.iglu import (
     SchemaKey,
     check_part,
 )
+from libs.iglu_repositories import BuiltinRepository
 from libs.version import VERSION
 
 CACHE_LOOKUPS = Counter(
@@ -123,9 +124,15 @@ class Reply:
 class Registry:
     """The schema registry over a `SchemaStore`, with the rules of `config`."""
 
-    def __init__(self, config: RegistryConfig, schemas: SchemaStore) -> None:
+    def __init__(
+        self,
+        config: RegistryConfig,
+        schemas: SchemaStore,
+        builtins: BuiltinRepository | None = None,
+    ) -> None:
         self.config = config
         self.store = schemas
+        self.builtins = _builtin_schemas(builtins or BuiltinRepository())
         self._reads: ReadCache[Reply] = ReadCache(config.cache_entries, config.cache_ttl_s)
         self._keys: ReadCache[Access] = ReadCache(config.cache_entries, config.cache_ttl_s)
         # The latest change this process's reads are known to include, and when it was checked.
@@ -207,7 +214,20 @@ class Registry:
         self, access: Access, which: Filter, representation: Representation
     ) -> Reply:
         """The readable schemas that `which` matches; 404 for an empty vendor-level listing."""
-        schemas = await _blocking(self.store.list, which)
+        stored = await _blocking(self.store.list, which)
+        # A published copy of a built-in schema hides it.
+        published = {schema.key for schema in stored}
+        schemas = sorted(
+            [
+                *stored,
+                *(
+                    schema
+                    for key, schema in self.builtins.items()
+                    if key not in published and _matches(which, key)
+                ),
+            ],
+            key=lambda schema: schema.key,
+        )
         readable = [s for s in schemas if access.can_read(s.key.vendor, s.is_public)]
         if not readable and which.vendor is not None:
             raise NotFound(f"no schemas found under {_filter_path(which)}")
@@ -234,7 +254,8 @@ class Registry:
             body = {"$schema": SELF_DESCRIBING_SCHEMA, "self": key.self_object(), **rest}
         if not access.can_write(key.vendor):
             raise Forbidden(f"this API key cannot write schemas of vendor {key.vendor}")
-        if problems := lint.lint(body, key):
+        problems = lint.lint(body, key)
+        if lint.errors(problems):
             raise BadRequest("the schema is invalid", problems)
         try:
             written = await _blocking(
@@ -245,6 +266,7 @@ class Registry:
                     is_public=is_public,
                     supersedes=lint.supersedes(body),
                     allow_patches=self.config.allow_patches,
+                    built_in=[k.version for k in self.builtins if k.family == key.family],
                 )
             )
         except store.Conflict as error:
@@ -307,9 +329,13 @@ class Registry:
         return Reply.json({"message": "Key deleted", "key": canonical})
 
     def lint_schema(self, body: object) -> Reply:
-        if problems := lint.lint(body):
+        problems = lint.lint(body)
+        if lint.errors(problems):
             raise BadRequest("The schema is invalid", problems)
-        return Reply.json({"message": "The schema is valid", "report": []})
+        # Warnings do not make a schema invalid; they are reported all the same.
+        return Reply.json(
+            {"message": "The schema is valid", "report": [p.to_json() for p in problems]}
+        )
 
     async def validate_instance(self, access: Access, body: object) -> Reply:
         if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
@@ -328,6 +354,7 @@ class Registry:
                 "version": VERSION,
                 "database": self.store.backend,
                 "schemaCount": await _blocking(self.store.count),
+                "builtInSchemaCount": len(self.builtins),
                 "patchesAllowed": self.config.allow_patches,
                 "superKeyConfigured": self.config.super_key is not None,
                 "authInfo": {
@@ -341,7 +368,7 @@ class Registry:
         return await _blocking(self.store.ping)
 
     async def _readable(self, access: Access, key: SchemaKey) -> StoredSchema:
-        schema = await _blocking(self.store.get, key)
+        schema = await _blocking(self.store.get, key) or self.builtins.get(key)
         # A private schema the caller may not read looks exactly like a missing one.
         if schema is None or not access.can_read(key.vendor, schema.is_public):
             raise NotFound(f"{key.uri} does not exist")
@@ -411,11 +438,33 @@ def _represent(schema: StoredSchema, representation: Representation) -> object:
                 "createdAt": _timestamp(schema.created_at),
                 "updatedAt": _timestamp(schema.updated_at),
                 "isPublic": schema.is_public,
+                **({"builtIn": True} if schema.builtin else {}),
             },
         }
     if schema.superseded_by is None:
         return schema.body
     return {**schema.body, "$supersededBy": str(schema.superseded_by)}
+
+
+def _builtin_schemas(builtins: BuiltinRepository) -> dict[SchemaKey, StoredSchema]:
+    loaded_at = datetime.now(UTC)
+    schemas: dict[SchemaKey, StoredSchema] = {}
+    for key in builtins.schema_keys():
+        body = builtins.fetch(key)
+        assert body is not None
+        schemas[key] = StoredSchema(key, body, True, loaded_at, loaded_at, builtin=True)
+    return schemas
+
+
+def _matches(which: Filter, key: SchemaKey) -> bool:
+    return all(
+        wanted is None or wanted == value
+        for wanted, value in (
+            (which.vendor, key.vendor),
+            (which.name, key.name),
+            (which.format, key.format),
+        )
+    )
 
 
 def _timestamp(moment: datetime) -> str:

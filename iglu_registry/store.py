@@ -8,7 +8,7 @@ on the same version (the unique key decides).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -46,6 +46,8 @@ class StoredSchema:
     created_at: datetime
     updated_at: datetime
     superseded_by: SchemaVer | None = None
+    # One of the schemas that ship with Furrow, served from its files, not from the database.
+    builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,16 +116,20 @@ class SchemaStore:
         is_public: bool,
         supersedes: Sequence[SchemaVer],
         allow_patches: bool,
+        built_in: Collection[SchemaVer] = (),
     ) -> Written:
         """Store `body` as `key`: CREATED, UPDATED (an overwrite, only with `allow_patches`), or
-        Conflict saying what is wrong."""
+        Conflict saying what is wrong. `built_in` names the versions of the schema that ship
+        with Furrow: they count as published for the order, and publishing one of them is
+        always in order."""
         now = datetime.now(UTC)
         try:
             with Session(self._writer) as session, session.begin():
                 family = {_version(row): row for row in session.scalars(_family(key))}
                 if (existing := family.get(key.version)) is not None and not allow_patches:
                     raise Conflict(f"{key.uri} already exists and this registry forbids patches")
-                _check_order(key, family)
+                if key.version not in built_in:
+                    _check_order(key, {*family, *built_in})
                 _check_visibility(key, family, is_public)
                 if unknown := [str(v) for v in supersedes if v not in family]:
                     raise Conflict(f"{key.uri} supersedes {', '.join(unknown)}, which do not exist")
@@ -142,24 +148,6 @@ class SchemaStore:
         except OperationalError as error:
             raise Busy(f"the database did not take the write: {error.orig}") from None
         return Written.UPDATED if existing is not None else Written.CREATED
-
-    def seed(self, schemas: Iterable[tuple[SchemaKey, dict[str, Any]]]) -> int:
-        """Add each public schema that is missing, without order checks; the number added.
-
-        For the protocol's own schemas, which start at versions such as 2-0-1 because earlier
-        versions of them were never part of Furrow.
-        """
-        now = datetime.now(UTC)
-        added: list[tuple[SchemaKey, bool]] = []
-        with Session(self._writer) as session, session.begin():
-            for key, body in schemas:
-                if session.scalar(_family(key).where(*_version_is(key.version))) is None:
-                    session.add(_new_row(key, body, now))
-                    added.append((key, True))
-            if added:
-                session.flush()
-                _record_changes(session, added, now)
-        return len(added)
 
     def delete(self, key: SchemaKey) -> bool:
         with Session(self._writer) as session, session.begin():
@@ -289,7 +277,7 @@ def _new_row(key: SchemaKey, body: dict[str, Any], now: datetime) -> SchemaRow:
     )
 
 
-def _check_order(key: SchemaKey, family: dict[SchemaVer, SchemaRow]) -> None:
+def _check_order(key: SchemaKey, family: Collection[SchemaVer]) -> None:
     if problem := order_problem(family, key.version):
         raise Conflict(f"{key.uri} is out of order: {problem} (SchemaVer allows no gaps)")
 

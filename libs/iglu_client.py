@@ -1,8 +1,10 @@
 """An Iglu resolver: schemas looked up in repositories, cached, and compiled into validators once.
 
 Repositories are tried in order: those whose vendor prefixes cover the schema's vendor first,
-then by priority (lower first), embedded directories before HTTP ones. A superseded version
-validates against the version that supersedes it.
+then by priority (lower first), embedded directories before HTTP ones. The repository kinds
+other than the Iglu Server and the directory, and the list an enricher uses (Furrow's built-in
+schemas at priority 100), are in `libs.iglu_repositories`. A superseded version validates
+against the version that supersedes it.
 
 Schemas are live: `follow_changes` polls each registry's change feed (`GET /api/meta/changes`)
 in a background thread, and a schema published, patched or deleted there is dropped from the
@@ -29,6 +31,7 @@ import httpx
 import jsonschema_rs
 import orjson
 
+from libs import meta_schemas
 from libs.config import Settings
 from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
@@ -45,14 +48,16 @@ log = logging.getLogger(__name__)
 
 
 class RepositorySettings(Settings):
-    """One repository: an Iglu Server (`url`, optional `api_key`) or a directory (`path`) laid
-    out `vendor/name/format/M-R-A`."""
+    """One repository: an Iglu Server (`url`, optional `api_key`), a static HTTP repository
+    (`url` and `static`, schemas at `{url}/schemas/vendor/name/format/M-R-A` as on Iglu
+    Central) or a directory (`path`) laid out `vendor/name/format/M-R-A`."""
 
     name: str
     priority: int = 0
     vendor_prefixes: list[str] = []
     url: str | None = None
     api_key: str | None = None
+    static: bool = False
     path: Path | None = None
 
 
@@ -100,6 +105,10 @@ class DirectoryRepository:
 
 
 class HttpRepository:
+    # Where an Iglu Server keeps its schemas, and the statuses that mean it has not got one.
+    schemas_path = "/api/schemas"
+    missing_statuses: tuple[int, ...] = (404,)
+
     def __init__(self, settings: RepositorySettings, *, timeout_s: float = 5.0) -> None:
         assert settings.url is not None
         self.settings = settings
@@ -114,10 +123,10 @@ class HttpRepository:
 
     def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
         try:
-            response = self._client.get(f"/api/schemas/{key.path}")
+            response = self._client.get(f"{self.schemas_path}/{key.path}")
         except httpx.HTTPError as error:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
-        if response.status_code == 404:
+        if response.status_code in self.missing_statuses:
             return None
         schema = self._json(response)
         return schema if isinstance(schema, dict) else None
@@ -428,7 +437,9 @@ class Resolver:
 
 def _compile(schema: dict[str, Any]) -> jsonschema_rs.Draft4Validator:
     body = {name: value for name, value in schema.items() if name not in IGLU_KEYWORDS}
-    return jsonschema_rs.Draft4Validator(body, validate_formats=True, formats={"uuid": _is_uuid})
+    return jsonschema_rs.Draft4Validator(
+        body, validate_formats=True, formats={"uuid": _is_uuid}, retriever=meta_schemas.retrieve
+    )
 
 
 # The `uuid` format: the hyphenated hexadecimal form of RFC 4122.

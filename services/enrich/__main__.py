@@ -12,6 +12,7 @@ from prometheus_client import Counter
 from libs.config import load_config
 from libs.consumer import serve_consumer
 from libs.iglu_client import Resolver
+from libs.iglu_repositories import resolver_repositories
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from libs.memory import freeze_long_lived_objects
@@ -37,11 +38,14 @@ LOOK_AT_THE_LOOP_EVERY_S = 0.02
 
 
 def build_enricher(config: EnrichConfig) -> Enricher:
-    resolver = Resolver.from_settings(
-        config.repositories(),
+    resolver = Resolver(
+        resolver_repositories(config.repositories(), builtin_priority=config.builtin_priority),
         cache_size=config.schema_cache_size,
         cache_ttl_s=config.schema_cache_ttl_s,
         miss_ttl_s=config.schema_miss_ttl_s,
+        # Each remote repository backs off on its own after a failure; retrying here would
+        # hold the event loop for every lookup while one is down.
+        attempts=1,
     )
     resolver.follow_changes(config.schema_changes_poll_s)
     enrichments = load_enrichments(config.enrichments_dir) if config.enrichments_dir else []

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from libs.config import KafkaSettings, LoggingSettings, Settings, TopicSettings
 from libs.iglu_client import RepositorySettings
+from libs.iglu_repositories import BUILTIN_PRIORITY
 
 
 class EnrichConfig(Settings):
@@ -11,11 +12,14 @@ class EnrichConfig(Settings):
     health_host: str = "127.0.0.1"
     health_port: int = 9101
 
-    # Schemas come from Furrow's registry, then from any extra repositories (Iglu Servers or
-    # directories, e.g. a copy of Iglu Central), by vendor prefix and priority.
+    # Schemas come from Furrow's registry (priority 0), then from any extra repositories (Iglu
+    # Servers, static HTTP repositories such as Iglu Central, directories), by vendor prefix and
+    # priority (lower first), then from the schemas built into Furrow, at `builtin_priority`: a
+    # repository given a lower number is consulted before them, so its copy wins.
     registry_url: str = "http://127.0.0.1:8081"
     registry_api_key: str | None = None
     extra_repositories: list[RepositorySettings] = []
+    builtin_priority: int = BUILTIN_PRIORITY
     schema_cache_size: int = 1000
     schema_cache_ttl_s: float = 600.0
     # A schema is live: the registry's change feed is polled every schema_changes_poll_s, and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,9 @@ import httpx
 
 from devstack.process import REPO_ROOT, tail
 
+JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+JAVA_PROJECTS = REPO_ROOT / "tests" / "java"
+
 # Health ports 19100-19199 and listener ports 19600-19699 are the tests'.
 _HEALTH_PORTS = itertools.cycle(range(19100, 19200))
 _LISTENER_PORTS = itertools.cycle(range(19600, 19700))
@@ -30,6 +34,16 @@ def free_port(ports: Iterator[int]) -> int:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return port
     raise AssertionError("unreachable: the port cycles never end")
+
+
+def unused_port() -> int:
+    """A port the system hands out as free, not the next of the shared test ranges: other
+    sessions on the machine take those in the same order, and a health check could be answered
+    by their process instead of ours."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def health_port() -> int:
@@ -115,3 +129,18 @@ def start_service(
             raise AssertionError(f"furrow {' '.join(args)} did not come up:\n{service.output()}")
         time.sleep(0.2)
     return service
+
+
+def build_java_project(name: str, into: Path) -> list[str]:
+    """Builds the Maven project tests/java/`name` in a copy under `into` (the clone stays free of
+    build output); the classpath to run it with."""
+    project = into / name
+    shutil.copytree(JAVA_PROJECTS / name, project)
+    subprocess.run(
+        ["mvn", "-q", "-B", "-Dstyle.color=never", "package"],
+        cwd=project,
+        env={**os.environ, "JAVA_HOME": str(JAVA_HOME)},
+        check=True,
+        capture_output=True,
+    )
+    return [f"{project / 'target' / 'classes'}", f"{project / 'target' / 'lib'}/*"]

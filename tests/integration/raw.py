@@ -44,6 +44,11 @@ class TopicTail:
     ) -> None:
         await self._consumer.stop()
 
+    async def fetch(self, wait_s: float = 0.5) -> list[bytes]:
+        """What arrived since the last read, waiting up to `wait_s` for something to."""
+        batches = await self._consumer.getmany(timeout_ms=int(wait_s * 1000))
+        return [record.value for records in batches.values() for record in records]
+
     async def read(self, enough: Any, timeout_s: float = 30.0) -> list[bytes]:
         """Values read until `enough(values)` is true."""
         values: list[bytes] = []

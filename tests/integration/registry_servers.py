@@ -1,10 +1,10 @@
-"""Registry servers for the tests: real processes on loopback ports 18081-18099, one pair per
-database (patches forbidden, the default, and patches allowed), each on a database of its own."""
+"""Registry servers for the tests: real processes on loopback ports the system hands out, one
+pair per database (patches forbidden, the default, and patches allowed), each on a database of
+its own."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from devstack.registry import running_registry
+from tests.integration.processes import unused_port
 
-PORTS = range(18081, 18100)
 SUPER_KEY = "test-super-key"
 # Small, so the oversized-body tests send little.
 MAX_BODY_BYTES = 65_536
@@ -38,11 +38,9 @@ class RegistryServer:
 
 
 def free_port() -> int:
-    for port in PORTS:
-        with contextlib.closing(socket.socket()) as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS}")
+    """A port for a registry of the tests; not one of a fixed range, where a registry that
+    another session on the machine started could answer in its place."""
+    return unused_port()
 
 
 @contextlib.contextmanager
@@ -60,6 +58,21 @@ def fresh_database(kind: str, tmp: Path, postgres_url: str | None) -> Iterator[s
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def empty_registry(kind: str, tmp: Path, postgres_url: str | None = None) -> Iterator[str]:
+    """A registry with the super key SUPER_KEY on a fresh database of `kind`, which has never
+    held a schema, until the block ends; its base URL."""
+    with (
+        fresh_database(kind, tmp, postgres_url) as database,
+        running_registry(
+            free_port(),
+            {"FURROW_REGISTRY_SUPER_KEY": SUPER_KEY, "FURROW_REGISTRY_DATABASE_URL": database},
+            tmp / "registry.log",
+        ) as url,
+    ):
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +18,15 @@ from elasticsearch import AsyncElasticsearch
 from services.log_listener.framing import TRUNCATED_TAG
 from tests.integration.elastic import wait_for_count
 from tests.integration.processes import (
+    JAVA_HOME,
     Names,
     Service,
+    build_java_project,
     health_port,
     listener_port,
     start_service,
 )
 
-LOGBACK_APP = Path(__file__).resolve().parents[1] / "java" / "logback-app"
-JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 MAX_LINE_BYTES = 512 * 1024
 
 
@@ -80,24 +78,10 @@ def pipeline(
     assert sink.stop() == 0, sink.output()
 
 
-def build_logback_app(into: Path) -> list[str]:
-    """Builds the Maven project in a copy under `into`; the classpath to run it with."""
-    project = into / "logback-app"
-    shutil.copytree(LOGBACK_APP, project)
-    subprocess.run(
-        ["mvn", "-q", "-B", "-Dstyle.color=never", "package"],
-        cwd=project,
-        env={**os.environ, "JAVA_HOME": str(JAVA_HOME)},
-        check=True,
-        capture_output=True,
-    )
-    return [f"{project / 'target' / 'classes'}", f"{project / 'target' / 'lib'}/*"]
-
-
 async def test_a_logback_app_logs_ten_thousand_lines_with_stack_traces_and_mdc(
     pipeline: Pipeline, client: AsyncElasticsearch, tmp_path: Path
 ) -> None:
-    classpath = await asyncio.to_thread(build_logback_app, tmp_path)
+    classpath = await asyncio.to_thread(build_java_project, "logback-app", tmp_path)
     run_id = f"run-{uuid.uuid4().hex[:8]}"
     app = await asyncio.create_subprocess_exec(
         str(JAVA_HOME / "bin" / "java"),

@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
+from libs.iglu_repositories import BuiltinRepository
 from tests.integration.registry_servers import MAX_BODY_BYTES, RegistryServer
+from tests.schema_trees import iglu_central_geolocation
 
 CORE = "com.snowplowanalytics.snowplow"
 BAD_ROWS = "com.snowplowanalytics.snowplow.badrows"
@@ -55,7 +57,8 @@ def test_health_database_health_and_server_info(registry: RegistryServer) -> Non
     assert info["database"] == {"sqlite": "sqlite", "postgres": "postgresql"}[registry.database]
     assert info["patchesAllowed"] is False
     assert info["authInfo"] == {"vendorPrefix": "*", "permission": "super"}
-    assert info["schemaCount"] >= 14
+    # schemaCount counts the published schemas only: the built-in ones live in files.
+    assert info["builtInSchemaCount"] == len(BuiltinRepository().schema_keys())
     assert client.get("/api/meta/server").json()["authInfo"]["permission"] is None
 
 
@@ -118,6 +121,36 @@ def test_bad_rows_furrow_emits_validate_against_the_core_schemas(registry: Regis
             "/api/validation/validate/instance", content=orjson.dumps(orjson.loads(row))
         )
         assert answer.status_code == 200, answer.text
+
+
+def test_builtin_schemas_are_listed_as_built_in_and_a_push_of_the_same_key_wins(
+    patched_registry: RegistryServer,
+) -> None:
+    # Built-in schemas are served from files, not stored: publishing Iglu Central's own text
+    # for one of their keys is not a conflict, and the published copy is what reads give.
+    path = f"/api/schemas/{CORE}/geolocation_context/jsonschema/1-1-0"
+    client = patched_registry.client()
+    listed = client.get(f"/api/schemas/{CORE}/geolocation_context", params={"repr": "meta"})
+    builtin_meta = next(m for m in listed.json() if m["self"]["version"] == "1-1-0")
+    assert builtin_meta["metadata"]["builtIn"] is True
+    builtin = client.get(path).json()
+    upstream = {
+        "$schema": SELF_DESCRIBING_SCHEMA,
+        "self": builtin["self"],
+        **iglu_central_geolocation(),
+    }
+    try:
+        created = patched_registry.admin.put(path, json=upstream, params={"isPublic": "true"})
+        assert created.status_code == 201, created.text
+        assert client.get(path).json() == upstream
+        listed = client.get(f"/api/schemas/{CORE}/geolocation_context", params={"repr": "meta"})
+        published = [m for m in listed.json() if m["self"]["version"] == "1-1-0"]
+        assert len(published) == 1
+        assert "builtIn" not in published[0]["metadata"]
+    finally:
+        patched_registry.admin.delete(path)
+    # Deleting the published copy brings the built-in one back.
+    assert client.get(path).json() == builtin
 
 
 # -- reading and writing --------------------------------------------------------------------------
@@ -215,13 +248,15 @@ def test_lint_rejects_bad_keywords_wrong_types_and_broken_refs_with_a_report(
     )
     answer = registry.admin.put(f"/api/schemas/{vendor}/event/jsonschema/1-0-0", json=broken)
     assert answer.status_code == 400
-    pointers = {problem["pointer"] for problem in answer.json()["report"]}
-    assert pointers == {
-        "/properties/a/maxLenght",
+    report = {(problem["pointer"], problem["level"]) for problem in answer.json()["report"]}
+    # A misspelt keyword alone is a warning, as with igluctl; the report lists it beside the
+    # errors that refused the schema.
+    assert {pointer for pointer, level in report if level == "error"} == {
         "/properties/b/type",
         "/properties/c/minLength",
         "/properties/d/$ref",
     }
+    assert ("/properties/a/maxLenght", "warning") in report
     assert registry.client().get(f"/api/schemas/{vendor}").status_code == 404
 
 
@@ -403,10 +438,12 @@ def test_schema_validation_endpoint(registry: RegistryServer, vendor: str) -> No
     endpoint = "/api/validation/validate/schema/jsonschema"
     valid = registry.client().post(endpoint, json=schema(vendor))
     assert valid.status_code == 200
-    assert valid.json()["report"] == []
+    # The schema has no description: warnings, which leave it valid.
+    assert {p["level"] for p in valid.json()["report"]} == {"warning"}
     invalid = registry.client().post(endpoint, json={"type": "object"})
     assert invalid.status_code == 400
-    assert {p["pointer"] for p in invalid.json()["report"]} == {"/$schema", "/self"}
+    report = invalid.json()["report"]
+    assert {p["pointer"] for p in report if p["level"] == "error"} == {"/$schema", "/self"}
 
 
 def test_instance_validation_endpoint(registry: RegistryServer, vendor: str) -> None:
@@ -417,7 +454,9 @@ def test_instance_validation_endpoint(registry: RegistryServer, vendor: str) -> 
     assert client.post(endpoint, json={"schema": uri, "data": {"id": "x"}}).status_code == 200
     invalid = client.post(endpoint, json={"schema": uri, "data": {"id": 3}})
     assert invalid.status_code == 400
-    assert invalid.json()["report"] == [{"pointer": "/id", "message": "3 is not of type 'string'"}]
+    assert invalid.json()["report"] == [
+        {"pointer": "/id", "message": "3 is not of type 'string'", "level": "error"}
+    ]
     missing = client.post(endpoint, json={"schema": uri.replace("1-0-0", "1-0-9"), "data": {}})
     assert missing.status_code == 404
     assert client.post(endpoint, json={"schema": "not iglu", "data": {}}).status_code == 400

@@ -4,7 +4,15 @@ from typing import Any
 
 import pytest
 
-from iglu_registry.lint import Problem, lint, supersedes, too_deep, validate_instance
+from iglu_registry.lint import (
+    Level,
+    Problem,
+    errors,
+    lint,
+    supersedes,
+    too_deep,
+    validate_instance,
+)
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA, SchemaKey, SchemaVer
 
 KEY = SchemaKey.of("com.acme", "event", "jsonschema", "1-0-1")
@@ -32,7 +40,7 @@ def test_a_good_schema_has_no_problems() -> None:
         additionalProperties=False,
         **{"$supersedes": ["1-0-0"]},
     )
-    assert lint(good, KEY) == []
+    assert errors(lint(good, KEY)) == []
     assert supersedes(good) == [SchemaVer(1, 0, 0)]
 
 
@@ -65,7 +73,7 @@ def test_every_problem_is_listed_not_only_the_first() -> None:
     problems = lint(
         schema(properties={"a": {"type": 1}, "b": {"minimum": "0"}, "c": {"$ref": "#/nope"}}), KEY
     )
-    assert pointers(problems) == [
+    assert pointers(errors(problems)) == [
         "/properties/a/type",
         "/properties/b/minimum",
         "/properties/c/$ref",
@@ -91,7 +99,7 @@ def test_not_self_describing(document: object, where: str, message: str) -> None
 
 def test_self_must_be_the_key_the_url_names() -> None:
     other = SchemaKey.of("com.acme", "event", "jsonschema", "1-0-0")
-    (problem,) = lint(schema(), other)
+    (problem,) = errors(lint(schema(), other))
     assert problem == Problem(
         "/self",
         "says iglu:com.acme/event/jsonschema/1-0-1 but the URL names "
@@ -132,3 +140,56 @@ def test_a_reference_that_leaves_the_document_is_a_problem_not_a_crash() -> None
     stored = {"properties": {"a": {"id": "http://elsewhere/", "$ref": "#/definitions/x"}}}
     (problem,) = validate_instance(stored, {"a": 1})
     assert "cannot be applied" in problem.message
+
+
+# -- warnings, as igluctl gives them: they do not refuse a schema ---------------------------------
+
+
+def test_unknown_keywords_and_missing_descriptions_are_warnings() -> None:
+    problems = lint(
+        schema(
+            description="An event",
+            type="object",
+            properties={
+                "a": {"type": "string", "examples": ["x"], "description": "A"},
+                "b": {"type": "integer"},
+            },
+            examples=[{"a": "x"}],
+        ),
+        KEY,
+    )
+    assert errors(problems) == []
+    assert sorted((p.pointer, p.message, p.level) for p in problems) == [
+        ("/examples", "unknown keyword", Level.WARNING),
+        ("/properties/a/examples", "unknown keyword", Level.WARNING),
+        ("/properties/b", "no description", Level.WARNING),
+    ]
+    assert problems[0].to_json()["level"] == "warning"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "http://json-schema.org/draft-04/schema#",
+        "https://json-schema.org/draft-04/schema",
+        "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
+    ],
+)
+def test_a_reference_to_a_meta_schema_is_allowed_and_applied(reference: str) -> None:
+    document = schema(description="A schema of schemas", allOf=[{"$ref": reference}])
+    assert errors(lint(document, KEY)) == []
+    assert validate_instance(document, {"self": KEY.self_object(), "type": "object"}) == []
+    assert pointers(validate_instance(document, {"type": "objekt"})) != []
+
+
+def test_any_other_remote_reference_is_an_error() -> None:
+    (problem,) = errors(lint(schema(allOf=[{"$ref": "http://json-schema.org/draft-07/schema#"}])))
+    assert problem.pointer == "/allOf/0/$ref"
+    assert "only remote references allowed" in problem.message
+
+
+def test_a_schema_of_another_format_is_checked_for_its_self_only() -> None:
+    thrift = SchemaKey.of("com.acme", "payload", "thrift", "1-0-0")
+    idl = {"description": "A Thrift struct", "self": thrift.self_object(), "idl": "struct P {}"}
+    assert lint(idl, thrift) == []
+    assert pointers(lint({**idl, "self": {"vendor": "com.acme"}}, thrift)) == ["/self"]
