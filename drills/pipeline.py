@@ -51,6 +51,8 @@ class Recovery:
     seconds: float | None = None
     revived: list[str] = field(default_factory=list)
     unhealthy: list[str] = field(default_factory=list)
+    # What each unhealthy component's health URL said at the end.
+    said: dict[str, str] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -137,6 +139,9 @@ class Pipeline:
                 recovery.seconds = time.monotonic() - started
                 return recovery
             await asyncio.sleep(0.5)
+        for name in recovery.unhealthy:
+            if (component := self.components.get(name)) is not None:
+                recovery.said[name] = await asyncio.to_thread(component.health)
         return recovery
 
     def replay_settings(self) -> dict[str, str]:

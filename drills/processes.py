@@ -74,6 +74,14 @@ class Component:
     def is_healthy(self) -> bool:
         return answers(self.health_url)
 
+    def health(self) -> str:
+        """What its health URL says now, for a report."""
+        try:
+            response = httpx.get(self.health_url, timeout=2)
+        except httpx.HTTPError as error:
+            return f"no answer: {error!r}"
+        return f"{response.status_code} {response.text[:300]}"
+
     def kill(self) -> None:
         """SIGKILL: no draining, no commit, no goodbye."""
         if self.process is not None and self.process.poll() is None:

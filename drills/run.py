@@ -96,6 +96,7 @@ def _record(result: DrillResult, fault: Fault) -> None:
     )
     if recovery.seconds is None:
         result.notes.append(f"not recovered; unhealthy: {', '.join(recovery.unhealthy)}")
+        result.notes.extend(f"{name} said: {said}" for name, said in recovery.said.items())
         logger.info("%s: not recovered (%s)", result.name, ", ".join(recovery.unhealthy))
     else:
         logger.info("%s: healthy again after %.1f s", result.name, recovery.seconds)

@@ -49,8 +49,9 @@ class KafkaSettings(Settings):
     # A consumer whose group has records waiting, and that reads and commits none for this
     # long, answers 503 on /health.
     stall_after_s: float = Field(default=30.0, gt=0)
-    # A consumer that asks for the records waiting in its own partitions, with Kafka answering,
-    # and gets none for this long after stalling, exits so that its supervisor starts it again.
+    # A consumer that asks for records with Kafka answering, and gets none for this long after
+    # stalling while records wait in its partitions (or while it has none and its group has
+    # records waiting), is replaced by a new one; stuck again, it exits for its supervisor.
     stall_exit_after_s: float = Field(default=120.0, gt=0)
 
 

@@ -251,9 +251,11 @@ class KafkaSource:
       starts without librdkafka's own lookup of them, which a coordinator still loading after a
       restart can leave unanswered for ever (librdkafka issue 5586).
     - A commit that fails is tried again every second until Kafka takes it.
-    - `health_problem()` says when the group has records waiting and nothing moves, and a
-      consumer that asks in vain for records of its own partitions while Kafka answers raises
-      ConsumerStuck from `batches()`, so that its process exits and is started again.
+    - `health_problem()` says when the group has records waiting and nothing moves. A consumer
+      that asks in vain for records waiting in its own partitions, or has no partition while
+      its group has records waiting, with Kafka answering, is replaced by a new one, as a
+      process restart would; stuck again, it raises ConsumerStuck from `batches()`, so that its
+      process exits and is started again.
     """
 
     def __init__(
@@ -265,27 +267,25 @@ class KafkaSource:
         max_batch: int = 1000,
         poll_timeout_s: float = 1.0,
     ) -> None:
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "client.id": settings.client_id,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": settings.session_timeout_ms,
-                "max.poll.interval.ms": settings.max_poll_interval_ms,
-                "fetch.min.bytes": settings.fetch_min_bytes,
-                "fetch.wait.max.ms": settings.fetch_max_wait_ms,
-                # What librdkafka fetches ahead of us; its default, 64 MiB, would dwarf the rest
-                # of a sink's memory.
-                "queued.max.messages.kbytes": PREFETCHED_KIB,
-                # How soon it looks again once we have taken from a full queue; by default a
-                # second, for which a sink reading a backlog stood still.
-                "fetch.queue.backoff.ms": 10,
-                "on_commit": self._on_commit,
-            },
-            logger=logging.getLogger("librdkafka"),
-        )
+        self._config = {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "client.id": settings.client_id,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": settings.session_timeout_ms,
+            "max.poll.interval.ms": settings.max_poll_interval_ms,
+            "fetch.min.bytes": settings.fetch_min_bytes,
+            "fetch.wait.max.ms": settings.fetch_max_wait_ms,
+            # What librdkafka fetches ahead of us; its default, 64 MiB, would dwarf the rest
+            # of a sink's memory.
+            "queued.max.messages.kbytes": PREFETCHED_KIB,
+            # How soon it looks again once we have taken from a full queue; by default a
+            # second, for which a sink reading a backlog stood still.
+            "fetch.queue.backoff.ms": 10,
+            "on_commit": self._on_commit,
+        }
+        self._consumer = self._new_consumer()
         self._topics = list(topics)
         # The rebalance and commit callbacks run on the polling thread, inside a poll.
         self._polling = ThreadPoolExecutor(1, thread_name_prefix="kafka-poll")
@@ -301,20 +301,27 @@ class KafkaSource:
         self._max_batch = max_batch
         self._poll_timeout_s = poll_timeout_s
         self._closing = False
+        # Why the consumer is to be replaced by a new one, and why the process is to end.
+        self._renewal: str | None = None
+        self._renewed = False
         self._stuck: str | None = None
 
     def health_problem(self) -> str | None:
         return self._watch.problem(time.monotonic())
 
-    async def start(self) -> None:
-        await self._call(
-            self._polling,
-            self._consumer.subscribe,
+    def _new_consumer(self) -> Consumer:
+        return Consumer(self._config, logger=logging.getLogger("librdkafka"))
+
+    def _subscribe(self) -> None:
+        self._consumer.subscribe(
             self._topics,
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
+
+    async def start(self) -> None:
+        await self._call(self._polling, self._subscribe)
         self._watch.started(time.monotonic())
         self._watching = asyncio.create_task(self._watch_over())
 
@@ -331,6 +338,8 @@ class KafkaSource:
 
     async def batches(self) -> AsyncIterator[list[Record]]:
         while not self._closing:
+            if self._renewal is not None:
+                await self._call(self._polling, self._renew_consumer)
             polled = await self._call(self._polling, self._poll)
             self._watch.polled(time.monotonic(), records=len(polled))
             if self._stuck is not None:
@@ -407,7 +416,23 @@ class KafkaSource:
         if acknowledged:
             self._watch.progressed(time.monotonic())
 
+    def _renew_consumer(self) -> None:
+        """Replace the consumer by a new one, which joins the group afresh, as a new process
+        would. The old one leaves the group on a thread of its own: a consumer in this state may
+        take long to close."""
+        logger.warning("consumer replaced by a new one", extra={"reason": self._renewal})
+        retired, self._consumer = self._consumer, self._new_consumer()
+        self._renewal = None
+        self._renewed = True
+        with self._ledger_lock:
+            self._ledger.revoked(list(self._ledger.committed()))
+        self._subscribe()
+        self._watch.started(time.monotonic())
+        threading.Thread(target=retired.close, name="kafka-retired", daemon=True).start()
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return
         committed = self._committed_offsets(partitions)
         if committed is None:
             # librdkafka looks the offsets up itself; should that never end, the watch sees it.
@@ -444,11 +469,16 @@ class KafkaSource:
             time.sleep(0.5)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            return
         # Their next owner starts from what the group has: give it what is done.
         self._commit_owed()
         self._on_lost(consumer, partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if consumer is not self._consumer:
+            # A replaced consumer leaving: its partitions are no longer in the ledger.
+            return
         with self._ledger_lock:
             self._ledger.revoked((p.topic, p.partition) for p in partitions)
         logger.info(
@@ -471,9 +501,13 @@ class KafkaSource:
                     self._watch.unreachable(time.monotonic(), str(error))
                     continue
                 self._watch.measured(time.monotonic(), lag)
-                if (reason := self._watch.hopeless(time.monotonic())) is not None:
+                if (reason := self._watch.hopeless(time.monotonic())) is None:
+                    continue
+                if self._renewed:
                     logger.error("consumer stuck; exiting to be started again: %s", reason)
                     self._stuck = reason
+                else:
+                    self._renewal = reason
 
     def _measure_lag(self) -> Lag:
         """Records the group has not committed, in all of `topics` and in the partitions
@@ -485,10 +519,10 @@ class KafkaSource:
             if topic in metadata.topics
             for partition in metadata.topics[topic].partitions
         ]
-        if not partitions:
-            return Lag(0, 0)
         with self._ledger_lock:
             assigned = set(self._ledger.committed())
+        if not partitions:
+            return Lag(0, 0, len(assigned))
         group = mine = 0
         for found in self._consumer.committed(partitions, timeout=LAG_TIMEOUT_S):
             if found.error is not None:
@@ -502,7 +536,7 @@ class KafkaSource:
             group += waiting
             if (found.topic, found.partition) in assigned:
                 mine += waiting
-        return Lag(group, mine)
+        return Lag(group, mine, len(assigned))
 
     @staticmethod
     async def _call(

@@ -2,10 +2,11 @@
 
 A consumer may sit still for good reasons: nothing to read, or a downstream store that is down
 and holds up its reading. It is stalled when its group has records waiting and it has neither
-read nor committed any for `stall_after_s`. It is stuck, beyond its own repair, when it keeps
-asking for records of partitions assigned to it that have records waiting, with Kafka answering,
-and gets none for `exit_after_s`: then only a new process (a supervisor's restart) helps, and
-saying so beats sitting silent. Pure: the caller passes the time and the measurements.
+read nor committed any for `stall_after_s`. It is stuck when it keeps asking for records, with
+Kafka answering, and gets none for `exit_after_s` while records wait in partitions assigned to
+it, or while it has no partition at all and its group has records waiting (it never joined its
+group again): then only a new consumer helps, and saying so beats sitting silent. Pure: the
+caller passes the time and the measurements.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Lag:
     """Records not committed yet: of the group's whole topics, and of the partitions assigned
-    to this member."""
+    to this member; and how many partitions are assigned to it."""
 
     group: int
     assigned: int
+    partitions: int = 0
 
 
 class StallWatch:
@@ -36,7 +38,10 @@ class StallWatch:
         self._stuck_since: float | None = None
 
     def started(self, now: float) -> None:
+        """The consumer starts, or a new one takes over: time to move from now on."""
         self._last_progress = now
+        self._stuck_since = None
+        self._lag = None
 
     def polled(self, now: float, *, records: int) -> None:
         self._last_poll = now
@@ -53,8 +58,11 @@ class StallWatch:
     def measured(self, now: float, lag: Lag) -> None:
         self._lag = lag
         self._unreachable_since = None
+        # Records wait in its own partitions, or it has none while the group has records
+        # waiting (it never joined again after an outage).
+        left_waiting = lag.assigned > 0 or (lag.partitions == 0 and lag.group > 0)
         asking_in_vain = (
-            lag.assigned > 0
+            left_waiting
             and now - self._last_poll < self._poll_gap_s
             and now - self._last_progress >= self._stall_after_s
         )
@@ -91,7 +99,13 @@ class StallWatch:
         if self._stuck_since is None or now - self._stuck_since < self._exit_after_s:
             return None
         assert self._lag is not None
+        still_s = now - self._last_progress
+        if self._lag.partitions == 0:
+            return (
+                f"no partition assigned and nothing read for {still_s:.0f} s while the group "
+                f"has {self._lag.group} records waiting and Kafka answers"
+            )
         return (
-            f"no record delivered for {now - self._last_progress:.0f} s from partitions "
-            f"assigned here with {self._lag.assigned} records waiting, while Kafka answers"
+            f"no record delivered for {still_s:.0f} s from partitions assigned here with "
+            f"{self._lag.assigned} records waiting, while Kafka answers"
         )

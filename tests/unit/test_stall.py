@@ -62,13 +62,13 @@ def test_kafka_away_for_long_is_named_in_the_problem() -> None:
 @pytest.mark.parametrize(
     ("lag", "polling", "reachable", "exits"),
     [
-        (Lag(group=10, assigned=10), True, True, True),
+        (Lag(group=10, assigned=10, partitions=2), True, True, True),
         # Another member lags, not this one.
-        (Lag(group=10, assigned=0), True, True, False),
+        (Lag(group=10, assigned=0, partitions=2), True, True, False),
         # Held up downstream (Elasticsearch away): it is not asking for records.
-        (Lag(group=10, assigned=10), False, True, False),
+        (Lag(group=10, assigned=10, partitions=2), False, True, False),
         # Kafka away: waiting for it is not being stuck.
-        (Lag(group=10, assigned=10), True, False, False),
+        (Lag(group=10, assigned=10, partitions=2), True, False, False),
     ],
 )
 def test_only_asking_in_vain_for_its_own_records_while_kafka_answers_ends_the_process(
@@ -93,7 +93,7 @@ def test_only_asking_in_vain_for_its_own_records_while_kafka_answers_ends_the_pr
 
 def test_the_time_to_give_up_counts_again_after_kafka_was_away() -> None:
     stall = watch()
-    lag = Lag(group=10, assigned=10)
+    lag = Lag(group=10, assigned=10, partitions=2)
     for now in range(0, 100, 5):
         stall.polled(float(now), records=0)
         stall.measured(float(now), lag)
@@ -103,3 +103,27 @@ def test_the_time_to_give_up_counts_again_after_kafka_was_away() -> None:
         stall.measured(float(now), lag)
     assert stall.hopeless(200.0) is None
     assert stall.hopeless(105.0 + EXIT_S) is not None
+
+
+def test_a_consumer_left_without_partitions_while_its_group_lags_is_stuck() -> None:
+    stall = watch()
+    orphaned = Lag(group=25, assigned=0, partitions=0)
+    for now in range(0, int(STALL_S + EXIT_S) + 20, 5):
+        stall.polled(float(now), records=0)
+        stall.measured(float(now), orphaned)
+    assert stall.hopeless(STALL_S + EXIT_S + 15) == (
+        "no partition assigned and nothing read for 165 s while the group has 25 records "
+        "waiting and Kafka answers"
+    )
+    # A new consumer takes over: its time counts from now.
+    stall.started(STALL_S + EXIT_S + 15)
+    assert stall.hopeless(STALL_S + EXIT_S + 20) is None
+    assert stall.problem(STALL_S + EXIT_S + 20) is None
+
+
+def test_a_member_without_partitions_in_a_group_with_nothing_waiting_is_not_stuck() -> None:
+    stall = watch()
+    for now in range(0, 400, 5):
+        stall.polled(float(now), records=0)
+        stall.measured(float(now), Lag(group=0, assigned=0, partitions=0))
+    assert stall.hopeless(400.0) is None
