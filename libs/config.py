@@ -52,7 +52,7 @@ class KafkaSettings(Settings):
     # A consumer that asks for records with Kafka answering, and gets none for this long after
     # stalling while records wait in its partitions (or while it has none and its group has
     # records waiting), is replaced by a new one; stuck again, it exits for its supervisor.
-    stall_exit_after_s: float = Field(default=120.0, gt=0)
+    stall_exit_after_s: float = Field(default=60.0, gt=0)
 
 
 class TopicSettings(Settings):
