@@ -3,6 +3,7 @@ waits out whatever Elasticsearch may accept later and reports what it never will
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from elasticsearch.serializer import OrjsonSerializer
 from prometheus_client import Counter
 
 from libs.backoff import Backoff
+from libs.config import SetupError
+from libs.elastic import elasticsearch_client, setup_problem
 from services.sinks.bulks import BulkItem
 from services.sinks.config import SinkConfig, SinkKind
 from services.sinks.mappings import dynamic_settings, index_template, template_name
@@ -30,7 +33,7 @@ RETRIES = Counter(
 )
 
 
-class SinkSetupError(RuntimeError):
+class SinkSetupError(SetupError):
     """Elasticsearch holds something that stops the sink from starting; the message says what."""
 
 
@@ -44,8 +47,8 @@ class Rejection:
 
 def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
     """The client a sink talks to Elasticsearch with."""
-    return AsyncElasticsearch(
-        config.elasticsearch.url,
+    return elasticsearch_client(
+        config.elasticsearch,
         request_timeout=config.request_timeout_s,
         # Retries are the indexer's (with backoff, for as long as it takes), not the client's.
         max_retries=0,
@@ -57,7 +60,8 @@ def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
 async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:
     """Put the index template for `config.index` in place, waiting for Elasticsearch as long as it
     takes. Raises SinkSetupError when a plain index already has the alias's name (written by an
-    earlier release): the alias cannot be made until that index is moved or deleted."""
+    earlier release): the alias cannot be made until that index is moved or deleted; and when
+    Elasticsearch refuses the `[elasticsearch]` settings (credentials, CA, TLS), naming them."""
     alias = config.index
     body = index_template(
         kind,
@@ -90,6 +94,9 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
                     ignore_unavailable=True,
                 )
         except (TransportError, ApiError) as error:
+            problem = await asyncio.to_thread(setup_problem, config.elasticsearch, error)
+            if problem is not None:
+                raise SinkSetupError(problem) from None
             if isinstance(error, ApiError) and not _is_transient(error.meta.status):
                 raise
             logger.warning(
