@@ -51,9 +51,16 @@ async def serve_source(
         loop.add_signal_handler(signum, source.close)
     server = embedded_server(health_app(source.health_problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
-    for sink in sinks:
-        await sink.start()
-    await source.start()
+    try:
+        for sink in sinks:
+            await sink.start()
+        await source.start()
+    except BaseException:
+        # Settings the servers refuse: the reason goes up to the command, alone.
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        raise
     logger.info("consuming", extra={"health_port": health_port})
     try:
         await consume()
