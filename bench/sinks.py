@@ -227,7 +227,12 @@ class GoodSinkBench:
         indexer: Indexer = _Acknowledging()
         if client is not None:
             alias = await self._fresh_alias(client)
-            indexer = BulkIndexer(client, alias, max_backoff_s=self.config.max_backoff_s)
+            indexer = BulkIndexer(
+                client,
+                alias,
+                max_backoff_s=self.config.max_backoff_s,
+                settings=self.config.elasticsearch,
+            )
         config = self.config
         limits = BulkLimits(
             config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s

@@ -14,7 +14,12 @@ import base64
 import os
 import secrets
 import shutil
+import signal
 import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +70,7 @@ http {
         location / {
             if ($furrow_authorized = 0) {
                 add_header WWW-Authenticate 'Basic realm="security", ApiKey' always;
-                return 401 '{"error":{"type":"security_exception","status":401}';
+                return 401 '{"error":{"type":"security_exception"},"status":401}';
             }
             proxy_pass @ELASTICSEARCH@;
             proxy_http_version 1.1;
@@ -130,11 +135,31 @@ def stop() -> bool:
     return stop_process(NAME)
 
 
+def rotate_api_key() -> str:
+    """Replace the API key the running proxy takes by a new one, as an operator rotating it
+    would; the old one is refused from now on. Returns the new key ("id:key")."""
+    pid = read_pid(NAME)
+    if pid is None:
+        raise StackError("nginx before Elasticsearch is not running")
+    access = secured()
+    new_key = _new_api_key()
+    access.api_key_file.write_text(new_key + "\n")
+    _write_config(run_dir() / NAME)
+    os.kill(pid, signal.SIGHUP)
+    # nginx answers with the old configuration until its new workers have started.
+    old_refused = time.monotonic() + _START_TIMEOUT
+    while not _api_key_accepted(new_key):
+        if time.monotonic() > old_refused:
+            raise StackError("nginx did not take its new configuration")
+        time.sleep(0.1)
+    return new_key
+
+
 def _write_config(home: Path) -> None:
     access = secured()
     for secret_file, secret in (
         (access.password_file, secrets.token_urlsafe(18)),
-        (access.api_key_file, f"{secrets.token_hex(8)}:{secrets.token_urlsafe(18)}"),
+        (access.api_key_file, _new_api_key()),
     ):
         if not secret_file.is_file():
             home.mkdir(parents=True, exist_ok=True)
@@ -158,6 +183,22 @@ def _write_config(home: Path) -> None:
     for name, value in values.items():
         config = config.replace(f"@{name}@", value)
     (home / "nginx.conf").write_text(config)
+
+
+def _new_api_key() -> str:
+    return f"{secrets.token_hex(8)}:{secrets.token_urlsafe(18)}"
+
+
+def _api_key_accepted(api_key: str) -> bool:
+    context = ssl.create_default_context(cafile=str(secured().ca_file))
+    request = urllib.request.Request(
+        f"{secured().url}/", headers={"Authorization": f"ApiKey {_encoded(api_key)}"}
+    )
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=5):
+            return True
+    except urllib.error.HTTPError as answer:
+        return answer.code != 401
 
 
 def _encoded(credentials: str) -> str:

@@ -43,13 +43,16 @@ async def serve_source(
     *,
     health_host: str,
     health_port: int,
+    health_problem: Callable[[], str | None] | None = None,
 ) -> None:
     """Run `consume` (which reads `source` until it is closed) until a stop signal closes the
-    source and `consume` returns. `sinks` are open for as long as the source is."""
+    source and `consume` returns. `sinks` are open for as long as the source is. `/health` says
+    `health_problem()`, by default the source's."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, source.close)
-    server = embedded_server(health_app(source.health_problem), health_host, health_port)
+    problem = health_problem or source.health_problem
+    server = embedded_server(health_app(problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
     try:
         for sink in sinks:

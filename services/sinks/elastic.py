@@ -14,8 +14,8 @@ from elasticsearch.serializer import OrjsonSerializer
 from prometheus_client import Counter
 
 from libs.backoff import Backoff
-from libs.config import SetupError
-from libs.elastic import elasticsearch_client, setup_problem
+from libs.config import ElasticsearchSettings, SetupError
+from libs.elastic import credentials, elasticsearch_client, setup_problem
 from services.sinks.bulks import BulkItem
 from services.sinks.config import SinkConfig, SinkKind
 from services.sinks.mappings import dynamic_settings, index_template, template_name
@@ -110,10 +110,26 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
 
 
 class BulkIndexer:
-    def __init__(self, client: AsyncElasticsearch, alias: str, *, max_backoff_s: float) -> None:
+    """Bulk requests to one alias. Refused credentials (401) are waited out like an outage: a
+    rotated API key or password is read again from its file before each retry, and the health
+    says why meanwhile."""
+
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        alias: str,
+        *,
+        max_backoff_s: float,
+        settings: ElasticsearchSettings,
+    ) -> None:
         self._client = client
         self._alias = alias
         self._max_backoff_s = max_backoff_s
+        self._settings = settings
+        self._refused: str | None = None
+
+    def health_problem(self) -> str | None:
+        return self._refused
 
     @property
     def alias(self) -> str:
@@ -135,13 +151,23 @@ class BulkIndexer:
                     body=b"".join(item.lines for item in pending),
                 )
             except (TransportError, ApiError) as error:
-                if isinstance(error, ApiError) and not _is_transient(error.meta.status):
+                if _refused_credentials(error):
+                    self._refused = setup_problem(self._settings, error)
+                    logger.error("%s; retrying", self._refused, extra={"index": self._alias})
+                    self._client = self._client.options(**credentials(self._settings))
+                elif isinstance(error, ApiError) and not _is_transient(error.meta.status):
                     raise
-                logger.warning(
-                    "bulk request failed, retrying",
-                    extra={"error": repr(error), "documents": len(pending), "index": self._alias},
-                )
+                else:
+                    logger.warning(
+                        "bulk request failed, retrying",
+                        extra={
+                            "error": repr(error),
+                            "documents": len(pending),
+                            "index": self._alias,
+                        },
+                    )
             else:
+                self._refused = None
                 if not response["errors"]:
                     break
                 retry: list[BulkItem] = []
@@ -169,6 +195,10 @@ class BulkIndexer:
             RETRIES.labels(self._alias).inc()
             await backoff.wait()
         return rejections
+
+
+def _refused_credentials(error: TransportError | ApiError) -> bool:
+    return isinstance(error, ApiError) and error.meta.status == 401
 
 
 def _is_transient(status: int) -> bool:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,12 +159,25 @@ def pipeline_environment(secured: Secured, names: Names) -> dict[str, str]:
     }
 
 
-async def test_one_event_through_the_secured_pipeline_and_no_secret_shown(
+async def test_events_through_the_secured_pipeline_a_rotated_key_and_no_secret_shown(
     secured: Secured, names: Names, tmp_path: Path
 ) -> None:
-    environment = pipeline_environment(secured, names)
+    """Collector, enricher and good sink over SASL_SSL and TLS; the sink's API key rotated on
+    the cluster while it runs: 503 with the reason, then the key file rewritten, and the event
+    waiting meanwhile is indexed."""
+    key_file = tmp_path / "api-key"
+    key_file.write_text(secured.secrets()[1] + "\n")
+    environment = {
+        **pipeline_environment(secured, names),
+        "FURROW_ELASTICSEARCH_API_KEY": "",
+        "FURROW_ELASTICSEARCH_API_KEY_FILE": str(key_file),
+    }
+    environment = {name: value for name, value in environment.items() if value}
     collector_port, enrich_health, sink_health = health_port(), health_port(), health_port()
+    sink_health_url = f"http://127.0.0.1:{sink_health}/health"
+    shown_secrets = secured.secrets()
     started: list[Service] = []
+    answers: list[str] = []
     try:
         for args, health, settings in (
             (["sink", "good"], sink_health, {"FURROW_SINK_GOOD_HEALTH_PORT": str(sink_health)}),
@@ -179,32 +192,53 @@ async def test_one_event_through_the_secured_pipeline_and_no_secret_shown(
                     log=tmp_path / f"{args[0]}.log",
                 )
             )
-        event_id = str(uuid.uuid4())
         async with httpx.AsyncClient() as http:
-            pixel = await http.get(
-                f"http://127.0.0.1:{collector_port}/i",
-                params={
-                    "e": "pv",
-                    "p": "web",
-                    "tv": "secured-0.1",
-                    "eid": event_id,
-                    "url": "https://a.example/",
-                },
-            )
-            assert pixel.status_code == 200
-            document = await _indexed(secured, names.alias("good"), event_id)
+            first = await _track(http, collector_port)
+            document = await _indexed(secured, names.alias("good"), first)
             assert document["event_name"] == "page_view"
-            answers = [
-                (await http.get(f"http://127.0.0.1:{port}{path}")).text
-                for port in (collector_port, enrich_health, sink_health)
-                for path in ("/health", "/metrics")
-            ]
+
+            new_key = elasticsearch_tls.rotate_api_key()
+            shown_secrets.append(new_key)
+            second = await _track(http, collector_port)
+            refused = await _until(http, sink_health_url, lambda answer: answer.status_code == 503)
+            answers.append(refused.text)
+            assert "refused the credentials: check [elasticsearch] api_key" in refused.text
+            key_file.write_text(new_key + "\n")
+            await _indexed(secured, names.alias("good"), second)
+            await _until(http, sink_health_url, lambda answer: answer.status_code == 200)
+
+            for port in (collector_port, enrich_health, sink_health):
+                for path in ("/health", "/metrics"):
+                    answers.append((await http.get(f"http://127.0.0.1:{port}{path}")).text)
     finally:
         for service in started:
             service.stop()
     shown = "\n".join(answers) + "".join(service.log.read_text() for service in started)
-    for secret in secured.secrets():
+    for secret in shown_secrets:
         assert secret not in shown
+
+
+async def _track(http: httpx.AsyncClient, collector_port: int) -> str:
+    """A page view through the collector's pixel; its event id."""
+    event_id = str(uuid.uuid4())
+    pixel = await http.get(
+        f"http://127.0.0.1:{collector_port}/i",
+        params={"e": "pv", "p": "web", "tv": "py-0.1", "eid": event_id, "url": "https://a.b/"},
+    )
+    assert pixel.status_code == 200
+    return event_id
+
+
+async def _until(
+    http: httpx.AsyncClient, url: str, wanted: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = await http.get(url)
+        if wanted(answer):
+            return answer
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} never answered as wanted: {answer.status_code} {answer.text}")
 
 
 async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, object]:
