@@ -260,6 +260,32 @@ async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, obj
     raise AssertionError(f"event {event_id} never searchable in {alias}")
 
 
+def test_the_log_listener_and_replay_over_sasl_ssl(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """The other two Kafka clients: the log listener's producer comes up healthy, and replay's
+    admin client and consumer read `bad` to its end."""
+    environment = {**secured.kafka_environment(), "FURROW_TOPICS_BAD": names.topic("bad")}
+    listener_health = health_port()
+    listener = start_service(
+        ["logs"],
+        {
+            **environment,
+            "FURROW_LOGS_PORT": str(free_ports(1)[0]),
+            "FURROW_LOGS_HEALTH_PORT": str(listener_health),
+        },
+        health_port=listener_health,
+        log=tmp_path / "logs.log",
+    )
+    assert listener.stop() == 0, listener.output()
+    code, output, _ = run_until_exit(
+        ["replay", "--type", "schema_violations", "--dry-run", "--no-progress"], environment
+    )
+    assert code == 0, output
+    assert "read 0, matched 0, replayable 0" in output
+    assert secured.secrets()[0] not in output + listener.log.read_text()
+
+
 def run_until_exit(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
     """`furrow <args>` run to its end: exit code, output, seconds taken."""
     started = time.monotonic()
@@ -319,6 +345,24 @@ def test_kafka_settings_refused_stop_the_enricher_at_start(
     assert named in output
     assert took < FAILS_WITHIN_S
     assert secured.secrets()[0] not in output
+
+
+def test_the_collector_stops_at_start_on_a_wrong_kafka_password(
+    secured: Secured, tmp_path: Path
+) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    environment = {
+        **secured.kafka_environment(),
+        "FURROW_KAFKA_SASL_PASSWORD_FILE": str(wrong),
+        "FURROW_COLLECTOR_PORT": str(free_ports(1)[0]),
+    }
+    code, output, took = run_until_exit(["collector"], environment)
+    # uvicorn's own status for an application that failed to start.
+    assert code == 3, output
+    assert "refused the credentials of [kafka] sasl_username 'furrow'" in output
+    assert took < FAILS_WITHIN_S
+    assert "not-the-password" not in output
 
 
 @pytest.mark.parametrize(
