@@ -108,6 +108,8 @@ class KafkaSettings(Settings):
                 raise ValueError("ssl_cert_file and ssl_key_file go together")
             if self.ssl_key_password is not None and self.ssl_key_password_file is not None:
                 raise ValueError("set ssl_key_password or ssl_key_password_file, not both")
+            # Read now only to stop at start when it cannot be.
+            self.ssl_key_password_value()
         else:
             names = ("ssl_ca_file", "ssl_cert_file", "ssl_key_file", "ssl_key_password")
             _none_set(self, (*names, "ssl_key_password_file"), "SSL or SASL_SSL")

@@ -22,7 +22,12 @@ from confluent_kafka import KafkaError as LibrdkafkaError
 from confluent_kafka import Message as KafkaMessage
 
 from libs.config import ConfigError, KafkaSettings
-from libs.kafka_security import aiokafka_options, check_connection, librdkafka_options
+from libs.kafka_security import (
+    KafkaSetupError,
+    aiokafka_options,
+    check_connection,
+    librdkafka_options,
+)
 from libs.offsets import CommitLedger
 from libs.pipes import Message, Record, SinkError
 from libs.stall import Lag, StallWatch
@@ -314,7 +319,13 @@ class KafkaSource:
 
     async def start(self) -> None:
         """Raises KafkaSetupError when the brokers refuse the settings."""
-        await asyncio.to_thread(check_connection, self._settings)
+        try:
+            await asyncio.to_thread(check_connection, self._settings)
+        except KafkaSetupError:
+            # Closed here, on its thread: a consumer left to the interpreter's exit crashed it.
+            await self._call(self._polling, self._consumer.close)
+            self._polling.shutdown()
+            raise
         await self._call(
             self._polling,
             self._consumer.subscribe,

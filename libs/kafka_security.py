@@ -102,19 +102,32 @@ def check_connection(settings: KafkaSettings, *, timeout_s: float = 10.0) -> Non
         },
         logger=logging.getLogger("librdkafka"),
     )
+    try:
+        problem = _first_problem(settings, probe, problems, timeout_s)
+    finally:
+        # Now, on this thread: a client left to the interpreter's exit crashed it there.
+        probe.close()
+    if problem is not None:
+        raise KafkaSetupError(problem)
+
+
+def _first_problem(
+    settings: KafkaSettings, probe: Producer, problems: list[str], timeout_s: float
+) -> str | None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             probe.list_topics(timeout=1.0)
-            return
+            return None
         except KafkaException:
             probe.poll(0)
         if problems:
-            raise KafkaSetupError(problems[0])
+            return problems[0]
         if not _uses_tls(settings) and any(
             speaks_tls(*address) for address in _addresses(settings)
         ):
-            raise KafkaSetupError(_plaintext_to_tls(settings))
+            return _plaintext_to_tls(settings)
+    return None
 
 
 def librdkafka_setup_problem(settings: KafkaSettings, error: LibrdkafkaError) -> str | None:

@@ -141,6 +141,13 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
             "sasl_password_file /run/secrets/none cannot be read: No such file or directory",
         ),
         (
+            {
+                "FURROW_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "FURROW_KAFKA_SSL_KEY_PASSWORD_FILE": "/run/secrets/none",
+            },
+            "ssl_key_password_file /run/secrets/none cannot be read",
+        ),
+        (
             {"FURROW_ELASTICSEARCH_URL": "es:9200"},
             "url 'es:9200' must start with http:// or https://",
         ),
