@@ -36,6 +36,7 @@ from devstack import elasticsearch, kafka
 from devstack.process import REPO_ROOT, run_dir, wait_until
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
+from libs.kafka_security import admin_client
 from libs.memory import freeze_long_lived_objects
 from libs.pipes import Message, Record
 from services.sinks.bulks import BulkItem, BulkLimits, bulk_item
@@ -159,7 +160,7 @@ class GoodSinkBench:
         """Each round's floor and sink docs/s, and the sink's docs/s and CPU microseconds per
         document without Elasticsearch."""
         client = elastic_client(self.config)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
+        admin = admin_client(self.kafka)
         await admin.start()
         await admin.create_topics([NewTopic(t, 2, 1) for t in (self.good_topic, self.bad_topic)])
         writer = KafkaSink(self.kafka)
@@ -227,7 +228,12 @@ class GoodSinkBench:
         indexer: Indexer = _Acknowledging()
         if client is not None:
             alias = await self._fresh_alias(client)
-            indexer = BulkIndexer(client, alias, max_backoff_s=self.config.max_backoff_s)
+            indexer = BulkIndexer(
+                client,
+                alias,
+                max_backoff_s=self.config.max_backoff_s,
+                settings=self.config.elasticsearch,
+            )
         config = self.config
         limits = BulkLimits(
             config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s

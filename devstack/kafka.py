@@ -2,6 +2,10 @@
 
 The jars come from Maven Central through `mvn` (see `maven/kafka.pom.xml`) and are copied once
 under the cache directory; the configuration, data, logs and pid file live in `.run/kafka/`.
+
+With FURROW_KAFKA_SASL_SSL_PORT set, the broker also listens there with SASL_SSL, as managed
+clusters do: a certificate signed by a CA of its own (made at the first start) and SCRAM users
+made when its storage is formatted (see `secured_listener()`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ import asyncio
 import base64
 import hashlib
 import os
+import secrets
 import shutil
 import socket
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +37,12 @@ from devstack.process import (
     stop_process,
     wait_until,
 )
+from devstack.tls import certificates
 
 NAME = "kafka"
 VERSION = "3.9.2"
 TOPICS = ("raw", "good", "bad", "logs")
+SCRAM_USER = "furrow"
 
 _HOST = "127.0.0.1"
 _POM = Path(__file__).resolve().parent / "maven" / "kafka.pom.xml"
@@ -83,6 +91,16 @@ offsets.topic.num.partitions=1
 transaction.state.log.num.partitions=1
 """
 
+_SASL_SSL_PROPERTIES = """\
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=\\
+  org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\\
+  org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location={keystore}
+"""
+
 # Everything to a rotated server.log; warnings also to stdout, which start_background sends to
 # output.log, the log quoted when start-up fails.
 _LOG4J_PROPERTIES = """\
@@ -103,6 +121,31 @@ log4j.appender.console.layout.ConversionPattern=[%d] %p %m (%c)%n
 def address() -> str:
     """The broker's bootstrap address, `127.0.0.1:9092` unless FURROW_KAFKA_PORT says otherwise."""
     return f"{_HOST}:{_port()}"
+
+
+@dataclass(frozen=True)
+class SecuredListener:
+    """Where and how a client reaches the SASL_SSL listener: SCRAM-SHA-256 or -512 as
+    `username`, with the password in `password_file`, trusting the CA in `ca_file`."""
+
+    bootstrap_servers: str
+    username: str
+    password_file: Path
+    ca_file: Path
+
+
+def secured_listener() -> SecuredListener | None:
+    """The SASL_SSL listener of the broker started with FURROW_KAFKA_SASL_SSL_PORT set."""
+    port = os.environ.get("FURROW_KAFKA_SASL_SSL_PORT")
+    if not port:
+        return None
+    home = run_dir() / NAME
+    return SecuredListener(
+        f"{_HOST}:{port}",
+        SCRAM_USER,
+        home / "scram-password",
+        certificates(home / "tls").ca_file,
+    )
 
 
 def fetch() -> Path:
@@ -237,26 +280,60 @@ def _launch(home: Path) -> None:
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     server_properties = home / "server.properties"
-    server_properties.write_text(
-        _SERVER_PROPERTIES.format(
-            host=_HOST,
-            port=_port(),
-            # Follows the broker port so that a second stack on another port does not collide.
-            controller_port=_port() + 1,
-            data=home / "data",
-        )
+    properties = _SERVER_PROPERTIES.format(
+        host=_HOST,
+        port=_port(),
+        # Follows the broker port so that a second stack on another port does not collide.
+        controller_port=_port() + 1,
+        data=home / "data",
     )
+    secured = secured_listener()
+    if secured is not None:
+        properties = _with_sasl_ssl(properties, secured.bootstrap_servers, home)
+    server_properties.write_text(properties)
     log4j_properties = home / "log4j.properties"
     log4j_properties.write_text(_LOG4J_PROPERTIES.format(logs=logs))
     runtime = [f"-Dlog4j.configuration=file:{log4j_properties}", "-cp", f"{libs}/*"]
-    _format_storage(home, [java, *runtime], server_properties)
+    _format_storage(home, [java, *runtime], server_properties, secured)
     start_background(NAME, [java, *_JVM_OPTIONS, *runtime, "kafka.Kafka", str(server_properties)])
 
 
-def _format_storage(home: Path, java: list[str], server_properties: Path) -> None:
-    """Format the KRaft log directory once; later starts reuse it (and its topics)."""
+def _with_sasl_ssl(properties: str, address: str, home: Path) -> str:
+    """`properties` with a SASL_SSL listener at `address` added."""
+    keystore = certificates(home / "tls").key_and_cert_file
+    added = {
+        "listeners": f"SASL_SSL://{address}",
+        "advertised.listeners": f"SASL_SSL://{address}",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL",
+    }
+    lines = [
+        f"{line},{added[name]}" if (name := line.partition("=")[0]) in added else line
+        for line in properties.splitlines()
+    ]
+    properties = "\n".join(lines) + "\n"
+    return properties + _SASL_SSL_PROPERTIES.format(keystore=keystore)
+
+
+def _format_storage(
+    home: Path, java: list[str], server_properties: Path, secured: SecuredListener | None
+) -> None:
+    """Format the KRaft log directory once; later starts reuse it (and its topics, and the
+    SCRAM users made when a secured listener was asked for at the first start)."""
     if (home / "data" / "meta.properties").is_file():
+        if secured is not None and not secured.password_file.is_file():
+            raise StackError(
+                f"Kafka's storage in {home / 'data'} was formatted without SCRAM users; "
+                "delete that directory to start with a SASL_SSL listener"
+            )
         return
+    users: list[str] = []
+    if secured is not None:
+        if not secured.password_file.is_file():
+            secured.password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            secured.password_file.chmod(0o600)
+        password = secured.password_file.read_text().strip()
+        for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+            users += ["--add-scram", f"{mechanism}=[name={secured.username},password={password}]"]
     cluster_id_file = home / "cluster-id"
     if not cluster_id_file.is_file():
         cluster_id_file.write_text(_new_cluster_id() + "\n")
@@ -270,6 +347,7 @@ def _format_storage(home: Path, java: list[str], server_properties: Path) -> Non
             "--config",
             str(server_properties),
             "--ignore-formatted",
+            *users,
         ],
         failure=f"formatting Kafka storage in {home / 'data'} failed",
     )

@@ -22,6 +22,8 @@ from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.processes import Component, answers
 from drills.servers import Servers
 from drills.traffic import drill_schemas
+from libs.config import ElasticsearchSettings
+from libs.elastic import elasticsearch_client
 from libs.formats.iglu import SchemaKey
 from services.sinks.mappings import template_name
 
@@ -208,7 +210,7 @@ class Pipeline:
 
     async def stored(self) -> tuple[list[str], list[BadRowEvent]]:
         """The event ids of every `good` document and the events of every `bad` row."""
-        async with AsyncElasticsearch(self.servers.elasticsearch_url) as client:
+        async with self._elasticsearch() as client:
             good = [
                 hit["_id"] async for hit in self._every(client, self.aliases["good"], source=False)
             ]
@@ -226,7 +228,7 @@ class Pipeline:
             await admin.delete_topics(list(self.topics.values()))
         finally:
             await admin.close()
-        async with AsyncElasticsearch(self.servers.elasticsearch_url) as client:
+        async with self._elasticsearch() as client:
             for alias in self.aliases.values():
                 found = await client.indices.get(
                     index=f"{alias}-2*", ignore_unavailable=True, allow_no_indices=True
@@ -246,6 +248,9 @@ class Pipeline:
             client, index=alias, query={"query": {"match_all": {}}, "_source": source}
         ):
             yield hit
+
+    def _elasticsearch(self) -> AsyncElasticsearch:
+        return elasticsearch_client(ElasticsearchSettings(url=self.servers.elasticsearch_url))
 
     async def _create_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)

@@ -13,9 +13,17 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_FILE_VARIABLE = "FURROW_CONFIG"
 
@@ -24,10 +32,19 @@ class ConfigError(ValueError):
     """The configuration file or an environment variable holds something unusable."""
 
 
+class SetupError(RuntimeError):
+    """The servers refuse what the configuration says (credentials, certificates, protocol); the
+    message names the setting at fault."""
+
+
 class Settings(BaseModel):
     """Base of every config model: unknown keys are errors, so a typo never goes unnoticed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class KafkaSettings(Settings):
@@ -53,6 +70,63 @@ class KafkaSettings(Settings):
     # stalling while records wait in its partitions (or while it has none and its group has
     # records waiting), is replaced by a new one; stuck again, it exits for its supervisor.
     stall_exit_after_s: float = Field(default=60.0, gt=0)
+    # How every client reaches the brokers, as Kafka's own `security.protocol`: SSL and SASL_SSL
+    # speak TLS, SASL_PLAINTEXT and SASL_SSL log in with sasl_username and a password.
+    security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "PLAIN"
+    sasl_username: str | None = None
+    # The password itself (best from FURROW_KAFKA_SASL_PASSWORD), or a file holding it, as
+    # Docker and Kubernetes mount secrets. The file is read again whenever a client connects
+    # anew after a failure, so a rotated password is picked up.
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    # The PEM CA certificates the brokers' certificates must chain to; the system's when unset.
+    ssl_ca_file: Path | None = None
+    # A client certificate and its key (PEM), for brokers that authenticate clients by TLS.
+    ssl_cert_file: Path | None = None
+    ssl_key_file: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_key_password_file: Path | None = None
+
+    @field_validator("security_protocol", "sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        # librdkafka takes these in any case; so do we.
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        uses_sasl = self.security_protocol.startswith("SASL_")
+        uses_tls = self.security_protocol.endswith("SSL")
+        if uses_sasl:
+            if not self.sasl_username:
+                raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username")
+            _one_secret(self.sasl_password, self.sasl_password_file, "sasl_password")
+        else:
+            _none_set(self, ("sasl_username", "sasl_password", "sasl_password_file"), "SASL_")
+        if uses_tls:
+            if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+                raise ValueError("ssl_cert_file and ssl_key_file go together")
+            if self.ssl_key_password is not None and self.ssl_key_password_file is not None:
+                raise ValueError("set ssl_key_password or ssl_key_password_file, not both")
+            # Read now only to stop at start when it cannot be.
+            self.ssl_key_password_value()
+        else:
+            names = ("ssl_ca_file", "ssl_cert_file", "ssl_key_file", "ssl_key_password")
+            _none_set(self, (*names, "ssl_key_password_file"), "SSL or SASL_SSL")
+        for name in ("ssl_ca_file", "ssl_cert_file", "ssl_key_file"):
+            _check_readable(getattr(self, name), name)
+        return self
+
+    def sasl_password_value(self) -> str | None:
+        """The SASL password, read from its file now if it comes from one."""
+        return read_secret(self.sasl_password, self.sasl_password_file, "sasl_password_file")
+
+    def ssl_key_password_value(self) -> str | None:
+        """The client key's password, read from its file now if it comes from one."""
+        return read_secret(
+            self.ssl_key_password, self.ssl_key_password_file, "ssl_key_password_file"
+        )
 
 
 class TopicSettings(Settings):
@@ -63,7 +137,51 @@ class TopicSettings(Settings):
 
 
 class ElasticsearchSettings(Settings):
+    # One node's URL, or several of one cluster separated by commas; https:// for TLS.
     url: str = "http://127.0.0.1:9200"
+    # Elastic Cloud's deployment id, instead of url.
+    cloud_id: str | None = None
+    # An API key, as "id:key" or as Elasticsearch encodes it (best from
+    # FURROW_ELASTICSEARCH_API_KEY), or a file holding it; or else a user and password.
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    # The PEM CA certificates the nodes' certificates must chain to; the system's when unset.
+    ca_file: Path | None = None
+    # Off only for a test cluster: anyone in the middle could then read and write the events.
+    verify_certs: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.cloud_id is not None and "url" in self.model_fields_set:
+            raise ValueError("set url or cloud_id, not both")
+        for url in self.urls():
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"url {url!r} must start with http:// or https://")
+        has_api_key = self.api_key is not None or self.api_key_file is not None
+        if self.username is not None:
+            if has_api_key:
+                raise ValueError("set api_key or username, not both")
+            _one_secret(self.password, self.password_file, "password")
+        elif self.password is not None or self.password_file is not None:
+            raise ValueError("password needs username")
+        elif has_api_key:
+            _one_secret(self.api_key, self.api_key_file, "api_key")
+        _check_readable(self.ca_file, "ca_file")
+        return self
+
+    def urls(self) -> list[str]:
+        return [url.strip() for url in self.url.split(",") if url.strip()]
+
+    def api_key_value(self) -> str | None:
+        """The API key, read from its file now if it comes from one."""
+        return read_secret(self.api_key, self.api_key_file, "api_key_file")
+
+    def password_value(self) -> str | None:
+        """The password, read from its file now if it comes from one."""
+        return read_secret(self.password, self.password_file, "password_file")
 
 
 class LoggingSettings(Settings):
@@ -74,6 +192,49 @@ class LoggingSettings(Settings):
 
 
 ConfigT = TypeVar("ConfigT", bound=Settings)
+
+
+def read_secret(value: SecretStr | None, file: Path | None, file_setting: str) -> str | None:
+    """`value`, or the content of `file` without its trailing newline; None if neither is set.
+    Raises ConfigError naming `file_setting` when the file cannot be read or is empty."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        secret = file.read_text().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{file_setting} {file} cannot be read: {_why(error)}") from None
+    if not secret:
+        raise ConfigError(f"{file_setting} {file} is empty")
+    return secret
+
+
+def _one_secret(value: SecretStr | None, file: Path | None, setting: str) -> None:
+    if (value is None) == (file is None):
+        raise ValueError(f"set one of {setting} and {setting}_file")
+    read_secret(value, file, f"{setting}_file")
+
+
+def _none_set(settings: BaseModel, names: tuple[str, ...], needs: str) -> None:
+    for name in names:
+        if getattr(settings, name) is not None:
+            raise ValueError(f"{name} is set, but security_protocol is not {needs}")
+
+
+def _check_readable(path: Path | None, setting: str) -> None:
+    if path is None:
+        return
+    try:
+        with path.open("rb") as readable:
+            readable.read(1)
+    except OSError as error:
+        raise ValueError(f"{setting} {path} cannot be read: {_why(error)}") from None
+
+
+def _why(error: BaseException) -> str:
+    # The reason alone: an OSError's str repeats the path, which the message already names.
+    return getattr(error, "strerror", None) or type(error).__name__
 
 
 def load_config(
@@ -104,7 +265,23 @@ def load_config(
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise ConfigError(f"invalid {section} configuration:\n{error}") from error
+        # Each problem with the setting it is about, never the value given: that may be a secret.
+        problems = [_problem(section, model, found) for found in error.errors(include_input=False)]
+        raise ConfigError(f"invalid {section} configuration:\n" + "\n".join(problems)) from None
+
+
+def _problem(section: str, model: type[BaseModel], found: Any) -> str:
+    location = [str(part) for part in found["loc"]]
+    message = found["msg"].removeprefix("Value error, ")
+    field = model.model_fields.get(location[0]) if location else None
+    annotation = field.annotation if field is not None else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        table, names = location[0], location[1:]
+    else:
+        table, names = section, location
+    if not names:
+        return f"  [{table}]: {message}"
+    return f"  [{table}] {'.'.join(names)} ({_variable(table, names[0])}): {message}"
 
 
 def _path_from(environ: Mapping[str, str]) -> Path | None:

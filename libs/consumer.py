@@ -43,17 +43,27 @@ async def serve_source(
     *,
     health_host: str,
     health_port: int,
+    health_problem: Callable[[], str | None] | None = None,
 ) -> None:
     """Run `consume` (which reads `source` until it is closed) until a stop signal closes the
-    source and `consume` returns. `sinks` are open for as long as the source is."""
+    source and `consume` returns. `sinks` are open for as long as the source is. `/health` says
+    `health_problem()`, by default the source's."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, source.close)
-    server = embedded_server(health_app(source.health_problem), health_host, health_port)
+    problem = health_problem or source.health_problem
+    server = embedded_server(health_app(problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
-    for sink in sinks:
-        await sink.start()
-    await source.start()
+    try:
+        for sink in sinks:
+            await sink.start()
+        await source.start()
+    except BaseException:
+        # Settings the servers refuse: the reason goes up to the command, alone.
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        raise
     logger.info("consuming", extra={"health_port": health_port})
     try:
         await consume()

@@ -21,7 +21,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from confluent_kafka import KafkaError as LibrdkafkaError
 from confluent_kafka import Message as KafkaMessage
 
-from libs.config import KafkaSettings
+from libs.config import ConfigError, KafkaSettings
+from libs.kafka_security import (
+    KafkaSetupError,
+    aiokafka_options,
+    check_connection,
+    librdkafka_options,
+)
 from libs.offsets import CommitLedger
 from libs.pipes import Message, Record, SinkError
 from libs.stall import Lag, StallWatch
@@ -92,13 +98,16 @@ class KafkaSink:
         return self._healthy
 
     async def start(self) -> None:
+        """Raises KafkaSetupError when the brokers refuse the settings."""
+        await asyncio.to_thread(check_connection, self._settings)
         self._producer = self._new_producer()
         await self._producer.start()
 
     def _new_producer(self) -> AIOKafkaProducer:
         # aiokafka binds its clients to the running loop, so they are made here, not in __init__.
+        # Made anew after a failed write, with secrets read anew: a rotated password is taken up.
         return AIOKafkaProducer(
-            bootstrap_servers=self._settings.bootstrap_servers,
+            **aiokafka_options(self._settings),
             client_id=self._settings.client_id,
             acks="all",
             enable_idempotence=True,
@@ -267,8 +276,9 @@ class KafkaSource:
         max_batch: int = 1000,
         poll_timeout_s: float = 1.0,
     ) -> None:
+        self._settings = settings
         self._config = {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **librdkafka_options(settings),
             "client.id": settings.client_id,
             "group.id": group_id,
             "enable.auto.commit": False,
@@ -284,6 +294,7 @@ class KafkaSource:
             # second, for which a sink reading a backlog stood still.
             "fetch.queue.backoff.ms": 10,
             "on_commit": self._on_commit,
+            "error_cb": self._on_error,
         }
         self._consumer = self._new_consumer()
         self._topics = list(topics)
@@ -321,6 +332,14 @@ class KafkaSource:
         )
 
     async def start(self) -> None:
+        """Raises KafkaSetupError when the brokers refuse the settings."""
+        try:
+            await asyncio.to_thread(check_connection, self._settings)
+        except KafkaSetupError:
+            # Closed here, on its thread: a consumer left to the interpreter's exit crashed it.
+            await self._call(self._polling, self._consumer.close)
+            self._polling.shutdown()
+            raise
         await self._call(self._polling, self._subscribe)
         self._watch.started(time.monotonic())
         self._watching = asyncio.create_task(self._watch_over())
@@ -429,6 +448,21 @@ class KafkaSource:
         self._subscribe()
         self._watch.started(time.monotonic())
         threading.Thread(target=retired.close, name="kafka-retired", daemon=True).start()
+
+    def _on_error(self, error: LibrdkafkaError) -> None:
+        """librdkafka keeps retrying by itself; a refused password may have been rotated, so the
+        next try takes the one in the password file now."""
+        if error.code() != LibrdkafkaError._AUTHENTICATION:
+            return
+        if self._settings.sasl_password_file is None or self._settings.sasl_username is None:
+            return
+        try:
+            password = self._settings.sasl_password_value()
+        except ConfigError as unreadable:
+            logger.error("SASL password not read again", extra={"error": str(unreadable)})
+            return
+        if password is not None:
+            self._consumer.set_sasl_credentials(self._settings.sasl_username, password)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if consumer is not self._consumer:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from libs.config import ConfigError, SetupError
 from services.sinks.config import SINK_KINDS
 
 # Each command's module is imported only when chosen, so starting one component never pays for
@@ -86,6 +87,15 @@ def _registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    try:
+        return _run(arguments)
+    except (ConfigError, SetupError) as error:
+        # What to change, without a traceback around it; a supervisor starts the command again.
+        print(f"furrow {arguments.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(arguments: argparse.Namespace) -> int:
     if arguments.command == "up":
         from services.supervisor import supervise
 

@@ -14,13 +14,13 @@ from typing import TextIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from tqdm import tqdm
 
 from libs.config import KafkaSettings, Settings, TopicSettings, load_config
 from libs.formats.collector_payload import encode
 from libs.kafka import KafkaSink
+from libs.kafka_security import KafkaSetupError, admin_client, aiokafka_options, check_connection
 from libs.pipes import Message, SinkError
 from services.replay.rebuild import (
     NOT_REPLAYABLE,
@@ -86,7 +86,7 @@ def run(arguments: argparse.Namespace, out: TextIO | None = None) -> int:
         summary = asyncio.run(
             replay(config, selection, dry_run=arguments.dry_run, progress=arguments.progress)
         )
-    except (ReplayError, KafkaError, SinkError) as error:
+    except (ReplayError, KafkaError, KafkaSetupError, SinkError) as error:
         print(f"furrow replay: {error}", file=sys.stderr)
         return 1
     for line in summary.lines(dry_run=arguments.dry_run):
@@ -99,8 +99,9 @@ async def replay(
 ) -> Summary:
     """Replay the rows of `selection` in `bad` up to its current end; the summary of it."""
     summary = Summary()
+    await asyncio.to_thread(check_connection, config.kafka)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=config.kafka.bootstrap_servers,
+        **aiokafka_options(config.kafka),
         client_id=f"{config.kafka.client_id}-replay",
         enable_auto_commit=False,
     )
@@ -166,9 +167,7 @@ def parse_since(value: str) -> datetime:
 
 
 async def _partitions(config: ReplayConfig) -> list[int]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=config.kafka.bootstrap_servers, client_id=config.kafka.client_id
-    )
+    admin = admin_client(config.kafka)
     await admin.start()
     try:
         (description,) = await admin.describe_topics([config.topics.bad])

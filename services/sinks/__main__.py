@@ -21,7 +21,12 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
     client = elastic_client(config)
     try:
         await install_template(client, kind, config)
-        indexer = BulkIndexer(client, config.index, max_backoff_s=config.max_backoff_s)
+        indexer = BulkIndexer(
+            client,
+            config.index,
+            max_backoff_s=config.max_backoff_s,
+            settings=config.elasticsearch,
+        )
         source = KafkaSource(config.kafka, [source_topic(kind, config.topics)], config.group_id)
         sinks: list[KafkaSink] = []
         bad_rows: BadRowOutlet
@@ -42,6 +47,7 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
             lambda: loader.run(source),
             health_host=config.health_host,
             health_port=config.health_port,
+            health_problem=lambda: indexer.health_problem() or source.health_problem(),
         )
     finally:
         await client.close()

@@ -3,6 +3,7 @@ waits out whatever Elasticsearch may accept later and reports what it never will
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from elasticsearch.serializer import OrjsonSerializer
 from prometheus_client import Counter
 
 from libs.backoff import Backoff
+from libs.config import ElasticsearchSettings, SetupError
+from libs.elastic import credentials, elasticsearch_client, setup_problem
 from services.sinks.bulks import BulkItem
 from services.sinks.config import SinkConfig, SinkKind
 from services.sinks.mappings import dynamic_settings, index_template, template_name
@@ -30,7 +33,7 @@ RETRIES = Counter(
 )
 
 
-class SinkSetupError(RuntimeError):
+class SinkSetupError(SetupError):
     """Elasticsearch holds something that stops the sink from starting; the message says what."""
 
 
@@ -44,8 +47,8 @@ class Rejection:
 
 def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
     """The client a sink talks to Elasticsearch with."""
-    return AsyncElasticsearch(
-        config.elasticsearch.url,
+    return elasticsearch_client(
+        config.elasticsearch,
         request_timeout=config.request_timeout_s,
         # Retries are the indexer's (with backoff, for as long as it takes), not the client's.
         max_retries=0,
@@ -57,7 +60,8 @@ def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
 async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:
     """Put the index template for `config.index` in place, waiting for Elasticsearch as long as it
     takes. Raises SinkSetupError when a plain index already has the alias's name (written by an
-    earlier release): the alias cannot be made until that index is moved or deleted."""
+    earlier release): the alias cannot be made until that index is moved or deleted; and when
+    Elasticsearch refuses the `[elasticsearch]` settings (credentials, CA, TLS), naming them."""
     alias = config.index
     body = index_template(
         kind,
@@ -90,6 +94,9 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
                     ignore_unavailable=True,
                 )
         except (TransportError, ApiError) as error:
+            problem = await asyncio.to_thread(setup_problem, config.elasticsearch, error)
+            if problem is not None:
+                raise SinkSetupError(problem) from None
             if isinstance(error, ApiError) and not _is_transient(error.meta.status):
                 raise
             logger.warning(
@@ -103,10 +110,26 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
 
 
 class BulkIndexer:
-    def __init__(self, client: AsyncElasticsearch, alias: str, *, max_backoff_s: float) -> None:
+    """Bulk requests to one alias. Refused credentials (401) are waited out like an outage: a
+    rotated API key or password is read again from its file before each retry, and the health
+    says why meanwhile."""
+
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        alias: str,
+        *,
+        max_backoff_s: float,
+        settings: ElasticsearchSettings,
+    ) -> None:
         self._client = client
         self._alias = alias
         self._max_backoff_s = max_backoff_s
+        self._settings = settings
+        self._refused: str | None = None
+
+    def health_problem(self) -> str | None:
+        return self._refused
 
     @property
     def alias(self) -> str:
@@ -128,13 +151,23 @@ class BulkIndexer:
                     body=b"".join(item.lines for item in pending),
                 )
             except (TransportError, ApiError) as error:
-                if isinstance(error, ApiError) and not _is_transient(error.meta.status):
+                if _refused_credentials(error):
+                    self._refused = setup_problem(self._settings, error)
+                    logger.error("%s; retrying", self._refused, extra={"index": self._alias})
+                    self._client = self._client.options(**credentials(self._settings))
+                elif isinstance(error, ApiError) and not _is_transient(error.meta.status):
                     raise
-                logger.warning(
-                    "bulk request failed, retrying",
-                    extra={"error": repr(error), "documents": len(pending), "index": self._alias},
-                )
+                else:
+                    logger.warning(
+                        "bulk request failed, retrying",
+                        extra={
+                            "error": repr(error),
+                            "documents": len(pending),
+                            "index": self._alias,
+                        },
+                    )
             else:
+                self._refused = None
                 if not response["errors"]:
                     break
                 retry: list[BulkItem] = []
@@ -162,6 +195,10 @@ class BulkIndexer:
             RETRIES.labels(self._alias).inc()
             await backoff.wait()
         return rejections
+
+
+def _refused_credentials(error: TransportError | ApiError) -> bool:
+    return isinstance(error, ApiError) and error.meta.status == 401
 
 
 def _is_transient(status: int) -> bool:

@@ -9,12 +9,14 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
+from libs.config import ElasticsearchSettings
+from libs.elastic import elasticsearch_client
 from services.sinks.mappings import template_name
 
 
 @contextlib.asynccontextmanager
 async def connected(url: str) -> AsyncIterator[AsyncElasticsearch]:
-    client = AsyncElasticsearch(url)
+    client = elasticsearch_client(ElasticsearchSettings(url=url))
     try:
         yield client
     finally:

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from libs.config import ElasticsearchSettings
 from libs.pipes import Record
 from services.sinks.bulks import bulk_item
 from services.sinks.config import SinkConfig
@@ -41,9 +42,8 @@ def documents(count: int, day: str = "2026.11.23") -> list[Document]:
 
 
 async def index(client: AsyncElasticsearch, alias: str, docs: list[Document]) -> list[str]:
-    rejections = await BulkIndexer(client, alias, max_backoff_s=1).index(
-        [bulk_item(alias, document) for document in docs]
-    )
+    indexer = BulkIndexer(client, alias, max_backoff_s=1, settings=ElasticsearchSettings())
+    rejections = await indexer.index([bulk_item(alias, document) for document in docs])
     await client.indices.refresh(index=alias)
     return [rejection.reason for rejection in rejections]
 

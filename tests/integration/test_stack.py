@@ -19,6 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from devstack.furrow import Endpoint
 from libs.config import LoggingSettings
 from libs.log import configure_logging
+from tests.integration.elastic import connected
 
 CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furrow-sink-logs")
 
@@ -27,11 +28,8 @@ CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furr
 async def client(
     elasticsearch_url: str, furrow_stack: list[Endpoint]
 ) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(elasticsearch_url)
-    try:
+    async with connected(elasticsearch_url) as es:
         yield es
-    finally:
-        await es.close()
 
 
 async def wait_for_hit(

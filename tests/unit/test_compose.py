@@ -2,6 +2,7 @@
 are the Kibana saved objects it imports."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,15 @@ def test_the_dashboard_shows_every_visualization(
         "Bad rows over time by failure type",
         "Log levels over time",
     }
+
+
+def test_the_secured_settings_in_comments_are_real_settings() -> None:
+    from libs.config import ElasticsearchSettings, KafkaSettings
+
+    models = {"KAFKA": KafkaSettings, "ELASTICSEARCH": ElasticsearchSettings}
+    named = re.findall(
+        r"# (FURROW_(KAFKA|ELASTICSEARCH)_(\w+)):", (ROOT / "compose.yaml").read_text()
+    )
+    assert len(named) > 10
+    for variable, section, field in named:
+        assert field.lower() in models[section].model_fields, variable

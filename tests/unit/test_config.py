@@ -96,3 +96,122 @@ def test_mistakes_are_named(
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(CollectorConfig, "collector", path=tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_TLS"},
+            "[kafka] security_protocol (FURROW_KAFKA_SECURITY_PROTOCOL): Input should be",
+        ),
+        (
+            {
+                "FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "FURROW_KAFKA_SASL_MECHANISM": "GSSAPI",
+                "FURROW_KAFKA_SASL_USERNAME": "u",
+                "FURROW_KAFKA_SASL_PASSWORD": "p",
+            },
+            "[kafka] sasl_mechanism (FURROW_KAFKA_SASL_MECHANISM): Input should be",
+        ),
+        ({"FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "needs sasl_username"),
+        (
+            {"FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "FURROW_KAFKA_SASL_USERNAME": "u"},
+            "set one of sasl_password and sasl_password_file",
+        ),
+        (
+            {"FURROW_KAFKA_SASL_USERNAME": "u", "FURROW_KAFKA_SASL_PASSWORD": "p"},
+            "sasl_username is set, but security_protocol is not SASL_",
+        ),
+        ({"FURROW_KAFKA_SSL_CA_FILE": "/ca.pem"}, "ssl_ca_file is set, but security_protocol"),
+        (
+            {"FURROW_KAFKA_SECURITY_PROTOCOL": "SSL", "FURROW_KAFKA_SSL_CA_FILE": "/nope/ca.pem"},
+            "ssl_ca_file /nope/ca.pem cannot be read: No such file or directory",
+        ),
+        (
+            {"FURROW_KAFKA_SECURITY_PROTOCOL": "SSL", "FURROW_KAFKA_SSL_CERT_FILE": "/etc/hosts"},
+            "ssl_cert_file and ssl_key_file go together",
+        ),
+        (
+            {
+                "FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "FURROW_KAFKA_SASL_USERNAME": "u",
+                "FURROW_KAFKA_SASL_PASSWORD_FILE": "/run/secrets/none",
+            },
+            "sasl_password_file /run/secrets/none cannot be read: No such file or directory",
+        ),
+        (
+            {
+                "FURROW_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "FURROW_KAFKA_SSL_KEY_PASSWORD_FILE": "/run/secrets/none",
+            },
+            "ssl_key_password_file /run/secrets/none cannot be read",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_URL": "es:9200"},
+            "url 'es:9200' must start with http:// or https://",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_PASSWORD": "p"},
+            "[elasticsearch]: password needs username",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_USERNAME": "u", "FURROW_ELASTICSEARCH_API_KEY": "k"},
+            "set api_key or username, not both",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_USERNAME": "u"},
+            "set one of password and password_file",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_API_KEY_FILE": "/run/secrets/none"},
+            "api_key_file /run/secrets/none cannot be read",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_CA_FILE": "/nope/ca.pem"},
+            "ca_file /nope/ca.pem cannot be read",
+        ),
+        (
+            {"FURROW_ELASTICSEARCH_CLOUD_ID": "c:x", "FURROW_ELASTICSEARCH_URL": "http://e:1"},
+            "set url or cloud_id, not both",
+        ),
+    ],
+)
+def test_malformed_security_settings_are_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(SinkConfig, "sink_good", environ=environ, defaults=sink_defaults("good"))
+    assert message in str(raised.value)
+
+
+def test_an_empty_secret_file_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "password"
+    empty.write_text("\n")
+    environ = {
+        "FURROW_ELASTICSEARCH_USERNAME": "u",
+        "FURROW_ELASTICSEARCH_PASSWORD_FILE": str(empty),
+    }
+    with pytest.raises(ConfigError, match=r"password_file .* is empty"):
+        load_config(SinkConfig, "sink_good", environ=environ, defaults=sink_defaults("good"))
+
+
+def test_secrets_are_never_shown() -> None:
+    secret = "hunter2-very-secret"
+    environ = {
+        "FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "FURROW_KAFKA_SASL_USERNAME": "u",
+        "FURROW_KAFKA_SASL_PASSWORD": secret,
+        "FURROW_ELASTICSEARCH_API_KEY": secret,
+    }
+    config = load_config(SinkConfig, "sink_good", environ=environ, defaults=sink_defaults("good"))
+    assert secret not in repr(config) and secret not in str(config.model_dump())
+    assert config.kafka.sasl_password_value() == secret
+    # A config that fails for another reason does not quote the secret in its error either.
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            SinkConfig,
+            "sink_good",
+            environ={**environ, "FURROW_KAFKA_SASL_MECHANISM": "MD5"},
+            defaults=sink_defaults("good"),
+        )
+    assert secret not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

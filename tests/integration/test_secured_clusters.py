@@ -1,0 +1,406 @@
+"""Furrow against a Kafka that wants SASL_SSL (SCRAM users, a CA of its own) and an Elasticsearch
+behind TLS that wants an API key or a password: one tracker event through the whole pipeline,
+no secret in any log line or answer, and wrong settings stopping a service at start, named."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka.admin import NewTopic
+
+from devstack import elasticsearch_tls, kafka
+from devstack.elasticsearch_tls import SecuredElasticsearch
+from devstack.environment import environment
+from devstack.kafka import SecuredListener
+from devstack.process import REPO_ROOT
+from devstack.tls import certificates
+from libs.config import ElasticsearchSettings, KafkaSettings
+from libs.elastic import elasticsearch_client
+from libs.kafka_security import admin_client
+from tests.integration.processes import Names, Service, health_port, start_service
+
+# How long a service may take to stop on settings the servers refuse: no retry loop before.
+FAILS_WITHIN_S = 45.0
+
+
+@dataclass(frozen=True)
+class Secured:
+    kafka: SecuredListener
+    # The same broker's listener without TLS or SASL, for the cases that need one.
+    kafka_plaintext: str
+    elasticsearch: SecuredElasticsearch
+    # A CA that signed neither server's certificate.
+    other_ca_file: Path
+
+    def kafka_environment(self) -> dict[str, str]:
+        return {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "FURROW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "FURROW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "FURROW_KAFKA_SASL_USERNAME": self.kafka.username,
+            "FURROW_KAFKA_SASL_PASSWORD_FILE": str(self.kafka.password_file),
+            "FURROW_KAFKA_SSL_CA_FILE": str(self.kafka.ca_file),
+        }
+
+    def elasticsearch_environment(self) -> dict[str, str]:
+        # The API key from the environment, as a platform's secret store would set it.
+        return {
+            "FURROW_ELASTICSEARCH_URL": self.elasticsearch.url,
+            "FURROW_ELASTICSEARCH_API_KEY": self.secrets()[1],
+            "FURROW_ELASTICSEARCH_CA_FILE": str(self.elasticsearch.ca_file),
+        }
+
+    def kafka_settings(self) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-256",
+            sasl_username=self.kafka.username,
+            sasl_password_file=self.kafka.password_file,
+            ssl_ca_file=self.kafka.ca_file,
+        )
+
+    def secrets(self) -> list[str]:
+        """Kafka's password, the API key (id:key) and Elasticsearch's password."""
+        files = (
+            self.kafka.password_file,
+            self.elasticsearch.api_key_file,
+            self.elasticsearch.password_file,
+        )
+        return [path.read_text().strip() for path in files]
+
+
+def free_ports(count: int, *, consecutive: bool = False) -> list[int]:
+    """Ports nothing listens on now; `consecutive` for a broker and its controller."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        ports = list(range(first, first + count)) if consecutive else [first]
+        if all(_free(port) for port in ports):
+            if consecutive or count == 1:
+                return ports
+            return ports + free_ports(count - 1)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="module")
+def secured(elasticsearch_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    """A broker of this module's own with a SASL_SSL listener, and nginx before the shared
+    Elasticsearch; both stopped at the end."""
+    run = tmp_path_factory.mktemp("secured")
+    broker, _controller = free_ports(2, consecutive=True)
+    sasl_ssl, proxy = free_ports(2)
+    own = {
+        "FURROW_RUN_DIR": str(run),
+        "FURROW_KAFKA_PORT": str(broker),
+        "FURROW_KAFKA_SASL_SSL_PORT": str(sasl_ssl),
+        "FURROW_ES_TLS_PORT": str(proxy),
+    }
+    with environment(own):
+        try:
+            kafka.start(partitions=1)
+            elasticsearch_tls.start()
+            listener = kafka.secured_listener()
+            assert listener is not None
+            yield Secured(
+                listener,
+                kafka.address(),
+                elasticsearch_tls.secured(),
+                certificates(run / "other-ca").ca_file,
+            )
+        finally:
+            elasticsearch_tls.stop()
+            kafka.stop()
+
+
+@pytest.fixture
+async def names(secured: Secured) -> Names:
+    """Topics of this test's own on the secured broker, made through its SASL_SSL listener."""
+    unique = Names()
+    admin = admin_client(secured.kafka_settings())
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(unique.topic(kind), 1, 1) for kind in ("raw", "good", "bad")]
+        )
+    finally:
+        await admin.close()
+    return unique
+
+
+def pipeline_environment(secured: Secured, names: Names) -> dict[str, str]:
+    return {
+        **secured.kafka_environment(),
+        **secured.elasticsearch_environment(),
+        "FURROW_TOPICS_RAW": names.topic("raw"),
+        "FURROW_TOPICS_GOOD": names.topic("good"),
+        "FURROW_TOPICS_BAD": names.topic("bad"),
+        # No registry: a page view needs only the schemas built in.
+        "FURROW_ENRICH_REGISTRY_URL": "http://127.0.0.1:9",
+        "FURROW_ENRICH_GROUP_ID": names.group("enrich"),
+        "FURROW_SINK_GOOD_INDEX": names.alias("good"),
+        "FURROW_SINK_GOOD_GROUP_ID": names.group("good"),
+        "FURROW_SINK_GOOD_FLUSH_INTERVAL_S": "0.2",
+    }
+
+
+async def test_events_through_the_secured_pipeline_a_rotated_key_and_no_secret_shown(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """Collector, enricher and good sink over SASL_SSL and TLS; the sink's API key rotated on
+    the cluster while it runs: 503 with the reason, then the key file rewritten, and the event
+    waiting meanwhile is indexed."""
+    key_file = tmp_path / "api-key"
+    key_file.write_text(secured.secrets()[1] + "\n")
+    environment = {
+        **pipeline_environment(secured, names),
+        "FURROW_ELASTICSEARCH_API_KEY": "",
+        "FURROW_ELASTICSEARCH_API_KEY_FILE": str(key_file),
+    }
+    environment = {name: value for name, value in environment.items() if value}
+    collector_port, enrich_health, sink_health = health_port(), health_port(), health_port()
+    sink_health_url = f"http://127.0.0.1:{sink_health}/health"
+    shown_secrets = secured.secrets()
+    started: list[Service] = []
+    answers: list[str] = []
+    try:
+        for args, health, settings in (
+            (["sink", "good"], sink_health, {"FURROW_SINK_GOOD_HEALTH_PORT": str(sink_health)}),
+            (["enrich"], enrich_health, {"FURROW_ENRICH_HEALTH_PORT": str(enrich_health)}),
+            (["collector"], collector_port, {"FURROW_COLLECTOR_PORT": str(collector_port)}),
+        ):
+            started.append(
+                start_service(
+                    args,
+                    {**environment, **settings},
+                    health_port=health,
+                    log=tmp_path / f"{args[0]}.log",
+                )
+            )
+        async with httpx.AsyncClient() as http:
+            first = await _track(http, collector_port)
+            document = await _indexed(secured, names.alias("good"), first)
+            assert document["event_name"] == "page_view"
+
+            new_key = elasticsearch_tls.rotate_api_key()
+            shown_secrets.append(new_key)
+            second = await _track(http, collector_port)
+            refused = await _until(http, sink_health_url, lambda answer: answer.status_code == 503)
+            answers.append(refused.text)
+            assert "refused the credentials: check [elasticsearch] api_key" in refused.text
+            key_file.write_text(new_key + "\n")
+            await _indexed(secured, names.alias("good"), second)
+            await _until(http, sink_health_url, lambda answer: answer.status_code == 200)
+
+            for port in (collector_port, enrich_health, sink_health):
+                for path in ("/health", "/metrics"):
+                    answers.append((await http.get(f"http://127.0.0.1:{port}{path}")).text)
+    finally:
+        for service in started:
+            service.stop()
+    shown = "\n".join(answers) + "".join(service.log.read_text() for service in started)
+    for secret in shown_secrets:
+        assert secret not in shown
+
+
+async def _track(http: httpx.AsyncClient, collector_port: int) -> str:
+    """A page view through the collector's pixel; its event id."""
+    event_id = str(uuid.uuid4())
+    pixel = await http.get(
+        f"http://127.0.0.1:{collector_port}/i",
+        params={"e": "pv", "p": "web", "tv": "py-0.1", "eid": event_id, "url": "https://a.b/"},
+    )
+    assert pixel.status_code == 200
+    return event_id
+
+
+async def _until(
+    http: httpx.AsyncClient, url: str, wanted: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = await http.get(url)
+        if wanted(answer):
+            return answer
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} never answered as wanted: {answer.status_code} {answer.text}")
+
+
+async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, object]:
+    # A user and password this time, from a file: the API key was the services'.
+    settings = ElasticsearchSettings(
+        url=secured.elasticsearch.url,
+        username=secured.elasticsearch.username,
+        password_file=secured.elasticsearch.password_file,
+        ca_file=secured.elasticsearch.ca_file,
+    )
+    async with elasticsearch_client(settings) as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if await client.indices.exists_alias(name=alias):
+                found = await client.search(index=alias, query={"ids": {"values": [event_id]}})
+                if found["hits"]["hits"]:
+                    return dict(found["hits"]["hits"][0]["_source"])
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"event {event_id} never searchable in {alias}")
+
+
+def test_the_log_listener_and_replay_over_sasl_ssl(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """The other two Kafka clients: the log listener's producer comes up healthy, and replay's
+    admin client and consumer read `bad` to its end."""
+    environment = {**secured.kafka_environment(), "FURROW_TOPICS_BAD": names.topic("bad")}
+    listener_health = health_port()
+    listener = start_service(
+        ["logs"],
+        {
+            **environment,
+            "FURROW_LOGS_PORT": str(free_ports(1)[0]),
+            "FURROW_LOGS_HEALTH_PORT": str(listener_health),
+        },
+        health_port=listener_health,
+        log=tmp_path / "logs.log",
+    )
+    assert listener.stop() == 0, listener.output()
+    code, output, _ = run_until_exit(
+        ["replay", "--type", "schema_violations", "--dry-run", "--no-progress"], environment
+    )
+    assert code == 0, output
+    assert "read 0, matched 0, replayable 0" in output
+    assert secured.secrets()[0] not in output + listener.log.read_text()
+
+
+def run_until_exit(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
+    """`furrow <args>` run to its end: exit code, output, seconds taken."""
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=FAILS_WITHIN_S * 2,
+        check=False,
+    )
+    return finished.returncode, finished.stdout + finished.stderr, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("wrong Kafka password", "refused the credentials of [kafka] sasl_username 'furrow'"),
+        ("unknown Kafka CA", "set [kafka] ssl_ca_file (FURROW_KAFKA_SSL_CA_FILE)"),
+        ("plaintext to Kafka's TLS port", "speaks TLS, and [kafka] security_protocol is PLAINTEXT"),
+        ("TLS to Kafka's plaintext port", "does not speak TLS: check [kafka] security_protocol"),
+        ("unknown SASL mechanism", "[kafka] sasl_mechanism (FURROW_KAFKA_SASL_MECHANISM)"),
+        ("unreadable password file", "sasl_password_file /run/secrets/none cannot be read"),
+    ],
+)
+def test_kafka_settings_refused_stop_the_enricher_at_start(
+    secured: Secured, tmp_path: Path, case: str, named: str
+) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    changes = {
+        "wrong Kafka password": {"FURROW_KAFKA_SASL_PASSWORD_FILE": str(wrong)},
+        "unknown Kafka CA": {"FURROW_KAFKA_SSL_CA_FILE": str(secured.other_ca_file)},
+        "plaintext to Kafka's TLS port": {
+            "FURROW_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+            "FURROW_KAFKA_SASL_USERNAME": "",
+        },
+        "TLS to Kafka's plaintext port": {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": secured.kafka_plaintext
+        },
+        "unknown SASL mechanism": {"FURROW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-1"},
+        "unreadable password file": {"FURROW_KAFKA_SASL_PASSWORD_FILE": "/run/secrets/none"},
+    }[case]
+    environment = {
+        **secured.kafka_environment(),
+        "FURROW_ENRICH_REGISTRY_URL": "http://127.0.0.1:9",
+        "FURROW_ENRICH_HEALTH_PORT": str(health_port()),
+        **changes,
+    }
+    environment = {name: value for name, value in environment.items() if value}
+    if case == "plaintext to Kafka's TLS port":
+        for name in ("SASL_PASSWORD_FILE", "SSL_CA_FILE"):
+            environment.pop(f"FURROW_KAFKA_{name}")
+    code, output, took = run_until_exit(["enrich"], environment)
+    assert code == 2, output
+    assert named in output
+    assert took < FAILS_WITHIN_S
+    assert secured.secrets()[0] not in output
+
+
+def test_the_collector_stops_at_start_on_a_wrong_kafka_password(
+    secured: Secured, tmp_path: Path
+) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    environment = {
+        **secured.kafka_environment(),
+        "FURROW_KAFKA_SASL_PASSWORD_FILE": str(wrong),
+        "FURROW_COLLECTOR_PORT": str(free_ports(1)[0]),
+    }
+    code, output, took = run_until_exit(["collector"], environment)
+    # uvicorn's own status for an application that failed to start.
+    assert code == 3, output
+    assert "refused the credentials of [kafka] sasl_username 'furrow'" in output
+    assert took < FAILS_WITHIN_S
+    assert "not-the-password" not in output
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("wrong API key", "refused the credentials: check [elasticsearch] api_key"),
+        ("wrong password", "check [elasticsearch] password or password_file of username 'furrow'"),
+        ("unknown CA", "set [elasticsearch] ca_file (FURROW_ELASTICSEARCH_CA_FILE)"),
+        ("http:// to the TLS port", "speaks TLS: write [elasticsearch] url"),
+    ],
+)
+def test_elasticsearch_settings_refused_stop_a_sink_at_start(
+    secured: Secured, case: str, named: str
+) -> None:
+    url = secured.elasticsearch.url
+    changes = {
+        "wrong API key": {"FURROW_ELASTICSEARCH_API_KEY": "id:not-the-key"},
+        "wrong password": {
+            "FURROW_ELASTICSEARCH_API_KEY": "",
+            "FURROW_ELASTICSEARCH_USERNAME": "furrow",
+            "FURROW_ELASTICSEARCH_PASSWORD": "not-the-password",
+        },
+        "unknown CA": {"FURROW_ELASTICSEARCH_CA_FILE": str(secured.other_ca_file)},
+        "http:// to the TLS port": {
+            "FURROW_ELASTICSEARCH_URL": url.replace("https://", "http://"),
+            "FURROW_ELASTICSEARCH_CA_FILE": "",
+        },
+    }[case]
+    environment = {
+        **secured.kafka_environment(),
+        **secured.elasticsearch_environment(),
+        "FURROW_SINK_BAD_HEALTH_PORT": str(health_port()),
+        **changes,
+    }
+    environment = {name: value for name, value in environment.items() if value}
+    code, output, took = run_until_exit(["sink", "bad"], environment)
+    assert code == 2, output
+    assert named in output
+    assert took < FAILS_WITHIN_S
+    for secret in secured.secrets():
+        assert secret not in output
