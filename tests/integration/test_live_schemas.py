@@ -23,6 +23,7 @@ from devstack.registry import running_registry
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA, SchemaKey
 from libs.iglu_client import HttpRepository, RepositorySettings, ResolutionError, Resolver
+from libs.iglu_repositories import BUILTIN_NAME
 from tests.integration.kafka import created_topics, produce
 from tests.integration.processes import Service, health_port, start_service
 from tests.integration.raw import TopicTail
@@ -229,8 +230,10 @@ async def test_a_publication_is_used_by_every_enricher_within_2_s(
         # The miss: every enricher makes a bad row of the event, its schema being unknown.
         for message in await refused_by_all(kafka_bootstrap, topics, bads, vendor, 10):
             assert message["error"]["error"] == "ResolutionError"
-            (lookup,) = message["error"]["lookupHistory"]
-            assert lookup["errors"] == [{"error": "NotFound"}]
+            # The registry, then the built-in schemas: neither has it.
+            history = message["error"]["lookupHistory"]
+            assert [lookup["repository"] for lookup in history][1:] == [BUILTIN_NAME]
+            assert [lookup["errors"] for lookup in history] == [[{"error": "NotFound"}]] * 2
         # The publication, through the first registry only.
         await asyncio.to_thread(publish, registries.urls[0], vendor)
         delays = await delays_to_first_good(kafka_bootstrap, topics, goods, vendor, 10)
