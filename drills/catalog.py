@@ -35,6 +35,8 @@ class Timings:
     # The consumers' session timeout: how long a killed member keeps its partitions, and how
     # long an outage lasts before every member has to join its group again (Kafka's default).
     session_timeout_s: float = 45.0
+    # How long a consumer asks in vain past its stall before it is replaced (the default).
+    stall_exit_after_s: float = 60.0
 
 
 KAFKA_FLAPS = 3

@@ -62,11 +62,18 @@ class Pipeline:
     removes the topics and indices, which on shared servers belong to nobody else."""
 
     def __init__(
-        self, servers: Servers, ports: Ports, work_dir: Path, *, session_timeout_s: float
+        self,
+        servers: Servers,
+        ports: Ports,
+        work_dir: Path,
+        *,
+        session_timeout_s: float,
+        stall_exit_after_s: float,
     ) -> None:
         self.servers = servers
         self.ports = ports
         self.session_timeout_s = session_timeout_s
+        self.stall_exit_after_s = stall_exit_after_s
         self.tag = f"drill-{uuid.uuid4().hex[:8]}"
         self.work_dir = work_dir
         self.topics = {kind: f"{self.tag}-{kind}" for kind in ("raw", "good", "bad")}
@@ -287,6 +294,7 @@ class Pipeline:
             # writing its outputs stops polling, and is put out of its group meanwhile.
             "FURROW_KAFKA_MAX_POLL_INTERVAL_MS": str(MAX_POLL_INTERVAL_MS),
             "FURROW_KAFKA_SESSION_TIMEOUT_MS": str(int(self.session_timeout_s * 1000)),
+            "FURROW_KAFKA_STALL_EXIT_AFTER_S": str(self.stall_exit_after_s),
             "FURROW_TOPICS_RAW": self.topics["raw"],
             "FURROW_TOPICS_GOOD": self.topics["good"],
             "FURROW_TOPICS_BAD": self.topics["bad"],

@@ -55,7 +55,11 @@ async def run_drill(
         result.error = "stops Kafka or Elasticsearch: runs only on the drills' own servers"
         return result
     pipeline = Pipeline(
-        servers, ports, work_dir / drill.name, session_timeout_s=timings.session_timeout_s
+        servers,
+        ports,
+        work_dir / drill.name,
+        session_timeout_s=timings.session_timeout_s,
+        stall_exit_after_s=timings.stall_exit_after_s,
     )
     try:
         await pipeline.start()

@@ -243,6 +243,10 @@ class KafkaSink:
         return sticky[message.topic]
 
 
+class GroupUnavailable(Exception):
+    """The brokers answer, but the consumer's group coordinator does not."""
+
+
 class ConsumerStuck(RuntimeError):
     """The consumer asks in vain for records that Kafka holds for it; only a new process helps."""
 
@@ -531,10 +535,13 @@ class KafkaSource:
                 measured_at = time.monotonic()
                 try:
                     lag = await asyncio.to_thread(self._measure_lag)
+                except GroupUnavailable as error:
+                    self._watch.coordinator_missing(time.monotonic(), str(error))
                 except KafkaException as error:
                     self._watch.unreachable(time.monotonic(), str(error))
                     continue
-                self._watch.measured(time.monotonic(), lag)
+                else:
+                    self._watch.measured(time.monotonic(), lag)
                 if (reason := self._watch.hopeless(time.monotonic())) is None:
                     continue
                 if self._renewed:
@@ -545,7 +552,8 @@ class KafkaSource:
 
     def _measure_lag(self) -> Lag:
         """Records the group has not committed, in all of `topics` and in the partitions
-        assigned here. Raises KafkaException when Kafka does not answer."""
+        assigned here. Raises KafkaException when Kafka does not answer, GroupUnavailable when
+        it does but the group's coordinator does not."""
         metadata = self._consumer.list_topics(timeout=LAG_TIMEOUT_S)
         partitions = [
             TopicPartition(topic, partition)
@@ -558,9 +566,13 @@ class KafkaSource:
         if not partitions:
             return Lag(0, 0, len(assigned))
         group = mine = 0
-        for found in self._consumer.committed(partitions, timeout=LAG_TIMEOUT_S):
+        try:
+            committed = self._consumer.committed(partitions, timeout=LAG_TIMEOUT_S)
+        except KafkaException as error:
+            raise GroupUnavailable(str(error)) from error
+        for found in committed:
             if found.error is not None:
-                raise KafkaException(found.error)
+                raise GroupUnavailable(str(found.error))
             place = TopicPartition(found.topic, found.partition)
             watermarks = self._consumer.get_watermark_offsets(place, timeout=LAG_TIMEOUT_S)
             if watermarks is None:

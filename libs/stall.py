@@ -35,6 +35,8 @@ class StallWatch:
         self._lag: Lag | None = None
         self._unreachable_since: float | None = None
         self._unreachable_reason = ""
+        # Why the group's coordinator does not answer this consumer, while Kafka does.
+        self._without_group: str | None = None
         self._stuck_since: float | None = None
 
     def started(self, now: float) -> None:
@@ -58,9 +60,20 @@ class StallWatch:
     def measured(self, now: float, lag: Lag) -> None:
         self._lag = lag
         self._unreachable_since = None
+        self._without_group = None
         # Records wait in its own partitions, or it has none while the group has records
         # waiting (it never joined again after an outage).
-        left_waiting = lag.assigned > 0 or (lag.partitions == 0 and lag.group > 0)
+        self._asking(now, lag.assigned > 0 or (lag.partitions == 0 and lag.group > 0))
+
+    def coordinator_missing(self, now: float, reason: str) -> None:
+        """Kafka answers, but not this consumer's group: it has lost its coordinator, which a
+        broker back from a restart provides within seconds."""
+        self._lag = None
+        self._unreachable_since = None
+        self._without_group = reason
+        self._asking(now, True)
+
+    def _asking(self, now: float, left_waiting: bool) -> None:
         asking_in_vain = (
             left_waiting
             and now - self._last_poll < self._poll_gap_s
@@ -76,6 +89,7 @@ class StallWatch:
         if self._unreachable_since is None:
             self._unreachable_since = now
         self._unreachable_reason = reason
+        self._without_group = None
         # Nothing can be read from a broker that is away: waiting for it is not being stuck.
         self._stuck_since = None
 
@@ -87,6 +101,8 @@ class StallWatch:
         if self._unreachable_since is not None:
             away_s = now - self._unreachable_since
             return f"Kafka has not answered for {away_s:.0f} s: {self._unreachable_reason}"
+        if self._without_group is not None:
+            return f"nothing read or committed for {still_s:.0f} s: {self._without_group}"
         if self._lag is not None and self._lag.group > 0:
             return (
                 f"nothing read or committed for {still_s:.0f} s while the group has "
@@ -98,8 +114,13 @@ class StallWatch:
         """Why the consumer should exit, or None while it may still recover by itself."""
         if self._stuck_since is None or now - self._stuck_since < self._exit_after_s:
             return None
-        assert self._lag is not None
         still_s = now - self._last_progress
+        if self._without_group is not None:
+            return (
+                f"no group coordinator for this consumer and nothing read for {still_s:.0f} s "
+                f"while Kafka answers: {self._without_group}"
+            )
+        assert self._lag is not None
         if self._lag.partitions == 0:
             return (
                 f"no partition assigned and nothing read for {still_s:.0f} s while the group "

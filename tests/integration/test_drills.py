@@ -44,6 +44,9 @@ SCALED = Timings(
     drain_timeout_s=150,
     # A killed member's partitions go to its successor after this long.
     session_timeout_s=10,
+    # A consumer left out of its group after an outage is replaced after this long, within
+    # the time to recover.
+    stall_exit_after_s=30,
 )
 
 

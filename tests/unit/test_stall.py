@@ -127,3 +127,26 @@ def test_a_member_without_partitions_in_a_group_with_nothing_waiting_is_not_stuc
         stall.polled(float(now), records=0)
         stall.measured(float(now), Lag(group=0, assigned=0, partitions=0))
     assert stall.hopeless(400.0) is None
+
+
+def test_a_consumer_whose_group_coordinator_never_answers_while_kafka_does_is_stuck() -> None:
+    stall = watch()
+    for now in range(0, int(STALL_S + EXIT_S) + 20, 5):
+        stall.polled(float(now), records=0)
+        stall.coordinator_missing(float(now), "Local: Waiting for coordinator")
+    assert stall.problem(40.0) is not None
+    assert stall.hopeless(STALL_S + EXIT_S + 15) == (
+        "no group coordinator for this consumer and nothing read for 165 s while Kafka "
+        "answers: Local: Waiting for coordinator"
+    )
+
+
+def test_a_coordinator_back_within_the_time_clears_the_stuck_clock() -> None:
+    stall = watch()
+    for now in range(0, 100, 5):
+        stall.polled(float(now), records=0)
+        stall.coordinator_missing(float(now), "Local: Waiting for coordinator")
+    stall.measured(100.0, Lag(group=10, assigned=10, partitions=2))
+    stall.polled(101.0, records=10)
+    assert stall.hopeless(STALL_S + EXIT_S + 15) is None
+    assert stall.problem(102.0) is None
