@@ -265,8 +265,9 @@ class KafkaSource:
       restart can leave unanswered for ever (librdkafka issue 5586).
     - A commit that fails is tried again every second until Kafka takes it.
     - `health_problem()` says when the group has records waiting and nothing moves. A consumer
-      that asks in vain for records waiting in its own partitions, or has no partition while
-      its group has records waiting, with Kafka answering, is replaced by a new one, as a
+      that asks in vain, with Kafka answering, for records waiting in its own partitions, with
+      no partition while its group has records waiting, or with no answer from its group's
+      coordinator (see `libs.stall`), is replaced by a new one, as a
       process restart would; stuck again, it raises ConsumerStuck from `batches()`, so that its
       process exits and is started again.
     """
