@@ -19,20 +19,17 @@ Partition = tuple[str, int]
 
 class CommitLedger:
     def __init__(self) -> None:
-        self._assigned: set[Partition] = set()
-        # The next offset to read, as the group has it (acknowledged by Kafka), per partition.
+        # Per partition assigned here (and only those), the next offset to read as the group
+        # has it (acknowledged by Kafka).
         self._committed: dict[Partition, int] = {}
         self._owed: dict[Partition, int] = {}
 
     def assigned(self, partitions: Mapping[Partition, int]) -> None:
         """Partitions now assigned here, each with the group's committed offset (-1: none)."""
-        for partition, committed in partitions.items():
-            self._assigned.add(partition)
-            self._committed[partition] = committed
+        self._committed.update(partitions)
 
     def revoked(self, partitions: Iterable[Partition]) -> None:
         for partition in partitions:
-            self._assigned.discard(partition)
             self._committed.pop(partition, None)
             self._owed.pop(partition, None)
 
@@ -40,9 +37,8 @@ class CommitLedger:
         """Records before these offsets are done; offsets of partitions not assigned are
         dropped (their records are read again by whoever owns them now)."""
         for partition, offset in offsets.items():
-            if partition in self._assigned and offset > max(
-                self._owed.get(partition, -1), self._committed.get(partition, -1)
-            ):
+            committed = self._committed.get(partition)
+            if committed is not None and offset > max(self._owed.get(partition, -1), committed):
                 self._owed[partition] = offset
 
     def due(self) -> dict[Partition, int]:
@@ -52,12 +48,13 @@ class CommitLedger:
     def acknowledged(self, offsets: Mapping[Partition, int]) -> None:
         """Kafka has committed these offsets."""
         for partition, offset in offsets.items():
-            if partition not in self._assigned:
+            committed = self._committed.get(partition)
+            if committed is None:
                 continue
-            self._committed[partition] = max(self._committed.get(partition, -1), offset)
+            self._committed[partition] = max(committed, offset)
             if self._owed.get(partition, -1) <= offset:
                 self._owed.pop(partition, None)
 
     def committed(self) -> dict[Partition, int]:
         """The group's committed offsets of the partitions assigned here, as far as known."""
-        return {partition: self._committed.get(partition, -1) for partition in self._assigned}
+        return dict(self._committed)
