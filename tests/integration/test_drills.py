@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from drills.servers import Servers
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.pipes import Message, Record
+from tests.integration.processes import unused_port
 
 BUILD = Path(__file__).resolve().parents[2] / "build"
 REPORT = BUILD / "drills-ci.txt"
@@ -66,13 +66,6 @@ async def drilled(name: str, servers: Servers, work_dir: Path = LOGS) -> DrillRe
     with REPORT.open("a") as report:
         report.write(table([result]) + "\n\n")
     return result
-
-
-def unused_port() -> int:
-    """A port the system just gave out, so that runs beside this one do not pick it too."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def assert_passed(result: DrillResult) -> None:
