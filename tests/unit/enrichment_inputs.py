@@ -4,16 +4,16 @@ derived contexts are valid against their schemas in the registry's core schemas.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import orjson
 
 from libs.formats.collector_payload import CollectorPayload
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+SCHEMAS = BUILTIN_SCHEMAS
 
 
 def raw_event(

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from libs.formats import badrows
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 
-BUILTIN = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+BUILTIN = BUILTIN_SCHEMAS
 TYPES = {
     "adapter_failures": "1-0-0",
     "bq_cast_error": "1-0-0",

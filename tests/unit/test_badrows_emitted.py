@@ -22,6 +22,7 @@ from libs.formats import badrows
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import EnrichedEvent, to_tsv
 from libs.iglu_client import DirectoryRepository, HttpRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from libs.pipes import MemoryPipe, Record
 from services.collector.app import build_app
 from services.collector.config import CollectorConfig
@@ -32,7 +33,7 @@ from services.replay.rebuild import rebuild
 from services.sinks.documents import UnreadableRecord, rejected_row, to_document
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-BUILTIN = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+BUILTIN = BUILTIN_SCHEMAS
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
 UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"

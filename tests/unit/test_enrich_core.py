@@ -4,7 +4,6 @@ a real malformed input, and good events the Snowplow Analytics SDK reads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +15,7 @@ from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import EnrichedEvent
 from libs.formats.iglu import SchemaKey
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.core import Enricher
 from services.enrich.enrichments.parameters import PiiParameters
 from services.enrich.enrichments.pii import Pii
@@ -330,7 +330,7 @@ def test_an_event_too_large_for_a_record_is_a_size_violation() -> None:
     assert document["data"]["failure"]["maximumAllowedSizeBytes"] == 2000
 
 
-CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+CORE_SCHEMAS = BUILTIN_SCHEMAS
 BAD_INPUTS: dict[str, tuple[bytes, dict[str, Any]]] = {
     "collector_payload_format_violation": (b"\x00garbage", {}),
     "adapter_failures": (get(page_view(), path="/com.acme/v9"), {}),

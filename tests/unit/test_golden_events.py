@@ -10,6 +10,7 @@ import pytest
 
 from libs.formats.enriched import FIELD_NAMES
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.core import Enricher
 from tests import golden
 
@@ -41,8 +42,9 @@ def test_the_corpus_enriches_to_its_golden_outputs(
 
 
 def test_every_golden_bad_row_is_valid_against_snowplows_schema() -> None:
-    builtin = golden.HERE.parents[1] / "libs" / "builtin_schemas"
-    resolver = Resolver([DirectoryRepository(RepositorySettings(name="built in", path=builtin))])
+    resolver = Resolver(
+        [DirectoryRepository(RepositorySettings(name="built in", path=BUILTIN_SCHEMAS))]
+    )
     rows = [row for r in golden.corpus() for row in golden.expected(r["name"]).bad]
     assert len(rows) >= 4
     for row in rows:

@@ -19,10 +19,11 @@ from bench.pipeline_mix import (
 )
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.core import Enricher
 
 NOW_MS = 1_795_000_000_000
-CORE_SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+CORE_SCHEMAS = BUILTIN_SCHEMAS
 
 
 def requests(count: int, seed: int = 3) -> list[TrackerRequest]:

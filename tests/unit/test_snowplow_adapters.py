@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ import orjson
 import pytest
 
 from libs.formats.collector_payload import CollectorPayload
+from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.adapters import adapt
 from tests.unit.snowplow_vectors import Case, cases
 
@@ -25,7 +25,7 @@ TP1 = "/i"
 TP2 = "/com.snowplowanalytics.snowplow/tp2"
 REDIRECT = "/r/tp2"
 WEBHOOK = "/com.snowplowanalytics.iglu/v1"
-BUILTIN = Path(__file__).resolve().parents[2] / "libs" / "builtin_schemas"
+BUILTIN = BUILTIN_SCHEMAS
 UNSTRUCT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
 JSON_PARAMETERS = ("ue_pr", "co")
