@@ -45,6 +45,9 @@ def build_app(registry: Registry) -> Starlette:
     def slot(request: Request) -> tuple[object, ...]:
         return (request.scope["path"], request.scope["query_string"])
 
+    def fresh(request: Request) -> bool:
+        return "no-cache" in request.headers.get("cache-control", "")
+
     async def list_schemas(request: Request) -> Reply:
         async def read(access: Access) -> Reply:
             which = check_filter(Filter(**request.path_params))
@@ -53,7 +56,9 @@ def build_app(registry: Registry) -> Starlette:
             )
             return await registry.list_schemas(access, which, representation)
 
-        return await registry.cached(request.headers.get("apikey"), slot(request), read)
+        return await registry.cached(
+            request.headers.get("apikey"), slot(request), read, fresh=fresh(request)
+        )
 
     async def read_schema(request: Request) -> Reply:
         async def read(access: Access) -> Reply:
@@ -63,7 +68,9 @@ def build_app(registry: Registry) -> Starlette:
             )
             return await registry.read_schema(access, key, representation)
 
-        return await registry.cached(request.headers.get("apikey"), slot(request), read)
+        return await registry.cached(
+            request.headers.get("apikey"), slot(request), read, fresh=fresh(request)
+        )
 
     async def put_schema(request: Request) -> Reply:
         key = parse_key_path(**request.path_params)

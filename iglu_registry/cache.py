@@ -20,6 +20,8 @@ class ReadCache(Generic[Value]):
         self.ttl_s = ttl_s
         self._clock = clock
         self._values: OrderedDict[Hashable, tuple[float, Value]] = OrderedDict()
+        # Counts the clears: a value read before a clear is older than it and never stored.
+        self.generation = 0
 
     def get(self, key: Hashable) -> Value | None:
         found = self._values.get(key)
@@ -32,8 +34,9 @@ class ReadCache(Generic[Value]):
         self._values.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: Value) -> None:
-        if self.entries <= 0:
+    def put(self, key: Hashable, value: Value, generation: int | None = None) -> None:
+        """Keep `value`, unless it was read in a `generation` the cache has since cleared."""
+        if self.entries <= 0 or generation not in (None, self.generation):
             return
         self._values[key] = (self._clock() + self.ttl_s, value)
         self._values.move_to_end(key)
@@ -42,6 +45,7 @@ class ReadCache(Generic[Value]):
 
     def clear(self) -> None:
         self._values.clear()
+        self.generation += 1
 
     def __len__(self) -> int:
         return len(self._values)

@@ -18,7 +18,9 @@ class RegistryConfig(Settings):
     max_body_bytes: int = 1_048_576
     # Reads are answered from memory and forgotten on every write made through this process,
     # and when the change feed in the database shows a write by another process sharing it
-    # (looked at every change_check_s at most); the TTL bounds the age of a read besides.
+    # (looked at every change_check_s at most); the TTL bounds the age of a read besides. A read
+    # sent with `Cache-Control: no-cache` (a resolver's, after the feed named its schema) is
+    # always answered from the database.
     cache_entries: int = 10_000
     cache_ttl_s: float = 30.0
     change_check_s: float = 0.25

@@ -162,21 +162,28 @@ class Registry:
         apikey: str | None,
         slot: tuple[object, ...],
         read: Callable[[Access], Awaitable[Reply]],
+        *,
+        fresh: bool = False,
     ) -> Reply:
         """The reply to the read `slot` (e.g. a raw path and query) for the caller with `apikey`,
-        computed by `read` on a miss. A hit needs no parsing and no key lookup; errors are cached
-        too, since resolvers repeat their misses."""
+        computed by `read` on a miss, or always when `fresh` (a `Cache-Control: no-cache`
+        request: a resolver told by the change feed that its copy is out of date). A hit needs
+        no parsing and no key lookup; errors are cached too, since resolvers repeat their
+        misses."""
         cache_key = (apikey, *slot)
         await self._forget_reads_changed_elsewhere()
-        if (reply := self._reads.get(cache_key)) is not None:
+        if not fresh and (reply := self._reads.get(cache_key)) is not None:
             CACHE_HITS.inc()
             return reply
         CACHE_MISSES.inc()
+        generation = self._reads.generation
         try:
             reply = await read(await self.access(apikey))
         except (NotFound, BadRequest) as error:
             reply = Reply.json(error.to_json(), error.status)
-        self._reads.put(cache_key, reply)
+        # A write committed while the database was read empties the cache: this reply may
+        # predate it, and is not kept.
+        self._reads.put(cache_key, reply, generation)
         return reply
 
     async def _forget_reads_changed_elsewhere(self) -> None:

@@ -83,8 +83,10 @@ class Changes:
 class Repository(Protocol):
     settings: RepositorySettings
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
-        """The schema, or None if the repository does not have it; RepositoryError otherwise."""
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
+        """The schema, or None if the repository does not have it; RepositoryError otherwise.
+        `fresh`: the copy the caller had is out of date, so no cache may answer for the
+        repository."""
         ...
 
 
@@ -94,7 +96,7 @@ class DirectoryRepository:
         self.settings = settings
         self._root = settings.path
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         try:
             schema = orjson.loads((self._root / key.path).read_bytes())
         except FileNotFoundError:
@@ -121,9 +123,10 @@ class HttpRepository:
             base_url=settings.url.rstrip("/"), headers=headers, timeout=timeout_s
         )
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
+        headers = {"cache-control": "no-cache"} if fresh else None
         try:
-            response = self._client.get(f"{self.schemas_path}/{key.path}")
+            response = self._client.get(f"{self.schemas_path}/{key.path}", headers=headers)
         except httpx.HTTPError as error:
             raise RepositoryError(f"{self.settings.url}: {error!r}") from error
         if response.status_code in self.missing_statuses:
@@ -240,6 +243,9 @@ class TtlCache(Generic[Key, Value]):
     def clear(self) -> None:
         self._entries.clear()
 
+    def keys(self) -> list[Key]:
+        return list(self._entries)
+
 
 @dataclass(frozen=True, slots=True)
 class _Missing:
@@ -277,6 +283,9 @@ class Resolver:
         # Filled by the change-feed thread, emptied by the caller's thread before each lookup
         # (appends and pops of a deque need no lock).
         self._changed: deque[SchemaKey | None] = deque()
+        # Forgotten because a feed named them: their next lookup asks past every cache (the
+        # registry's own may still hold the copy the feed said is out of date).
+        self._stale: set[SchemaKey] = set()
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
 
@@ -349,9 +358,11 @@ class Resolver:
         while self._changed:
             key = self._changed.popleft()
             if key is _EVERYTHING:
+                self._stale.update(self._schemas.keys(), self._missing.keys())
                 self._schemas.clear()
                 self._missing.clear()
             else:
+                self._stale.add(key)
                 self._schemas.forget(key)
                 self._missing.forget(key)
 
@@ -390,13 +401,15 @@ class Resolver:
         """The schema if found, what each repository answered, and whether all of them did."""
         history: list[dict[str, Any]] = []
         answered = True
+        fresh = key in self._stale
+        self._stale.discard(key)
         for source in self._ordered(key):
             errors: list[dict[str, str]] = []
             attempts = 0
             for attempt in range(self._attempts):
                 attempts += 1
                 try:
-                    found = source.fetch(key)
+                    found = source.fetch(key, fresh=fresh)
                 except RepositoryError as error:
                     failure = {
                         "error": error.kind,

@@ -40,7 +40,7 @@ class BuiltinRepository:
         self.settings = RepositorySettings(name=BUILTIN_NAME, priority=priority, path=root)
         self._schemas = dict(_read_schemas(root))
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         return self._schemas.get(key)
 
     def schema_keys(self) -> list[SchemaKey]:
@@ -94,7 +94,7 @@ class BackoffRepository:
         self._failures = 0
         self._until = 0.0
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         now = self._clock()
         if now < self._until:
             raise BackingOff(
@@ -102,7 +102,7 @@ class BackoffRepository:
                 f"after {self._failures} failures"
             )
         try:
-            found = self._inner.fetch(key)
+            found = self._inner.fetch(key, fresh=fresh)
         except RepositoryError:
             self._failures += 1
             wait_s = min(self._first_s * 2 ** (self._failures - 1), self._max_s)

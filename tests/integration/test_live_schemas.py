@@ -260,6 +260,30 @@ async def test_a_patch_is_used_by_every_enricher_within_2_s(
     assert all(delay <= FRESH_WITHIN_S for delay in delays), delays
 
 
+def test_a_no_cache_read_sees_a_patch_made_through_another_registry(
+    registries: Registries, tmp_path: Path
+) -> None:
+    """A registry that looks for other processes' writes only once an hour still answers a
+    `Cache-Control: no-cache` read from the database: a resolver told of a change by the feed
+    never gets back the copy the feed said is out of date."""
+    vendor = f"com.live{uuid.uuid4().hex[:8]}"
+    path = f"/api/schemas/{vendor}/checkout/jsonschema/1-0-0"
+    slow = {**registry_settings(registries.database_url), "FURROW_REGISTRY_CHANGE_CHECK_S": "3600"}
+    with running_registry(free_port(), slow, tmp_path / "slow.log") as url:
+        publish(url, vendor, max_total=5)
+
+        def maximum(headers: dict[str, str]) -> int:
+            answer = httpx.get(f"{url}{path}", headers=headers, timeout=10)
+            assert answer.status_code == 200, answer.text
+            return int(answer.json()["properties"]["total"]["maximum"])
+
+        assert maximum({}) == 5
+        publish(registries.urls[0], vendor, max_total=100)
+        assert maximum({}) == 5  # its cache, not told of the other registry's write
+        assert maximum({"cache-control": "no-cache"}) == 100
+        assert maximum({}) == 100  # the fresh answer replaced the cached one
+
+
 def test_an_outage_is_reported_and_never_remembered_as_a_miss(
     registries: Registries, tmp_path: Path
 ) -> None:

@@ -715,7 +715,7 @@ class Down:
     def __init__(self) -> None:
         self.asked = 0
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         self.asked += 1
         raise RepositoryError("connection refused")
 

@@ -43,16 +43,19 @@ def schema(version: str = "1-0-0", **extra: Any) -> dict[str, Any]:
 
 
 class FakeRepository:
-    """Answers from a dict; raises for keys in `failing`; counts fetches."""
+    """Answers from a dict; raises for keys in `failing`; counts fetches and notes, per fetch,
+    whether it asked past caches."""
 
     def __init__(self, name: str, schemas: dict[str, dict[str, Any]], **settings: Any) -> None:
         self.settings = RepositorySettings(name=name, url="http://fake", **settings)
         self.schemas = schemas
         self.failing: set[str] = set()
         self.fetches = 0
+        self.fresh: list[tuple[str, bool]] = []
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         self.fetches += 1
+        self.fresh.append((key.uri, fresh))
         if key.uri in self.failing:
             raise RepositoryError("registry down")
         return self.schemas.get(key.uri)
@@ -285,6 +288,23 @@ def test_a_patch_and_a_deletion_are_seen(live: tuple[FeedRepository, Resolver]) 
     # The registry is authoritative: a schema it no longer holds validates nothing.
     registry.publish(ITEM, None)
     eventually(lambda: not valid(resolve, ITEM, {"sku": "a"}))
+
+
+def test_only_the_lookup_after_a_change_asks_past_caches(
+    live: tuple[FeedRepository, Resolver],
+) -> None:
+    """A registry may still cache the copy its feed says is out of date: the lookup the feed
+    causes asks it not to answer from that cache."""
+    registry, resolve = live
+    other = "iglu:com.acme/other/jsonschema/1-0-0"
+    assert valid(resolve, ITEM, {"sku": "a"})
+    assert not valid(resolve, other, {"sku": "a"})
+    registry.publish(other, schema())
+    eventually(lambda: valid(resolve, other, {"sku": "a"}))
+    registry.schemas[ITEM] = schema(required=["sku", "price"])
+    registry.reset = True
+    eventually(lambda: not valid(resolve, ITEM, {"sku": "a"}))
+    assert registry.fresh == [(ITEM, False), (other, False), (other, True), (ITEM, True)]
 
 
 def test_a_feed_that_cannot_list_makes_everything_forgotten(

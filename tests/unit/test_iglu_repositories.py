@@ -121,7 +121,7 @@ class Flaky:
         self.down = True
         self.asked = 0
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         self.asked += 1
         if self.down:
             raise RepositoryError("connection refused")

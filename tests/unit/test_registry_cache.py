@@ -40,3 +40,14 @@ def test_clear_forgets_everything_and_size_zero_keeps_nothing() -> None:
     disabled: ReadCache[int] = ReadCache(0, ttl_s=60)
     disabled.put("a", 1)
     assert disabled.get("a") is None
+
+
+def test_a_value_read_before_a_clear_is_not_kept() -> None:
+    """A read that raced a write (which clears the cache) may hold what the write replaced."""
+    cache: ReadCache[int] = ReadCache(2, ttl_s=60)
+    before_the_write = cache.generation
+    cache.clear()
+    cache.put("a", 1, before_the_write)
+    assert cache.get("a") is None
+    cache.put("a", 2, cache.generation)
+    assert cache.get("a") == 2

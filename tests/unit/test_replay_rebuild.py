@@ -62,7 +62,7 @@ class Registry:
     def __init__(self, *, up: bool) -> None:
         self.up = up
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         if not self.up:
             raise RepositoryError("connection refused")
         return SCHEMAS.get(key.uri)
