@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +37,12 @@ async def serve_consumer(
     )
 
 
+def first_problem(source: KafkaSource, sinks: Sequence[KafkaSink]) -> str | None:
+    return source.health_problem() or next(
+        (problem for sink in sinks if (problem := sink.health_problem()) is not None), None
+    )
+
+
 async def serve_source(
     source: KafkaSource,
     sinks: Sequence[KafkaSink],
@@ -51,7 +58,7 @@ async def serve_source(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, source.close)
-    problem = health_problem or source.health_problem
+    problem = health_problem or functools.partial(first_problem, source, sinks)
     server = embedded_server(health_app(problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
     try:

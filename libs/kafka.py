@@ -27,6 +27,8 @@ from libs.kafka_security import (
     aiokafka_options,
     check_connection,
     librdkafka_options,
+    librdkafka_setup_problem,
+    settings_refused,
 )
 from libs.offsets import CommitLedger
 from libs.pipes import Message, Record, SinkError
@@ -89,6 +91,9 @@ class KafkaSink:
         self._renewing = asyncio.Lock()
         self._needs_new_producer = False
         self._retiring: set[asyncio.Task[None]] = set()
+        # What the brokers have against the settings (a rotated password, say), found when a
+        # new producer could not start; None once a write goes through.
+        self._refused: str | None = None
 
     @property
     def max_bytes(self) -> int:
@@ -96,6 +101,11 @@ class KafkaSink:
 
     def is_healthy(self) -> bool:
         return self._healthy
+
+    def health_problem(self) -> str | None:
+        """Why the brokers refuse this producer's settings, while they do; a write failing for
+        any other reason is told by `is_healthy()` alone."""
+        return self._refused
 
     async def start(self) -> None:
         """Raises KafkaSetupError when the brokers refuse the settings."""
@@ -182,6 +192,7 @@ class KafkaSink:
                     )
             return
         self._healthy = True
+        self._refused = None
         for _, written in group:
             if not written.done():
                 written.set_result(None)
@@ -200,6 +211,9 @@ class KafkaSink:
                 await producer.start()
             except BaseException:
                 await producer.stop()
+                # aiokafka only says it could not connect: ask librdkafka whether the brokers
+                # refuse the settings themselves.
+                self._refused = await asyncio.to_thread(settings_refused, self._settings)
                 raise
             retired, self._producer = self._producer, producer
             self._needs_new_producer = False
@@ -321,9 +335,12 @@ class KafkaSource:
         self._renewal: str | None = None
         self._renewed = False
         self._stuck: str | None = None
+        # What the brokers last had against the settings (a rotated password, say): set by
+        # librdkafka's error callback, cleared once Kafka answers again.
+        self._refused: str | None = None
 
     def health_problem(self) -> str | None:
-        return self._watch.problem(time.monotonic())
+        return self._refused or self._watch.problem(time.monotonic())
 
     def _new_consumer(self) -> Consumer:
         return Consumer(self._config, logger=logging.getLogger("librdkafka"))
@@ -457,6 +474,8 @@ class KafkaSource:
     def _on_error(self, error: LibrdkafkaError) -> None:
         """librdkafka keeps retrying by itself; a refused password may have been rotated, so the
         next try takes the one in the password file now."""
+        if (refused := librdkafka_setup_problem(self._settings, error)) is not None:
+            self._refused = refused
         if error.code() != LibrdkafkaError._AUTHENTICATION:
             return
         if self._settings.sasl_password_file is None or self._settings.sasl_username is None:
@@ -542,6 +561,7 @@ class KafkaSource:
                     self._watch.unreachable(time.monotonic(), str(error))
                     continue
                 else:
+                    self._refused = None
                     self._watch.measured(time.monotonic(), lag)
                 if (reason := self._watch.hopeless(time.monotonic())) is None:
                     continue

@@ -111,6 +111,15 @@ def check_connection(settings: KafkaSettings, *, timeout_s: float = 10.0) -> Non
         raise KafkaSetupError(problem)
 
 
+def settings_refused(settings: KafkaSettings, *, timeout_s: float = 3.0) -> str | None:
+    """What the brokers have against `settings` now (`check_connection`'s message), or None."""
+    try:
+        check_connection(settings, timeout_s=timeout_s)
+    except KafkaSetupError as refused:
+        return str(refused)
+    return None
+
+
 def _first_problem(
     settings: KafkaSettings, probe: Producer, problems: list[str], timeout_s: float
 ) -> str | None:

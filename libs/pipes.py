@@ -56,6 +56,11 @@ class Sink(Protocol):
         """True while writes succeed; false before the first write and after a failed one."""
         ...
 
+    def health_problem(self) -> str | None:
+        """What the servers have against the sink's settings (refused credentials, say), while
+        they do; None otherwise, even while writes fail for another reason."""
+        ...
+
     async def write(self, messages: Sequence[Message]) -> None:
         """Return once every message is durable; raise SinkError otherwise."""
         ...

@@ -203,7 +203,11 @@ class Collector:
             return OK_REPLY
         if endpoint is Endpoint.SINK_HEALTH:
             # Snowplow's contract: unhealthy until the first write has gone through.
-            return OK_REPLY if self.sink.is_healthy() else SINK_UNHEALTHY
+            if self.sink.is_healthy():
+                return OK_REPLY
+            if (problem := self.sink.health_problem()) is not None:
+                return text(503, f"sink unhealthy: {problem}")
+            return SINK_UNHEALTHY
         if endpoint is Endpoint.METRICS:
             return Reply(200, generate_latest(), ((b"content-type", CONTENT_TYPE_LATEST.encode()),))
         return ROBOTS_REPLY

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from libs.config import load_config
-from libs.consumer import serve_source
+from libs.consumer import first_problem, serve_source
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from libs.memory import freeze_long_lived_objects
@@ -47,7 +47,7 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
             lambda: loader.run(source),
             health_host=config.health_host,
             health_port=config.health_port,
-            health_problem=lambda: indexer.health_problem() or source.health_problem(),
+            health_problem=lambda: indexer.health_problem() or first_problem(source, sinks),
         )
     finally:
         await client.close()

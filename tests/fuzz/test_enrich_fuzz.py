@@ -58,7 +58,7 @@ ACME_SCHEMAS = {
 class AcmeSchemas:
     settings = RepositorySettings(name="acme schemas", url="http://acme.test")
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         return ACME_SCHEMAS.get(key.uri)
 
 

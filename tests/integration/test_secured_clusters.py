@@ -5,6 +5,7 @@ no secret in any log line or answer, and wrong settings stopping a service at st
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import subprocess
 import sys
@@ -17,6 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka.admin import NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._scram import (
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialUpsertion,
+)
+from elasticsearch import ApiError
 
 from devstack import elasticsearch_tls, kafka
 from devstack.elasticsearch_tls import SecuredElasticsearch
@@ -41,6 +50,8 @@ class Secured:
     elasticsearch: SecuredElasticsearch
     # A CA that signed neither server's certificate.
     other_ca_file: Path
+    # The run directory and ports of the broker, for restarting it.
+    broker_environment: dict[str, str]
 
     def kafka_environment(self) -> dict[str, str]:
         return {
@@ -122,6 +133,7 @@ def secured(elasticsearch_url: str, tmp_path_factory: pytest.TempPathFactory) ->
                 kafka.address(),
                 elasticsearch_tls.secured(),
                 certificates(run / "other-ca").ca_file,
+                own,
             )
         finally:
             elasticsearch_tls.stop()
@@ -176,22 +188,9 @@ async def test_events_through_the_secured_pipeline_a_rotated_key_and_no_secret_s
     collector_port, enrich_health, sink_health = health_port(), health_port(), health_port()
     sink_health_url = f"http://127.0.0.1:{sink_health}/health"
     shown_secrets = secured.secrets()
-    started: list[Service] = []
+    started = start_pipeline(environment, collector_port, enrich_health, sink_health, tmp_path)
     answers: list[str] = []
     try:
-        for args, health, settings in (
-            (["sink", "good"], sink_health, {"FURROW_SINK_GOOD_HEALTH_PORT": str(sink_health)}),
-            (["enrich"], enrich_health, {"FURROW_ENRICH_HEALTH_PORT": str(enrich_health)}),
-            (["collector"], collector_port, {"FURROW_COLLECTOR_PORT": str(collector_port)}),
-        ):
-            started.append(
-                start_service(
-                    args,
-                    {**environment, **settings},
-                    health_port=health,
-                    log=tmp_path / f"{args[0]}.log",
-                )
-            )
         async with httpx.AsyncClient() as http:
             first = await _track(http, collector_port)
             document = await _indexed(secured, names.alias("good"), first)
@@ -218,13 +217,138 @@ async def test_events_through_the_secured_pipeline_a_rotated_key_and_no_secret_s
         assert secret not in shown
 
 
-async def _track(http: httpx.AsyncClient, collector_port: int) -> str:
-    """A page view through the collector's pixel; its event id."""
-    event_id = str(uuid.uuid4())
-    pixel = await http.get(
+async def test_a_rotated_kafka_password_shows_on_health_and_is_taken_from_its_file(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """The services' SCRAM password changed on the broker, which is then restarted so that every
+    connection authenticates again: the collector's /sink-health and the enricher's and the
+    sink's /health answer 503 naming the setting, never the secret. Once the password file is
+    rewritten, every service takes the new password, and the event sent meanwhile is indexed."""
+    user = f"rotating-{uuid.uuid4().hex[:8]}"
+    old, new = secrets.token_hex(16), secrets.token_hex(16)
+    set_scram_password(secured.kafka_plaintext, user, old)
+    password_file = tmp_path / "kafka-password"
+    password_file.write_text(old + "\n")
+    settings = {
+        **pipeline_environment(secured, names),
+        "FURROW_KAFKA_SASL_USERNAME": user,
+        "FURROW_KAFKA_SASL_PASSWORD_FILE": str(password_file),
+    }
+    collector_port, enrich_health, sink_health = health_port(), health_port(), health_port()
+    started = start_pipeline(settings, collector_port, enrich_health, sink_health, tmp_path)
+    answers: list[str] = []
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            first = await _track(http, collector_port)
+            await _indexed(secured, names.alias("good"), first)
+
+            set_scram_password(secured.kafka_plaintext, user, new)
+            await asyncio.to_thread(restart_broker, secured)
+            second = str(uuid.uuid4())
+            # Refused while the collector's producer has the old password: 503, to be retried.
+            assert (await _send_page_view(http, collector_port, second)).status_code == 503
+            refused = "refused the credentials of [kafka] sasl_username"
+            for url in (
+                f"http://127.0.0.1:{collector_port}/sink-health",
+                f"http://127.0.0.1:{enrich_health}/health",
+                f"http://127.0.0.1:{sink_health}/health",
+            ):
+                answer = await _until(
+                    http, url, lambda a: a.status_code == 503 and refused in a.text
+                )
+                answers.append(answer.text)
+
+            password_file.write_text(new + "\n")
+            accepted = await _until_sent(http, collector_port, second)
+            assert accepted.status_code == 200
+            await _indexed(secured, names.alias("good"), second)
+            for port in (enrich_health, sink_health):
+                await _until(
+                    http, f"http://127.0.0.1:{port}/health", lambda a: a.status_code == 200
+                )
+    finally:
+        for service in started:
+            service.stop()
+    shown = "\n".join(answers) + "".join(service.log.read_text() for service in started)
+    assert old not in shown
+    assert new not in shown
+
+
+def restart_broker(secured: Secured) -> None:
+    with environment(secured.broker_environment):
+        kafka.stop()
+        kafka.start(partitions=1)
+
+
+def set_scram_password(bootstrap_servers: str, user: str, password: str) -> None:
+    """Create `user`, or change its password, for both SCRAM mechanisms."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    # One request per mechanism: Kafka refuses two changes of one user in a request.
+    for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+        upsert: list[UserScramCredentialAlteration] = [
+            UserScramCredentialUpsertion(
+                user, ScramCredentialInfo(mechanism, 4096), password.encode()
+            )
+        ]
+        for done in admin.alter_user_scram_credentials(upsert).values():
+            done.result(timeout=30)
+
+
+def start_pipeline(
+    environment: dict[str, str],
+    collector_port: int,
+    enrich_health: int,
+    sink_health: int,
+    logs: Path,
+) -> list[Service]:
+    """The good sink, the enricher and the collector, healthy."""
+    started: list[Service] = []
+    try:
+        for args, health, settings in (
+            (["sink", "good"], sink_health, {"FURROW_SINK_GOOD_HEALTH_PORT": str(sink_health)}),
+            (["enrich"], enrich_health, {"FURROW_ENRICH_HEALTH_PORT": str(enrich_health)}),
+            (["collector"], collector_port, {"FURROW_COLLECTOR_PORT": str(collector_port)}),
+        ):
+            started.append(
+                start_service(
+                    args,
+                    {**environment, **settings},
+                    health_port=health,
+                    log=logs / f"{args[0]}.log",
+                )
+            )
+    except BaseException:
+        for service in started:
+            service.stop()
+        raise
+    return started
+
+
+async def _send_page_view(
+    http: httpx.AsyncClient, collector_port: int, event_id: str
+) -> httpx.Response:
+    return await http.get(
         f"http://127.0.0.1:{collector_port}/i",
         params={"e": "pv", "p": "web", "tv": "py-0.1", "eid": event_id, "url": "https://a.b/"},
     )
+
+
+async def _until_sent(
+    http: httpx.AsyncClient, collector_port: int, event_id: str
+) -> httpx.Response:
+    """The page view sent again, as a tracker retries, until the collector takes it."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = await _send_page_view(http, collector_port, event_id)
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            return answer
+        await asyncio.sleep(0.5)
+
+
+async def _track(http: httpx.AsyncClient, collector_port: int) -> str:
+    """A page view through the collector's pixel; its event id."""
+    event_id = str(uuid.uuid4())
+    pixel = await _send_page_view(http, collector_port, event_id)
     assert pixel.status_code == 200
     return event_id
 
@@ -253,7 +377,13 @@ async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, obj
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if await client.indices.exists_alias(name=alias):
-                found = await client.search(index=alias, query={"ids": {"values": [event_id]}})
+                try:
+                    found = await client.search(index=alias, query={"ids": {"values": [event_id]}})
+                except ApiError as error:
+                    # A new index's shards may not be searchable yet on a busy machine.
+                    if error.status_code != 503:
+                        raise
+                    found = {"hits": {"hits": []}}
                 if found["hits"]["hits"]:
                     return dict(found["hits"]["hits"][0]["_source"])
             await asyncio.sleep(0.5)

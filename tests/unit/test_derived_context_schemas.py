@@ -36,7 +36,7 @@ class SignupSchema:
 
     settings = RepositorySettings(name="acme", url="http://acme.test")
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         if key.uri != SIGNUP:
             return None
         return {

@@ -63,7 +63,7 @@ SCHEMAS = {
 class Schemas:
     settings = RepositorySettings(name="test schemas", url="http://test")
 
-    def fetch(self, key: SchemaKey) -> dict[str, Any] | None:
+    def fetch(self, key: SchemaKey, *, fresh: bool = False) -> dict[str, Any] | None:
         return SCHEMAS.get(key.uri)
 
 
