@@ -91,9 +91,10 @@ class KafkaSink:
         self._renewing = asyncio.Lock()
         self._needs_new_producer = False
         self._retiring: set[asyncio.Task[None]] = set()
-        # What the brokers have against the settings (a rotated password, say), found when a
-        # new producer could not start; None once a write goes through.
+        # What the brokers have against the settings (a rotated password, say), looked for
+        # after a failed write; None once a write goes through.
         self._refused: str | None = None
+        self._diagnosis: asyncio.Task[None] | None = None
 
     @property
     def max_bytes(self) -> int:
@@ -133,10 +134,16 @@ class KafkaSink:
     async def stop(self) -> None:
         if self._flushers:
             await asyncio.gather(*self._flushers, return_exceptions=True)
+        # Every write is answered by now: what a producer still holds was reported failed, and
+        # brokers that refuse it (a rotated password) would keep it, and this process, forever.
         if self._producer is not None:
-            await self._producer.stop()
+            self._retiring.add(asyncio.create_task(_stop_quietly(self._producer)))
         if self._retiring:
-            await asyncio.gather(*self._retiring, return_exceptions=True)
+            _, left = await asyncio.wait(self._retiring, timeout=self._write_timeout_s)
+            if left:
+                logger.warning("Kafka producer stopped with writes it could not deliver")
+                for stopping in left:
+                    stopping.cancel()
 
     async def write(self, messages: Sequence[Message]) -> None:
         if self._producer is None:
@@ -185,6 +192,8 @@ class KafkaSink:
         except (KafkaError, TimeoutError) as error:
             self._healthy = False
             self._needs_new_producer = True
+            if self._diagnosis is None or self._diagnosis.done():
+                self._diagnosis = asyncio.create_task(self._diagnose())
             for _, written in group:
                 if not written.done():
                     written.set_exception(
@@ -196,6 +205,13 @@ class KafkaSink:
         for _, written in group:
             if not written.done():
                 written.set_result(None)
+
+    async def _diagnose(self) -> None:
+        # aiokafka says only that it could not connect or deliver: librdkafka tells whether the
+        # brokers refuse the settings themselves.
+        refused = await asyncio.to_thread(settings_refused, self._settings)
+        if not self._healthy:  # unless a write went through meanwhile
+            self._refused = refused
 
     async def _renew_producer(self) -> None:
         """Swap in a new producer after a failed write. The old one may keep batches it will
@@ -211,9 +227,6 @@ class KafkaSink:
                 await producer.start()
             except BaseException:
                 await producer.stop()
-                # aiokafka only says it could not connect: ask librdkafka whether the brokers
-                # refuse the settings themselves.
-                self._refused = await asyncio.to_thread(settings_refused, self._settings)
                 raise
             retired, self._producer = self._producer, producer
             self._needs_new_producer = False
@@ -297,7 +310,6 @@ class KafkaSource:
     ) -> None:
         self._settings = settings
         self._config = {
-            **librdkafka_options(settings),
             "client.id": settings.client_id,
             "group.id": group_id,
             "enable.auto.commit": False,
@@ -338,12 +350,16 @@ class KafkaSource:
         # What the brokers last had against the settings (a rotated password, say): set by
         # librdkafka's error callback, cleared once Kafka answers again.
         self._refused: str | None = None
+        # Set by the error callback, on the polling thread: log in with the password file's.
+        self._password_refused = False
 
     def health_problem(self) -> str | None:
         return self._refused or self._watch.problem(time.monotonic())
 
     def _new_consumer(self) -> Consumer:
-        return Consumer(self._config, logger=logging.getLogger("librdkafka"))
+        # The secrets read anew: a consumer replaced after a rotation logs in with the new ones.
+        config = {**librdkafka_options(self._settings), **self._config}
+        return Consumer(config, logger=logging.getLogger("librdkafka"))
 
     def _subscribe(self) -> None:
         self._consumer.subscribe(
@@ -409,6 +425,8 @@ class KafkaSource:
         """What librdkafka holds, up to max_batch; waits up to the poll timeout only while it holds
         nothing. (consume() waits for max_batch messages in full: while a partition's next fetch
         was on its way it stalled for its whole timeout.)"""
+        if self._password_refused:
+            self._log_in_anew()
         polled = self._consumer.consume(self._max_batch, 0)
         if polled:
             return polled
@@ -472,12 +490,16 @@ class KafkaSource:
         threading.Thread(target=retired.close, name="kafka-retired", daemon=True).start()
 
     def _on_error(self, error: LibrdkafkaError) -> None:
-        """librdkafka keeps retrying by itself; a refused password may have been rotated, so the
-        next try takes the one in the password file now."""
         if (refused := librdkafka_setup_problem(self._settings, error)) is not None:
             self._refused = refused
-        if error.code() != LibrdkafkaError._AUTHENTICATION:
-            return
+        if error.code() == LibrdkafkaError._AUTHENTICATION:
+            self._password_refused = True
+
+    def _log_in_anew(self) -> None:
+        """librdkafka keeps retrying by itself; a refused password may have been rotated, so the
+        next try takes the one in the password file now. (Not from the error callback itself:
+        confluent-kafka aborts the process when a callback calls back into the client.)"""
+        self._password_refused = False
         if self._settings.sasl_password_file is None or self._settings.sasl_username is None:
             return
         try:
