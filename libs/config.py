@@ -53,10 +53,10 @@ class KafkaSettings(Settings):
     # Kafka's own default; the collector needs it to know how large a raw record may be.
     max_request_size: int = 1_048_576
     # A consumer's fetch is answered once this much is there, or after this long. Kafka's own
-    # defaults (1 byte) answer every fetch as soon as anything arrives: at the pipeline's 3,000
-    # events/s the enricher then took batches of a few dozen events, each with its own produce
-    # request and commit. These cut its CPU per event from 158-177 to 106-108 us and the
-    # broker's from 55-75 to 34-40 us, for at most 100 ms more latency per consuming stage.
+    # defaults (1 byte) answer every fetch as soon as anything arrives, so a busy consumer takes
+    # batches of a few dozen events, each with its own produce request and commit; larger
+    # fetches spend less CPU per event in the consumer and the broker, for at most
+    # fetch_max_wait_ms more latency per consuming stage (figures in docs/performance.md).
     fetch_min_bytes: int = Field(default=256 * 1024, ge=1)
     fetch_max_wait_ms: int = Field(default=100, ge=0)
     # A consumer that Kafka hears nothing from for this long leaves its group (Kafka's default).

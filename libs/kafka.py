@@ -43,10 +43,9 @@ T = TypeVar("T")
 # gather into large batches.
 FLUSHES_IN_FLIGHT = 4
 # A lingering flush leaves at once when this many writes wait. Under a load that keeps many
-# writes waiting anyway (64 connections each awaiting its answer), lingering would only cap the
-# throughput at connections / linger: the collector's GET benchmark fell to 0.48 x its floor with
-# a whole 10 ms linger, and stayed at 0.84 x with this; at 3,000 events/s of tracker traffic the
-# broker's CPU per event stayed at 32 us (65-68 without lingering).
+# writes waiting anyway (many connections each awaiting its answer), lingering would only cap the
+# throughput at connections / linger, while under tracker traffic the writes still gather enough
+# to spare the broker most of its per-request CPU (figures in docs/performance.md).
 WRITES_THAT_END_A_LINGER = 4
 # What a source's librdkafka fetches ahead of the records asked for, in KiB.
 PREFETCHED_KIB = 16 * 1024
@@ -282,8 +281,8 @@ class KafkaSource:
     """Reads a consumer group's share of `topics`; commits only what `commit()` is given.
 
     librdkafka (confluent-kafka) rather than aiokafka: aiokafka decodes fetch responses and builds
-    a Python object per record in Python, which cost the good sink 5-7 us of CPU per record, a
-    third of its own. librdkafka does both in C on a thread of its own; its calls block, so they
+    a Python object per record in Python, a large share of the good sink's CPU (see
+    docs/performance.md). librdkafka does both in C on a thread of its own; its calls block, so they
     run on threads of ours.
 
     Made to come back by itself from a broker outage (see `libs.offsets` for the commit rules):

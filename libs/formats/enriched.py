@@ -371,7 +371,7 @@ def to_event(line: str) -> dict[str, Any]:
 def shredded_name(prefix: str, schema_uri: str) -> str:
     """The document key for entities of `schema_uri`, e.g. `contexts_com_acme_user_profile_1`
     for `iglu:com.acme/userProfile/jsonschema/1-0-2` under prefix `contexts`."""
-    # A dict, not lru_cache: looked up from compiled code it costs a tenth as much, and events
+    # A dict, not lru_cache: looked up from compiled code it costs far less, and events
     # use a handful of schemas. Emptied when full, so arbitrary URIs cannot grow it for ever.
     cache = _SHREDDED_NAMES.get(prefix)
     if cache is None:

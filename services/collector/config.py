@@ -48,9 +48,8 @@ class CollectorConfig(Settings):
     durability: Literal["acked", "fire_and_forget"] = "acked"
     write_timeout_s: float = 5.0
     # How long a write waits for other requests' to share its Kafka produce request (less when
-    # enough are waiting, see libs.kafka). At the pipeline's 3,000 events/s, interleaved 30 s
-    # runs: the broker's CPU per event 65-68 us without lingering, 28-32 us with; the
-    # collector's own 186-192 us without, 99-134 us with.
+    # enough are waiting, see libs.kafka): fewer, larger produce requests cost the collector and
+    # the broker much less CPU per event (figures in docs/performance.md).
     write_linger_ms: float = Field(default=10.0, ge=0)
     # Bodies larger than this are refused with 413 and recorded as a size_violation bad row.
     max_body_bytes: int = 5 * 1_048_576

@@ -28,12 +28,11 @@ BAD_ROWS = Counter("furrow_enrich_bad_rows_total", "Bad rows written to bad", ["
 DUPLICATES = Counter("furrow_enrich_duplicates_total", "Exact duplicates dropped")
 
 # The core runs on the event loop, not in a worker thread: passing the GIL to and fro between
-# such a thread and the loop's Kafka I/O cost 10-20% of the CPU per event (through Kafka, the
-# median of ten runs on the loop was 54 us, of seven in a thread 65; runs in turns). Looking at
-# the loop this often while a batch is enriched keeps Kafka's heartbeats and fetches going. (A
-# schema lookup from a registry that does not answer still holds the loop for its timeouts; a
-# lookup of more than the consumer's session timeout makes the group rebalance, and the batch
-# is read again.)
+# such a thread and the loop's Kafka I/O costs CPU on every event (figures in
+# docs/performance.md). Looking at the loop this often while a batch is enriched keeps Kafka's
+# heartbeats and fetches going. (A schema lookup from a registry that does not answer still
+# holds the loop for its timeouts; a lookup of more than the consumer's session timeout makes
+# the group rebalance, and the batch is read again.)
 LOOK_AT_THE_LOOP_EVERY_S = 0.02
 
 

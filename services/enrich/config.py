@@ -41,7 +41,7 @@ class EnrichConfig(Settings):
     required_fields: list[str] = []
 
     # Exact duplicates (event id and fingerprint) seen within the window are dropped; at most
-    # dedup_max_events pairs are remembered (about 180 bytes each).
+    # dedup_max_events pairs are remembered, which bounds the memory it takes.
     dedup_window_s: float = 600.0
     dedup_max_events: int = 200_000
 

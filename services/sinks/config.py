@@ -24,19 +24,18 @@ class SinkConfig(Settings):
     health_host: str = "127.0.0.1"
     health_port: int
     # How soon a document becomes searchable, as the index setting `refresh_interval`. Half of
-    # Elasticsearch's 1s: under the pipeline's 3,000 events/s a refresh comes about every
-    # interval plus 0.1 s, and a document waited up to 1.4 s for one after its bulk was
-    # acknowledged; at 500ms the p99 to searchable fell from 1.8 s to 1.25 s, with no more CPU
-    # per event measured in Elasticsearch (make bench PARTS=pipeline). Bulk loads that need no
-    # freshness go faster with a longer one ("30s").
+    # Elasticsearch's 1s: the wait for a refresh after a bulk is acknowledged is the largest part
+    # of the latency to searchable, and halving it cost Elasticsearch no measurable CPU (figures
+    # in docs/performance.md). Bulk loads that need no freshness go faster with a longer one
+    # ("30s").
     refresh_interval: str = "500ms"
     # Fields beyond this many (new contexts, MDC keys) are kept in _source but not indexed.
     total_fields_limit: int = Field(default=2000, ge=200)
     # A bulk request is sent when it holds this many documents or bytes, or is this old.
     bulk_max_documents: int = Field(default=2000, ge=1)
     bulk_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    # Below the rate that fills a bulk its age decides when events are sent: 0.5 s took the
-    # pipeline's p99 to searchable from 3.2 s to 2.1 s (make bench PARTS=pipeline).
+    # Below the rate that fills a bulk its age decides when events are sent, so this bounds the
+    # latency to searchable under light load (figures in docs/performance.md).
     flush_interval_s: float = Field(default=0.5, gt=0)
     # Bulk requests in flight at once; while all are busy, the sink stops reading Kafka.
     max_concurrent_bulks: int = Field(default=2, ge=1)
