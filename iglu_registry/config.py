@@ -4,6 +4,7 @@ from libs.config import LoggingSettings, Settings
 class RegistryConfig(Settings):
     """`[registry]` in the config file, `FURROW_REGISTRY_*` in the environment."""
 
+    # Where the HTTP API listens.
     host: str = "127.0.0.1"
     port: int = 8081
     # The key with every right; `make run` generates one when the variable is unset.

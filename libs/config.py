@@ -48,7 +48,9 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class KafkaSettings(Settings):
+    # The brokers, as host:port separated by commas.
     bootstrap_servers: str = "127.0.0.1:9092"
+    # How the clients name themselves to the brokers (in their logs and quotas).
     client_id: str = "furrow"
     # Kafka's own default; the collector needs it to know how large a raw record may be.
     max_request_size: int = 1_048_576
@@ -130,9 +132,13 @@ class KafkaSettings(Settings):
 
 
 class TopicSettings(Settings):
+    # Collector payloads, written by the collector and read by the enricher.
     raw: str = "raw"
+    # Enriched events (TSV), read by the good sink.
     good: str = "good"
+    # Bad rows of every stage, read by the bad sink and by furrow replay.
     bad: str = "bad"
+    # Log lines from the log listener, read by the logs sink.
     logs: str = "logs"
 
 
@@ -185,6 +191,7 @@ class ElasticsearchSettings(Settings):
 
 
 class LoggingSettings(Settings):
+    # The lowest level logged (DEBUG, INFO, WARNING, ERROR).
     level: str = "INFO"
     # When set ("host:port"), the service also ships its own logs to a Logstash-compatible
     # TCP listener such as Furrow's own on port 9600.

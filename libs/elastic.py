@@ -47,7 +47,8 @@ def setup_problem(settings: ElasticsearchSettings, error: TransportError | ApiEr
     if isinstance(error, ApiError) and error.meta.status == 403:
         return (
             f"Elasticsearch at {where} refused a request for want of privileges "
-            f"({_reason(error)}): give {_who(settings)} those README's 'Production clusters' lists"
+            f"({_reason(error)}): give {_who(settings)} those 'Production clusters' in "
+            "docs/operating.md lists"
         )
     if isinstance(error, TlsError):
         if "CERTIFICATE_VERIFY_FAILED" in f"{error.message} {error.errors}":

@@ -52,12 +52,18 @@ class RepositorySettings(Settings):
     (`url` and `static`, schemas at `{url}/schemas/vendor/name/format/M-R-A` as on Iglu
     Central) or a directory (`path`) laid out `vendor/name/format/M-R-A`."""
 
+    # A name for the lookup history of bad rows.
     name: str
+    # Repositories whose vendor_prefixes cover a schema's vendor are asked first, then lower
+    # priorities first.
     priority: int = 0
     vendor_prefixes: list[str] = []
+    # An Iglu Server's (or static repository's) base URL, with its API key if it wants one.
     url: str | None = None
     api_key: str | None = None
+    # The URL serves files laid out as Iglu Central's, not Iglu Server's API.
     static: bool = False
+    # A directory laid out vendor/name/format/M-R-A, instead of a URL.
     path: Path | None = None
 
 

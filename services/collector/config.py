@@ -8,6 +8,7 @@ from libs.config import KafkaSettings, LoggingSettings, Settings, TopicSettings
 class CollectorConfig(Settings):
     """`[collector]` in the config file, `FURROW_COLLECTOR_*` in the environment."""
 
+    # Where the HTTP server listens.
     host: str = "127.0.0.1"
     port: int = 8000
     # Extra request paths stored as if they were another, e.g. {"/com.acme/track" =
@@ -16,12 +17,14 @@ class CollectorConfig(Settings):
 
     # The network user id cookie.
     cookie_enabled: bool = True
+    # The cookie's name and lifetime.
     cookie_name: str = "sp"
     cookie_expiry_days: int = 365
     # The first domain that equals the Origin's host or is a suffix of it is the cookie's domain;
     # else the fallback; else the cookie has no Domain attribute (the collector's host).
     cookie_domains: list[str] = []
     cookie_fallback_domain: str | None = None
+    # The cookie's attributes; SameSite=None lets third-party trackers send it.
     cookie_secure: bool = True
     cookie_http_only: bool = True
     cookie_same_site: Literal["None", "Lax", "Strict"] = "None"
@@ -53,6 +56,7 @@ class CollectorConfig(Settings):
     write_linger_ms: float = Field(default=10.0, ge=0)
     # Bodies larger than this are refused with 413 and recorded as a size_violation bad row.
     max_body_bytes: int = 5 * 1_048_576
+    # How long browsers may cache a CORS preflight's answer.
     cors_max_age_s: int = 3600
 
     kafka: KafkaSettings = KafkaSettings()

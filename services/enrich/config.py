@@ -8,7 +8,9 @@ from libs.iglu_repositories import BUILTIN_PRIORITY
 class EnrichConfig(Settings):
     """`[enrich]` in the config file, `FURROW_ENRICH_*` in the environment."""
 
+    # Enrichers sharing a group share the raw topic's partitions.
     group_id: str = "furrow-enrich"
+    # Where /health and /metrics are served.
     health_host: str = "127.0.0.1"
     health_port: int = 9101
 
@@ -20,6 +22,7 @@ class EnrichConfig(Settings):
     registry_api_key: str | None = None
     extra_repositories: list[RepositorySettings] = []
     builtin_priority: int = BUILTIN_PRIORITY
+    # Schemas and validators kept in memory, and for how long at most.
     schema_cache_size: int = 1000
     schema_cache_ttl_s: float = 600.0
     # A schema is live: the registry's change feed is polled every schema_changes_poll_s, and

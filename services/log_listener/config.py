@@ -9,8 +9,10 @@ from libs.config import KafkaSettings, LoggingSettings, Settings, TopicSettings
 class LogListenerConfig(Settings):
     """`[logs]` in the config file, `FURROW_LOGS_*` in the environment."""
 
+    # Where the TCP listener accepts connections.
     host: str = "127.0.0.1"
     port: int = 9600
+    # Where /health and /metrics are served.
     health_host: str = "127.0.0.1"
     health_port: int = 9105
     # Longer lines are cut to this many bytes and tagged, so one peer cannot exhaust memory.
@@ -26,6 +28,7 @@ class LogListenerConfig(Settings):
     max_in_flight: int = Field(default=4, ge=1)
     # Past this much not yet acknowledged by Kafka, reading from the sockets pauses.
     max_buffered_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    # Failed Kafka writes are retried, waiting twice as long each time up to this.
     max_backoff_s: float = Field(default=10.0, gt=0)
     # On SIGTERM, how long to keep trying to write what was read before exiting anyway.
     drain_timeout_s: float = Field(default=30.0, ge=0)

@@ -20,7 +20,9 @@ class SinkConfig(Settings):
 
     # The alias searched by users; documents go to daily indices `<index>-YYYY.MM.DD` behind it.
     index: str
+    # Sinks of one kind sharing a group share its topic's partitions.
     group_id: str
+    # Where /health and /metrics are served.
     health_host: str = "127.0.0.1"
     health_port: int
     # How soon a document becomes searchable, as the index setting `refresh_interval`. Half of
@@ -39,6 +41,7 @@ class SinkConfig(Settings):
     flush_interval_s: float = Field(default=0.5, gt=0)
     # Bulk requests in flight at once; while all are busy, the sink stops reading Kafka.
     max_concurrent_bulks: int = Field(default=2, ge=1)
+    # A bulk request unanswered this long is retried.
     request_timeout_s: float = Field(default=60.0, gt=0)
     # Retries of a failed bulk wait twice as long each time, up to this.
     max_backoff_s: float = Field(default=30.0, gt=0)

@@ -5,7 +5,7 @@ Each `Case` is one input and expected output of a spec in `snowplow/enrich`, und
 and its case so the next reader can find the source. Only the facts are taken (inputs, expected
 outputs), never code. Where Furrow deliberately does otherwise, the case says what Furrow gives
 and why; the test then asserts Furrow's value and that it is not Snowplow's, so a difference can
-neither go unnoticed nor quietly disappear. The README lists every such case.
+neither go unnoticed nor quietly disappear. docs/enricher.md lists every such case.
 """
 
 from __future__ import annotations

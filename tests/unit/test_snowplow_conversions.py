@@ -810,7 +810,7 @@ def test_decimals_never_go_through_a_float() -> None:
 
 
 def all_cases() -> list[Any]:
-    """Every table of this module, for the README check in test_snowplow_enrichments."""
+    """Every table of this module, for the docs check in test_snowplow_enrichments."""
     tables: list[list[Case]] = [
         DECIMALS,
         VALID_DECIMALS,

@@ -1,6 +1,6 @@
 """Snowplow's vectors for the enrichments Furrow has: event fingerprint, anonymise IP, campaign
 attribution, referer parser, cookie and HTTP header extractors, ua parser, the cross-domain
-linker and the page URI; and the check that the README lists every deliberate difference."""
+linker and the page URI; and the check that docs/enricher.md lists every deliberate difference."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from tests.unit import test_snowplow_adapters, test_snowplow_conversions, test_s
 from tests.unit.snowplow_vectors import Case, cases
 
 REGISTRY = "enrichments/registry/"
-README = Path(__file__).resolve().parents[2] / "README.md"
+ENRICHER_DOCS = Path(__file__).resolve().parents[2] / "docs" / "enricher.md"
 
 # --- EventFingerprintEnrichmentSpec ------------------------------------------------------------
 
@@ -554,7 +554,7 @@ def test_text_is_made_tsv_safe(case: Case) -> None:
     case.check(_read({"page": case.given}).get("page_title"))
 
 
-# --- helpers and the README --------------------------------------------------------------------
+# --- helpers and the docs ----------------------------------------------------------------------
 
 
 def _raw(
@@ -595,10 +595,10 @@ def every_case() -> list[Case]:
     return [c for table in own for c in table] + [c for m in modules for c in m.all_cases()]
 
 
-def test_the_readme_lists_every_deliberate_difference() -> None:
-    readme = README.read_text()
-    listed = set(re.findall(r"^- `([^`]+)` «([^»]+)»", readme, re.MULTILINE))
+def test_the_docs_list_every_deliberate_difference() -> None:
+    docs = ENRICHER_DOCS.read_text()
+    listed = set(re.findall(r"^- `([^`]+)` «([^»]+)»", docs, re.MULTILINE))
     differences = {(c.spec.rsplit("/", 1)[-1], c.name) for c in every_case() if c.differs}
-    assert differences, "no difference marked: the README section is stale"
-    assert differences - listed == set(), "add these to README's deliberate differences"
-    assert listed - differences == set(), "the README lists differences no test marks"
+    assert differences, "no difference marked: the docs' section is stale"
+    assert differences - listed == set(), "add these to docs/enricher.md's deliberate differences"
+    assert listed - differences == set(), "docs/enricher.md lists differences no test marks"
