@@ -23,7 +23,6 @@ from pydantic.fields import FieldInfo
 
 from iglu_registry.config import RegistryConfig
 from libs.config import Settings
-from libs.iglu_client import RepositorySettings
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
 from services.log_listener.config import LogListenerConfig
@@ -97,9 +96,7 @@ def render() -> str:
         lines.append(f"| [`[{name}]`](#{name}) | {commands} |")
     for service in SERVICES:
         own = {
-            name: field
-            for name, field in service.model.model_fields.items()
-            if name not in shared
+            name: field for name, field in service.model.model_fields.items() if name not in shared
         }
         lines += _table(service.table, service.model, own, service.defaults)
         for name, field in own.items():
@@ -134,7 +131,7 @@ def _table(
         "| --- | --- | --- | --- | --- |",
     ]
     for name, field in fields.items():
-        default = defaults[name] if name in defaults else field.default
+        default = defaults.get(name, field.default)
         variable = "-" if repeated or _from_file_only(field.annotation) else _variable(table, name)
         cells = [
             f"`{name}`",
@@ -158,9 +155,7 @@ def _comments(model: type[BaseModel]) -> dict[str, str]:
     group_head: str | None = None
     previous_end = class_node.lineno
     for statement in class_node.body:
-        if not (
-            isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
-        ):
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             group_head = None
             previous_end = statement.end_lineno or statement.lineno
             continue
