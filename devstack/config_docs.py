@@ -122,8 +122,8 @@ def _table(
     if fields and model.__doc__ and not model.__doc__.startswith(("`[", "Base of")):
         lines += ["", " ".join(inspect.cleandoc(model.__doc__).split())]
     if not fields:
-        lines += ["", "Only the shared tables above."]
-        return lines
+        tables = ", ".join(f"`[{name}]`" for name in model.model_fields)
+        return [*lines, "", f"No keys of its own: it reads the shared tables {tables}."]
     comments = _comments(model)
     lines += [
         "",

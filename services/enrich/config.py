@@ -41,6 +41,7 @@ class EnrichConfig(Settings):
     # Events whose device clock is further behind, or ahead of, the collector's become bad rows.
     max_device_age_s: float | None = None
     max_device_future_s: float | None = None
+    # Atomic fields every event must have; an event without one becomes a bad row.
     required_fields: list[str] = []
 
     # Exact duplicates (event id and fingerprint) seen within the window are dropped; at most
