@@ -8,7 +8,7 @@ import gc
 def freeze_long_lived_objects() -> None:
     """Keep every object that exists now (modules, configuration, an enricher's regexes and
     geo database, a benchmark's prepared input) out of the collector's sight from now on.
-    Otherwise each full collection walks them all again: measured, about a tenth of the
-    enricher's time and a third of the good sink's."""
+    Otherwise each full collection walks them all again, a large share of a service's CPU
+    (see docs/performance.md)."""
     gc.collect()
     gc.freeze()

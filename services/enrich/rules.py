@@ -48,7 +48,7 @@ def _parse(text: str) -> datetime:
 @dataclass
 class Deduplicator:
     """Remembers (event id, fingerprint) pairs for `window_s` seconds, at most `max_events` of
-    them, which bounds memory at about 180 bytes per pair (measured with tracemalloc).
+    them, which bounds its memory (the size of a pair is in docs/performance.md).
 
     Pairs are kept in two generations: the current one, and the one before it. A new generation
     starts when the current one is `window_s` old (the one before it then holds only pairs older
