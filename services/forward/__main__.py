@@ -23,12 +23,8 @@ from libs.consumer import serve_sources
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from services.forward.config import ForwardConfig
-from services.forward.filters import compile_filter
-from services.forward.forwarder import Forwarder
-from services.forward.payloads import shaper
-from services.forward.retries import RetryPolicy
+from services.forward.forwarder import Forwarder, destination_forwarder
 from services.forward.targets import Target, target_for
-from services.sinks.bulks import BulkLimits
 
 LAG = Gauge(
     "furrow_forward_lag_records",
@@ -46,20 +42,8 @@ async def serve(config: ForwardConfig, secrets: dict[str, str | None]) -> None:
         source = KafkaSource(config.kafka, [config.topics.good], destination.consumer_group)
         target = target_for(destination, secrets[destination.name], config.kafka)
         forwarders.append(
-            Forwarder(
-                destination.name,
-                event_filter=compile_filter(destination.filter),
-                shape=shaper(destination),
-                target=target,
-                bad_sink=bad_sink,
-                bad_topic=config.topics.bad,
-                limits=BulkLimits(
-                    destination.batch_max_events,
-                    destination.batch_max_bytes,
-                    destination.flush_interval_s,
-                ),
-                policy=RetryPolicy(destination.max_attempts, destination.max_backoff_s),
-                max_in_flight=destination.max_in_flight,
+            destination_forwarder(
+                destination, target, bad_sink=bad_sink, bad_topic=config.topics.bad
             )
         )
         LAG.labels(destination.name).set_function(_lag_of(source))

@@ -116,8 +116,9 @@ class DestinationSettings(Settings):
     batch_max_events: int = Field(default=500, ge=1)
     batch_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     flush_interval_s: float = Field(default=0.5, gt=0)
-    # Batches in flight at once; while all are busy, the destination stops reading Kafka.
-    max_in_flight: int = Field(default=2, ge=1)
+    # Batches in flight at once; while all are busy, the destination stops reading Kafka. Four
+    # keep a receiver that answers at once busy while the next batches are shaped (make bench).
+    max_in_flight: int = Field(default=4, ge=1)
     request_timeout_s: float = Field(default=10.0, gt=0)
     # Sends of one batch (the first included) before its events become bad rows.
     max_attempts: int = Field(default=12, ge=1)
@@ -182,7 +183,7 @@ class ForwardConfig(Settings):
 
     destinations: list[DestinationSettings] = []
     health_host: str = "127.0.0.1"
-    health_port: int = 9106
+    health_port: int = 9107
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -52,18 +52,22 @@ class FilteredEvent:
 EventFilter = Callable[[FilteredEvent], bool]
 
 
-def compile_filter(settings: FilterSettings | None) -> EventFilter:
-    """The predicate `settings` describe; every event passes when there are none."""
+def compile_filter(settings: FilterSettings | None) -> EventFilter | None:
+    """The predicate `settings` describe; None when there are none (every event passes)."""
     if settings is None:
-        return _every_event
+        return None
+    return _predicate(settings)
+
+
+def _predicate(settings: FilterSettings) -> EventFilter:
     if settings.all is not None:
-        parts = [compile_filter(part) for part in settings.all]
+        parts = [_predicate(part) for part in settings.all]
         return lambda event: all(part(event) for part in parts)
     if settings.any is not None:
-        parts = [compile_filter(part) for part in settings.any]
+        parts = [_predicate(part) for part in settings.any]
         return lambda event: any(part(event) for part in parts)
     if settings.negated is not None:
-        negated = compile_filter(settings.negated)
+        negated = _predicate(settings.negated)
         return lambda event: not negated(event)
     if settings.event_name is not None:
         return _column_in(_EVENT_NAME, frozenset(settings.event_name))
@@ -78,10 +82,6 @@ def compile_filter(settings: FilterSettings | None) -> EventFilter:
     assert settings.field is not None and settings.regex is not None
     position, search = _POSITIONS[settings.field], re.compile(settings.regex).search
     return lambda event: search(event.columns[position]) is not None
-
-
-def _every_event(event: FilteredEvent) -> bool:
-    return True
 
 
 def _column_in(position: int, values: frozenset[str]) -> EventFilter:

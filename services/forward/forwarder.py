@@ -22,8 +22,9 @@ from prometheus_client import Counter
 from libs.formats import badrows
 from libs.formats.enriched import FIELD_COUNT
 from libs.pipes import Message, Record, Sink, Source, write_patiently
-from services.forward.filters import EventFilter, FilteredEvent
-from services.forward.payloads import Shaper, Unforwardable
+from services.forward.config import DestinationSettings
+from services.forward.filters import EventFilter, FilteredEvent, compile_filter
+from services.forward.payloads import Shaper, Unforwardable, shaper
 from services.forward.retries import Answer, RetryPolicy, Verdict
 from services.forward.targets import Target
 from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits
@@ -51,12 +52,31 @@ FILTERED = Counter(
 Sleep = Callable[[float], Awaitable[None]]
 
 
+def destination_forwarder(
+    destination: DestinationSettings, target: Target, *, bad_sink: Sink, bad_topic: str
+) -> Forwarder:
+    """The forwarder of `destination`, sending to `target`."""
+    return Forwarder(
+        destination.name,
+        event_filter=compile_filter(destination.filter),
+        shape=shaper(destination),
+        target=target,
+        bad_sink=bad_sink,
+        bad_topic=bad_topic,
+        limits=BulkLimits(
+            destination.batch_max_events, destination.batch_max_bytes, destination.flush_interval_s
+        ),
+        policy=RetryPolicy(destination.max_attempts, destination.max_backoff_s),
+        max_in_flight=destination.max_in_flight,
+    )
+
+
 class Forwarder:
     def __init__(
         self,
         name: str,
         *,
-        event_filter: EventFilter,
+        event_filter: EventFilter | None,
         shape: Shaper,
         target: Target,
         bad_sink: Sink,
@@ -116,19 +136,19 @@ class Forwarder:
 
     def _outcome(self, record: Record) -> bytes | BadRow | None:
         """What to send for `record`, a bad row if nothing can be, None if it is left out."""
+        if self._filter is not None:
+            try:
+                columns = record.value.decode().split("\t")
+            except UnicodeDecodeError:
+                return self._bad_row(record, "TransformationError", "not UTF-8 text")
+            if len(columns) != FIELD_COUNT:
+                message = f"not an enriched event: {len(columns)} columns, not {FIELD_COUNT}"
+                return self._bad_row(record, "TransformationError", message)
+            if not self._filter(FilteredEvent(columns)):
+                self._filtered.inc()
+                return None
         try:
-            line = record.value.decode()
-        except UnicodeDecodeError:
-            return self._bad_row(record, "TransformationError", "not UTF-8 text")
-        columns = line.split("\t")
-        if len(columns) != FIELD_COUNT:
-            message = f"not an enriched event: {len(columns)} columns, not {FIELD_COUNT}"
-            return self._bad_row(record, "TransformationError", message)
-        if not self._filter(FilteredEvent(columns)):
-            self._filtered.inc()
-            return None
-        try:
-            return self._shape(line)
+            return self._shape(record.value)
         except Unforwardable as unforwardable:
             return self._bad_row(record, "TransformationError", str(unforwardable))
 

@@ -45,23 +45,26 @@ class Unforwardable(ValueError):
     """The event cannot be made into what the destination takes; the message says why."""
 
 
-Shaper = Callable[[str], bytes]
+Shaper = Callable[[bytes], bytes]
 
 
 def shaper(destination: DestinationSettings) -> Shaper:
-    """The function making an enriched line into the bytes of one event for `destination`;
-    it raises Unforwardable."""
+    """The function making an enriched line, as read from `good`, into the bytes of one event
+    for `destination`; it raises Unforwardable."""
     fields = None if destination.fields is None else frozenset(destination.fields)
     if destination.target == "amplitude":
         return lambda line: orjson.dumps(amplitude_event(_event(line), fields))
     return lambda line: event_json(line, fields)
 
 
-def event_json(line: str, fields: frozenset[str] | None) -> bytes:
+def event_json(line: bytes, fields: frozenset[str] | None) -> bytes:
     """The event's JSON with only the keys in `fields` (every key if None)."""
     if fields is None:
         try:
+            # The bytes as read: decoding them is the encoder's own, cheaper, check.
             return enriched.to_json_bytes(line).json
+        except UnicodeDecodeError:
+            raise Unforwardable("not UTF-8 text") from None
         except enriched.EnrichedEventError as error:
             raise Unforwardable(_why(error)) from None
     return orjson.dumps(_selected(_event(line), fields))
@@ -118,9 +121,11 @@ def amplitude_request(api_key: str, events: Iterable[bytes]) -> bytes:
     )
 
 
-def _event(line: str) -> dict[str, Any]:
+def _event(line: bytes) -> dict[str, Any]:
     try:
-        return enriched.to_json(line)
+        return enriched.to_json(line.decode())
+    except UnicodeDecodeError:
+        raise Unforwardable("not UTF-8 text") from None
     except enriched.EnrichedEventError as error:
         raise Unforwardable(_why(error)) from None
 

@@ -31,7 +31,7 @@ def line(number: int = 3, **changes: str) -> str:
 
 
 def test_every_field_is_the_good_sinks_json_without_its_time_field() -> None:
-    forwarded = orjson.loads(event_json(line(), None))
+    forwarded = orjson.loads(event_json(line().encode(), None))
     indexed = orjson.loads(enriched.to_json_bytes(line(), time_field="@timestamp").json)
     del indexed["@timestamp"]
     assert forwarded == indexed
@@ -39,7 +39,7 @@ def test_every_field_is_the_good_sinks_json_without_its_time_field() -> None:
 
 def test_fields_keep_only_the_keys_named() -> None:
     fields = frozenset({"event_id", "app_id", "geo_location", LINK_CLICK_KEY, USER_KEY, "tr_total"})
-    forwarded = orjson.loads(event_json(line(), fields))
+    forwarded = orjson.loads(event_json(line().encode(), fields))
     full = enriched.to_json(line())
     # tr_total: a transaction field this link click does not have.
     assert forwarded == {key: full[key] for key in fields if key in full}
@@ -51,9 +51,15 @@ def test_fields_keep_only_the_keys_named() -> None:
 
 
 @pytest.mark.parametrize("fields", [None, frozenset({"event_id"})])
+def test_text_that_is_not_utf8_is_unforwardable(fields: frozenset[str] | None) -> None:
+    with pytest.raises(Unforwardable, match="not UTF-8"):
+        event_json(line().encode()[:-1] + b"\xff", fields)
+
+
+@pytest.mark.parametrize("fields", [None, frozenset({"event_id"})])
 def test_an_invalid_line_is_unforwardable(fields: frozenset[str] | None) -> None:
     with pytest.raises(Unforwardable, match="txn_id"):
-        event_json(line(txn_id="not a number"), fields)
+        event_json(line(txn_id="not a number").encode(), fields)
 
 
 def event(**values: Any) -> dict[str, Any]:
@@ -164,7 +170,7 @@ def test_an_event_amplitude_cannot_take_is_unforwardable(
 
 def test_an_amplitude_request_carries_the_key_and_the_events() -> None:
     destination = DestinationSettings(name="amp", target="amplitude", api_key_env="AMP_KEY")
-    encoded = [shaper(destination)(line(number)) for number in range(3)]
+    encoded = [shaper(destination)(line(number).encode()) for number in range(3)]
     body = orjson.loads(amplitude_request("secret-key", encoded))
     assert body["api_key"] == "secret-key"
     assert body["options"] == {"min_id_length": 1}

@@ -109,7 +109,7 @@ async def test_every_event_is_sent_in_batches_and_committed() -> None:
     target = ScriptedTarget()
     sent = records(25)
     source, bad, _ = await forward(target, [sent[:12], sent[12:]])
-    expected = [orjson.loads(event_json(r.value.decode(), None))["event_id"] for r in sent]
+    expected = [orjson.loads(event_json(r.value, None))["event_id"] for r in sent]
     assert target.event_ids() == expected
     assert max(len(batch) for batch in target.batches) == 10
     assert source.committed == {("good", 0): 25}
@@ -148,7 +148,7 @@ async def test_events_past_the_retry_budget_become_bad_rows_then_are_committed()
 
 async def test_a_refused_batch_is_split_down_to_the_events_refused() -> None:
     sent = records(10)
-    refused_id = orjson.loads(event_json(sent[6].value.decode(), None))["event_id"]
+    refused_id = orjson.loads(event_json(sent[6].value, None))["event_id"]
 
     def answer(batch: list[dict[str, object]]) -> Answer:
         if any(event["event_id"] == refused_id for event in batch):
@@ -164,9 +164,7 @@ async def test_a_refused_batch_is_split_down_to_the_events_refused() -> None:
         for event in batch
     ]
     assert sorted(delivered) == sorted(
-        orjson.loads(event_json(r.value.decode(), None))["event_id"]
-        for r in sent
-        if r is not sent[6]
+        orjson.loads(event_json(r.value, None))["event_id"] for r in sent if r is not sent[6]
     )
     (row,) = bad_rows(bad)
     assert_valid(row)
@@ -179,7 +177,10 @@ async def test_a_refused_batch_is_split_down_to_the_events_refused() -> None:
     assert source.committed == {("good", 0): 10}
 
 
-async def test_unreadable_records_become_bad_rows_and_the_rest_is_sent() -> None:
+@pytest.mark.parametrize("event_filter", [None, {"app_id": ["shop"]}])
+async def test_unreadable_records_become_bad_rows_and_the_rest_is_sent(
+    event_filter: dict[str, object] | None,
+) -> None:
     sent = records(3)
     broken = [
         Record("good", 0, 3, b"not an enriched event"),
@@ -187,7 +188,7 @@ async def test_unreadable_records_become_bad_rows_and_the_rest_is_sent() -> None
         Record("good", 0, 5, sent[0].value.replace(b"\tsp\t", b"\tsp\tx\t", 1)),
     ]
     target = ScriptedTarget()
-    source, bad, _ = await forward(target, [sent + broken])
+    source, bad, _ = await forward(target, [sent + broken], event_filter=event_filter)
     assert len(target.event_ids()) == 3
     rows = bad_rows(bad)
     assert [row["data"]["failure"]["errorType"] for row in rows] == ["TransformationError"] * 3  # type: ignore[index]
