@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import jsonschema
 import orjson
 import pytest
 import uvicorn
@@ -29,6 +30,11 @@ from tests.integration.kafka import created_topics, produce, wait_until_consumed
 from tests.integration.processes import Service, start_service, unused_port
 
 EVENTS = 600
+SCHEMA = orjson.loads(
+    Path(
+        badrows.BUILTIN_SCHEMAS, badrows.VENDOR, "event_forwarding_error/jsonschema/1-0-0"
+    ).read_bytes()
+)
 
 
 @dataclass
@@ -183,7 +189,9 @@ async def test_a_destination_answering_500_for_a_while_gets_every_event_while_an
         closed.close()
         config = destination(
             "flaky", group, target="http", url=flaky.url, batch_max_events=100, max_backoff_s=1.0
-        ) + destination("down", group, target="http", url=down_url, max_backoff_s=1.0)
+        ) + destination(
+            "down", group, target="http", url=down_url, max_backoff_s=1.0, max_attempts=40
+        )
         service = start_forward(config)
         await produce(kafka_bootstrap, topics.good, lines)
         await wait_until_consumed(kafka_bootstrap, f"{group}-flaky", topics.good, timeout_s=60)
@@ -197,7 +205,45 @@ async def test_a_destination_answering_500_for_a_while_gets_every_event_while_an
         # The destination that is down holds up only its own group, which has committed nothing.
         assert metric(service, "furrow_forward_events_sent_total", "down") == 0
         assert metric(service, "furrow_forward_events_retried_total", "down") > 0
-        assert service.stop() == 0
+        # The lag as last measured (every few seconds): all of good for it, none for the other.
+        async with asyncio.timeout(20):
+            while True:
+                lags = [metric(service, "furrow_forward_lag_records", d) for d in ("flaky", "down")]
+                if lags == [0, EVENTS]:
+                    break
+                await asyncio.sleep(0.5)
+
+
+async def test_events_past_their_retry_budget_become_bad_rows_and_are_committed(
+    kafka_bootstrap: str, topics: Topics, start_forward: Callable[..., Service]
+) -> None:
+    lines = list(enriched_lines(30, seed=26))
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    down_url = f"http://127.0.0.1:{closed.getsockname()[1]}/events"
+    closed.close()
+    group = topics.good
+    config = destination(
+        "gone", group, target="http", url=down_url, max_attempts=3, max_backoff_s=0.2
+    )
+    service = start_forward(config)
+    await produce(kafka_bootstrap, topics.good, lines)
+    await wait_until_consumed(kafka_bootstrap, f"{group}-gone", topics.good, timeout_s=60)
+    rows = await bad_rows(kafka_bootstrap, topics.bad, len(lines))
+    assert sorted(str(row["data"]["payload"]) for row in rows) == sorted(  # type: ignore[index]
+        line.decode() for line in lines
+    )
+    validator = jsonschema.Draft4Validator(
+        SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
+    )
+    for row in rows:
+        assert row["schema"] == badrows.EVENT_FORWARDING_ERROR
+        validator.validate(row["data"])
+        failure = row["data"]["failure"]  # type: ignore[index]
+        assert failure["errorType"] == "RetriesExhausted"
+        assert failure["errorCode"] is None
+        assert failure["errorMessage"].startswith("destination gone: ConnectError")
+    assert metric(service, "furrow_forward_events_failed_total", "gone") == len(lines)
 
 
 async def test_an_event_the_destination_refuses_becomes_an_event_forwarding_error(
