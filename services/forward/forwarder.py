@@ -179,7 +179,7 @@ class Forwarder:
                 half = len(items) // 2
                 return await self._deliver(items[:half]) + await self._deliver(items[half:])
             attempt += 1
-            wait_s = self._policy.wait_before(attempt)
+            wait_s = self._policy.wait_before(attempt, answer.retry_after_s)
             if wait_s is None:
                 logger.error(
                     "events past their retry budget became bad rows",

@@ -30,11 +30,25 @@ def verdict_of_status(status: int) -> Verdict:
 
 @dataclass(frozen=True)
 class Answer:
-    """A destination's answer to one send; `code` is the HTTP status, if it answered in HTTP."""
+    """A destination's answer to one send; `code` is the HTTP status, if it answered in HTTP,
+    and `retry_after_s` how long it asked to be left alone (HTTP's Retry-After), if it did."""
 
     verdict: Verdict
     reason: str = ""
     code: int | None = None
+    retry_after_s: float | None = None
+
+
+def retry_after_s(header: str | None) -> float | None:
+    """A Retry-After header given in seconds; None when absent or not a number of seconds (an
+    HTTP date is left to the backoff)."""
+    if header is None:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
 
 
 DELIVERED: Final = Answer(Verdict.DELIVERED)
@@ -49,9 +63,11 @@ class RetryPolicy:
     max_wait_s: float
     first_wait_s: float = 0.5
 
-    def wait_before(self, attempt: int) -> float | None:
-        """Seconds to wait before send number `attempt` (2 for the first retry); None once the
+    def wait_before(self, attempt: int, asked_s: float | None = None) -> float | None:
+        """Seconds to wait before send number `attempt` (2 for the first retry), at least
+        `asked_s` (the destination's Retry-After) but never over `max_wait_s`; None once the
         budget is spent."""
         if attempt > self.max_attempts:
             return None
-        return min(self.first_wait_s * 2.0 ** (attempt - 2), self.max_wait_s)
+        backoff_s = self.first_wait_s * 2.0 ** (attempt - 2)
+        return min(max(backoff_s, asked_s or 0.0), self.max_wait_s)

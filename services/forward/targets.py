@@ -13,7 +13,13 @@ from libs.kafka import KafkaSink
 from libs.pipes import Message, SinkError
 from services.forward.config import AMPLITUDE_URL, DestinationSettings
 from services.forward.payloads import amplitude_request
-from services.forward.retries import DELIVERED, Answer, Verdict, verdict_of_status
+from services.forward.retries import (
+    DELIVERED,
+    Answer,
+    Verdict,
+    retry_after_s,
+    verdict_of_status,
+)
 
 # What a refusal's body may add to the bad row's message.
 REASON_CHARS = 500
@@ -69,7 +75,8 @@ class HttpTarget:
         if verdict is Verdict.DELIVERED:
             return DELIVERED
         reason = f"HTTP {response.status_code}: {response.text[:REASON_CHARS]}"
-        return Answer(verdict, reason, response.status_code)
+        asked_s = retry_after_s(response.headers.get("Retry-After"))
+        return Answer(verdict, reason, response.status_code, asked_s)
 
     async def stop(self) -> None:
         await self._client.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.forward.retries import RetryPolicy, Verdict, verdict_of_status
+from services.forward.retries import RetryPolicy, Verdict, retry_after_s, verdict_of_status
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,36 @@ def test_waits_double_up_to_the_maximum_until_the_budget_is_spent(
         attempt += 1
     assert planned == waits
     assert attempt == policy.max_attempts + 1
+
+
+@pytest.mark.parametrize(
+    ("attempt", "asked_s", "wait_s"),
+    [
+        (2, None, 0.5),
+        (2, 3.0, 3.0),
+        (5, 1.0, 4.0),
+        (2, 120.0, 30.0),
+        (13, 3.0, None),
+    ],
+)
+def test_a_retry_after_lengthens_the_wait_up_to_the_maximum(
+    attempt: int, asked_s: float | None, wait_s: float | None
+) -> None:
+    assert RetryPolicy(max_attempts=12, max_wait_s=30).wait_before(attempt, asked_s) == wait_s
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("30", 30.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("-1", None),
+        ("inf", None),
+        ("nan", None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+    ],
+)
+def test_retry_after_in_seconds(header: str | None, seconds: float | None) -> None:
+    assert retry_after_s(header) == seconds

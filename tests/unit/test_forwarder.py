@@ -254,3 +254,12 @@ async def test_batch_sizes_follow_the_limits(max_events: int) -> None:
     await forward(target, [records(7)], max_events=max_events)
     assert sum(len(batch) for batch in target.batches) == 7
     assert max(len(batch) for batch in target.batches) == min(max_events, 7)
+
+
+async def test_a_destination_asking_for_time_gets_it() -> None:
+    answers = iter([Answer(Verdict.RETRY, "HTTP 429: slow down", 429, retry_after_s=5.0)])
+    target = ScriptedTarget(lambda batch: next(answers, DELIVERED))
+    source, bad, waits = await forward(target, [records(3)])
+    assert waits == [5.0]
+    assert source.committed == {("good", 0): 3}
+    assert bad.written == []
