@@ -65,7 +65,7 @@ async def serve(config: ForwardConfig, secrets: dict[str, str | None]) -> None:
         for destination, source in zip(config.destinations, sources, strict=True):
             if (problem := source.health_problem()) is not None:
                 return f"destination {destination.name}: {problem}"
-        return None
+        return bad_sink.health_problem()
 
     await serve_sources(
         sources,
