@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 
+from bench.forward import forwarder_rate
 from bench.report import Measurement
+from bench.timed import Timed
 from devstack import elasticsearch, kafka
 from devstack.process import REPO_ROOT, run_dir, wait_until
 from libs.config import ElasticsearchSettings, KafkaSettings
@@ -64,6 +66,8 @@ def run() -> list[Measurement]:
     # by a third over minutes, which a ratio of medians taken from different rounds would carry.
     ratio = statistics.median(sink / floor for floor, sink in zip(floors, sinks, strict=True))
     floor, sink = statistics.median(floors), statistics.median(sinks)
+    lines = list(enriched_lines(EVENTS, seed=11))
+    forwarded = forwarder_rate(KafkaSettings(bootstrap_servers=kafka.address()), lines)
     lines_per_s, peak_mib = _listener_into_kafka()
     return [
         Measurement(PART, "bulk floor (same documents)", floor, "docs/s", note=f"{EVENTS} events"),
@@ -85,6 +89,15 @@ def run() -> list[Measurement]:
         ),
         Measurement(
             PART,
+            "forwarder to an HTTP receiver",
+            forwarded,
+            "events/s",
+            target=">= 20000",
+            note=f"one process, {EVENTS} events, receiver answering at once (good sink alone: "
+            f"{alone:,.0f} docs/s)",
+        ),
+        Measurement(
+            PART,
             "log listener into Kafka",
             lines_per_s,
             "lines/s",
@@ -92,34 +105,6 @@ def run() -> list[Measurement]:
             note=f"one process, {LOG_CONNECTIONS} connections, peak RSS {peak_mib:.0f} MiB",
         ),
     ]
-
-
-class _Timed:
-    """A started source that notes when its first batch arrived and closes after `count`
-    records: the sink's rate excludes joining the consumer group."""
-
-    def __init__(self, source: KafkaSource, count: int) -> None:
-        self._source = source
-        self._left = count
-        self.first_batch_at: float | None = None
-
-    def health_problem(self) -> str | None:
-        return self._source.health_problem()
-
-    async def batches(self) -> AsyncIterator[list[Record]]:
-        async for batch in self._source.batches():
-            if self.first_batch_at is None:
-                self.first_batch_at = time.perf_counter()
-            self._left -= len(batch)
-            if self._left <= 0:
-                self._source.close()
-            yield batch
-
-    async def commit(self, records: Sequence[Record]) -> None:
-        await self._source.commit(records)
-
-    def close(self) -> None:
-        self._source.close()
 
 
 class _Acknowledging:
@@ -248,7 +233,7 @@ class GoodSinkBench:
         # A new consumer group each run: every run reads all the events.
         group = f"bench-{self.tag}-{uuid.uuid4().hex[:8]}"
         kafka_source = KafkaSource(self.kafka, [self.good_topic], group)
-        source = _Timed(kafka_source, EVENTS)
+        source = Timed(kafka_source, EVENTS)
         await kafka_source.start()
         try:
             await loader.run(source)

@@ -24,6 +24,7 @@ from iglu_registry.config import RegistryConfig
 from libs.config import load_config
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
+from services.forward.config import ForwardConfig
 from services.log_listener.config import LogListenerConfig
 from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
 
@@ -68,6 +69,16 @@ def endpoints() -> list[Endpoint]:
                 f"sink {kind}",
                 f"{kind} -> index {sink.index} (metrics :{sink.health_port})",
                 f"http://{sink.health_host}:{sink.health_port}/health",
+            )
+        )
+    forward = load_config(ForwardConfig, "forward")
+    if forward.destinations:
+        names = ", ".join(destination.name for destination in forward.destinations)
+        found.append(
+            Endpoint(
+                "forward",
+                f"good -> {names} (metrics :{forward.health_port})",
+                f"http://{forward.health_host}:{forward.health_port}/health",
             )
         )
     found.append(

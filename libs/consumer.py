@@ -54,19 +54,44 @@ async def serve_source(
 ) -> None:
     """Run `consume` (which reads `source` until it is closed) until a stop signal closes the
     source and `consume` returns. `sinks` are open for as long as the source is. `/health` says
-    `health_problem()`, by default the source's."""
+    `health_problem()`, by default the source's or else a sink's."""
+    await serve_sources(
+        [source],
+        sinks,
+        consume,
+        health_host=health_host,
+        health_port=health_port,
+        health_problem=health_problem or functools.partial(first_problem, source, sinks),
+    )
+
+
+async def serve_sources(
+    sources: Sequence[KafkaSource],
+    sinks: Sequence[KafkaSink],
+    consume: Callable[[], Awaitable[None]],
+    *,
+    health_host: str,
+    health_port: int,
+    health_problem: Callable[[], str | None],
+) -> None:
+    """`serve_source` for a service reading several sources at once (each in a consumer group of
+    its own): a stop signal closes them all."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, source.close)
-    problem = health_problem or functools.partial(first_problem, source, sinks)
-    server = embedded_server(health_app(problem), health_host, health_port)
+        loop.add_signal_handler(signum, _close_all, sources)
+    server = embedded_server(health_app(health_problem), health_host, health_port)
     serving = asyncio.create_task(server.serve())
+    started: list[KafkaSource] = []
     try:
         for sink in sinks:
             await sink.start()
-        await source.start()
+        for source in sources:
+            await source.start()
+            started.append(source)
     except BaseException:
         # Settings the servers refuse: the reason goes up to the command, alone.
+        for source in started:
+            await source.stop()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await serving
@@ -75,10 +100,16 @@ async def serve_source(
     try:
         await consume()
     finally:
-        await source.stop()
+        for source in sources:
+            await source.stop()
         for sink in sinks:
             await sink.stop()
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await serving
         logger.info("stopped")
+
+
+def _close_all(sources: Sequence[KafkaSource]) -> None:
+    for source in sources:
+        source.close()

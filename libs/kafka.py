@@ -351,9 +351,15 @@ class KafkaSource:
         self._refused: str | None = None
         # Set by the error callback, on the polling thread: log in with the password file's.
         self._password_refused = False
+        self._lag: int | None = None
 
     def health_problem(self) -> str | None:
         return self._refused or self._watch.problem(time.monotonic())
+
+    def lag(self) -> int | None:
+        """Records of `topics` the group has not committed, as last measured; None until the
+        first measure."""
+        return self._lag
 
     def _new_consumer(self) -> Consumer:
         # The secrets read anew: a consumer replaced after a rotation logs in with the new ones.
@@ -583,6 +589,7 @@ class KafkaSource:
                     continue
                 else:
                     self._refused = None
+                    self._lag = lag.group
                     self._watch.measured(time.monotonic(), lag)
                 if (reason := self._watch.hopeless(time.monotonic())) is None:
                     continue

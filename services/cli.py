@@ -16,6 +16,7 @@ from services.sinks.config import SINK_KINDS
 SERVICE_MODULES = {
     "collector": "services.collector.__main__",
     "enrich": "services.enrich.__main__",
+    "forward": "services.forward.__main__",
     "logs": "services.log_listener.__main__",
     "registry": "iglu_registry.__main__",
 }
@@ -31,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("enrich", help="enricher: raw -> good / bad")
     sink = commands.add_parser("sink", help="Elasticsearch sink for one topic")
     sink.add_argument("kind", choices=SINK_KINDS)
+    commands.add_parser(
+        "forward", help="good -> HTTP endpoints, Amplitude, Kafka topics ([forward] config)"
+    )
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from libs.config import LoggingSettings
+from libs.config import LoggingSettings, load_config
 from libs.log import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ COMPONENTS: tuple[tuple[str, ...], ...] = (
     ("sink", "logs"),
     ("logs",),
 )
+# Started only once a destination is configured: it has nothing to do before.
+FORWARD = ("forward",)
 
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
@@ -65,7 +67,7 @@ def supervise(config_path: Path | None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    children = [Child(arguments) for arguments in COMPONENTS]
+    children = [Child(arguments) for arguments in components(config_path)]
     while not stopping:
         now = time.monotonic()
         for child in children:
@@ -90,6 +92,15 @@ def supervise(config_path: Path | None) -> int:
         time.sleep(0.2)
     _stop_all(children)
     return 0
+
+
+def components(config_path: Path | None) -> tuple[tuple[str, ...], ...]:
+    """The components to run: COMPONENTS, and the forwarder if `[forward]` has a destination.
+    Raises ConfigError when `[forward]` cannot work, so `furrow up` stops at start."""
+    from services.forward.config import ForwardConfig
+
+    forward = load_config(ForwardConfig, "forward", path=config_path)
+    return (*COMPONENTS, FORWARD) if forward.destinations else COMPONENTS
 
 
 def _start(child: Child, config_path: Path | None) -> None:

@@ -33,6 +33,7 @@ SCHEMA_VIOLATIONS: Final = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
 ENRICHMENT_FAILURES: Final = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
 LOADER_PARSING_ERROR: Final = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
 LOADER_RUNTIME_ERROR: Final = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
+EVENT_FORWARDING_ERROR: Final = f"iglu:{VENDOR}/event_forwarding_error/jsonschema/1-0-0"
 # Limits of Snowplow's bad-row schemas: sizes up to 1 GiB, parameters up to 512 characters.
 MAX_SIZE_BYTES: Final = 1 << 30
 MAX_PARAMETER_CHARS: Final = 512
@@ -262,6 +263,29 @@ def loader_runtime_error(component: str, failure: str, event: dict[str, Any]) ->
         for name, value in event.items()
     }
     return _encode(LOADER_RUNTIME_ERROR, component, failure, fitted)
+
+
+def event_forwarding_error(
+    component: str,
+    line: str,
+    *,
+    error_type: str,
+    message: str,
+    code: str | None,
+    latest_state: str | None,
+    now: datetime,
+) -> bytes:
+    """An enriched event that could not be made into what a destination takes, or that the
+    destination refused or never took; `line` is the event as read, `latest_state` what was
+    sent (None if nothing was), `code` the destination's answer (an HTTP status, say)."""
+    failure = {
+        "timestamp": _timestamp(now),
+        "errorType": error_type,
+        "errorMessage": message,
+        "errorCode": code,
+        "latestState": latest_state,
+    }
+    return _encode(EVENT_FORWARDING_ERROR, component, failure, line)
 
 
 @functools.cache

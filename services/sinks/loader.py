@@ -1,9 +1,6 @@
 """The sink's loop: records in, bulk requests out, offsets committed once Elasticsearch (and, for
-bad rows, their destination) has everything up to them.
-
-Reading, converting and indexing overlap: while up to `max_concurrent` bulk requests are in
-flight the next bulk fills; when all are busy (Elasticsearch slow or down), reading stops until one
-completes, so memory stays bounded and nothing is committed that is not indexed.
+bad rows, their destination) has everything up to them. Reading, converting and indexing overlap
+as `services.sinks.shipments` has them.
 """
 
 from __future__ import annotations
@@ -17,19 +14,19 @@ from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
-from libs.pipes import Message, Sink, SinkError, Source
+from libs.pipes import Message, Record, Sink, SinkError, Source
 from services.sinks.bulks import (
     BadRow,
     Bulk,
     BulkItem,
     BulkLimits,
-    CommitTracker,
     add_records,
     bulk_item,
 )
 from services.sinks.config import SinkKind
 from services.sinks.documents import Document, bad_document, rejected_row
 from services.sinks.elastic import Rejection
+from services.sinks.shipments import Shipments
 
 logger = logging.getLogger(__name__)
 
@@ -113,78 +110,43 @@ class Loader:
         self._indexer = indexer
         self._bad_rows = bad_rows
         self._limits = limits
-        self._slots = asyncio.Semaphore(max_concurrent)
-        self._dispatching = asyncio.Lock()
-        self._committing = asyncio.Lock()
-        self._tracker = CommitTracker()
-        self._tickets = 0
-        self._bulk = Bulk(self._tickets)
+        self._max_concurrent = max_concurrent
 
     async def run(self, source: Source) -> None:
         """Load every record of `source` until it closes, then send what is left and return once
         all of it is stored and committed. An error that retrying cannot fix propagates, leaving
         the records of unfinished bulks uncommitted for the next run."""
-        async with asyncio.TaskGroup() as shipments:
-            timer = shipments.create_task(self._flush_when_due(source, shipments))
-            async for batch in source.batches():
-                now = time.monotonic()
-                start = 0
-                while start < len(batch):
-                    start = add_records(
-                        self._bulk,
-                        self._tracker,
-                        batch,
-                        start,
-                        min(len(batch), start + YIELD_EVERY),
-                        kind=self._kind,
-                        alias=self._indexer.alias,
-                        limits=self._limits,
-                        now=now,
-                    )
-                    if self._bulk.is_full(self._limits):
-                        await self._dispatch(source, shipments)
-                    else:
-                        # Converting is CPU work: let acknowledgements in, so that a free slot
-                        # is refilled at once and Elasticsearch never waits for us.
-                        await asyncio.sleep(0)
-            timer.cancel()
-            await self._dispatch(source, shipments)
+        shipments = Shipments(
+            source, self._limits, self._timed_store, max_concurrent=self._max_concurrent
+        )
 
-    async def _flush_when_due(self, source: Source, shipments: asyncio.TaskGroup) -> None:
-        while True:
-            due_in = self._bulk.due_in(self._limits, time.monotonic())
-            if due_in is None:
-                # Nothing waiting: look again soon, so a bulk is at most a quarter late.
-                await asyncio.sleep(self._limits.flush_interval_s / 4)
-            elif due_in > 0:
-                await asyncio.sleep(due_in)
-            else:
-                await self._dispatch(source, shipments)
+        async def fill(batch: list[Record]) -> None:
+            now = time.monotonic()
+            start = 0
+            while start < len(batch):
+                start = add_records(
+                    shipments.bulk,
+                    shipments.tracker,
+                    batch,
+                    start,
+                    min(len(batch), start + YIELD_EVERY),
+                    kind=self._kind,
+                    alias=self._indexer.alias,
+                    limits=self._limits,
+                    now=now,
+                )
+                if shipments.bulk.is_full(self._limits):
+                    await shipments.dispatch()
+                else:
+                    # Converting is CPU work: let acknowledgements in, so that a free slot
+                    # is refilled at once and Elasticsearch never waits for us.
+                    await asyncio.sleep(0)
 
-    async def _dispatch(self, source: Source, shipments: asyncio.TaskGroup) -> None:
-        """Send the bulk being filled as soon as a slot is free, and start a fresh one."""
-        async with self._dispatching:
-            # The slot first: cancelled while waiting (at shutdown), the bulk is still in hand.
-            await self._slots.acquire()
-            if self._bulk.is_empty():
-                self._slots.release()
-                return
-            bulk = self._bulk
-            self._tickets += 1
-            self._bulk = Bulk(self._tickets)
-            shipments.create_task(self._ship(bulk, source))
+        await shipments.run(fill)
 
-    async def _ship(self, bulk: Bulk, source: Source) -> None:
-        try:
-            with BULK_SECONDS.labels(self._indexer.alias).time():
-                await self._store(bulk)
-        finally:
-            self._slots.release()
-        self._tracker.complete(bulk.ticket)
-        # One commit at a time, each taking whatever is ready then: commits never go backwards.
-        async with self._committing:
-            if ready := self._tracker.committable():
-                await source.commit(ready)
+    async def _timed_store(self, bulk: Bulk) -> None:
+        with BULK_SECONDS.labels(self._indexer.alias).time():
+            await self._store(bulk)
 
     async def _store(self, bulk: Bulk) -> None:
         rejections = await self._indexer.index(bulk.items)

@@ -68,6 +68,7 @@ def test_furrow_services_run_real_subcommands_from_the_dockerfile(compose: dict[
         "sink-bad",
         "sink-logs",
         "logs",
+        "forward",
     }
     for name, service in furrow_services.items():
         assert service["build"]["dockerfile"] == "docker/Dockerfile", name

@@ -1,6 +1,16 @@
+from pathlib import Path
+
 import pytest
 
-from services.supervisor import FIRST_BACKOFF_S, MAX_BACKOFF_S, STABLE_AFTER_S, next_backoff
+from libs.config import ConfigError
+from services.supervisor import (
+    COMPONENTS,
+    FIRST_BACKOFF_S,
+    MAX_BACKOFF_S,
+    STABLE_AFTER_S,
+    components,
+    next_backoff,
+)
 
 
 @pytest.mark.parametrize(
@@ -17,3 +27,18 @@ from services.supervisor import FIRST_BACKOFF_S, MAX_BACKOFF_S, STABLE_AFTER_S, 
 )
 def test_restart_backoff(previous: float, ran_for: float, expected: float) -> None:
     assert next_backoff(previous, ran_for) == expected
+
+
+def test_the_forwarder_runs_only_once_a_destination_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FURROW_CONFIG", raising=False)
+    assert components(None) == COMPONENTS
+    config = tmp_path / "furrow.toml"
+    config.write_text(
+        '[[forward.destinations]]\nname = "crm"\ntarget = "http"\nurl = "http://crm/events"\n'
+    )
+    assert components(config) == (*COMPONENTS, ("forward",))
+    config.write_text('[[forward.destinations]]\nname = "crm"\ntarget = "http"\n')
+    with pytest.raises(ConfigError, match="target http needs url"):
+        components(config)

@@ -1,0 +1,1 @@
+"""`furrow forward`: good events to HTTP endpoints, Amplitude and Kafka topics."""
