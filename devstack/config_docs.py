@@ -25,6 +25,7 @@ from iglu_registry.config import RegistryConfig
 from libs.config import Settings
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
+from services.forward.config import ForwardConfig
 from services.log_listener.config import LogListenerConfig
 from services.replay.__main__ import ReplayConfig
 from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
@@ -49,6 +50,7 @@ SERVICES = (
         Service(f"furrow sink {kind}", f"sink_{kind}", SinkConfig, sink_defaults(kind))
         for kind in SINK_KINDS
     ),
+    Service("furrow forward", "forward", ForwardConfig, {}),
     Service("furrow logs", "logs", LogListenerConfig, {}),
     Service("furrow registry", "registry", RegistryConfig, {}),
     Service("furrow replay", "replay", ReplayConfig, {}),
