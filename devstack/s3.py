@@ -115,7 +115,7 @@ def fetch() -> Path:
 def is_ready() -> bool:
     """True when the server answers a request for BUCKET (signed with our keys)."""
     try:
-        _client().head_bucket(Bucket=BUCKET)
+        client().head_bucket(Bucket=BUCKET)
     except ClientError as error:
         # Up, with the bucket not made yet.
         return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
@@ -140,7 +140,7 @@ def start() -> bool:
             pid_name=NAME,
         )
     try:
-        _client().create_bucket(Bucket=BUCKET)
+        client().create_bucket(Bucket=BUCKET)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
@@ -161,7 +161,8 @@ def _secret_file() -> Path:
     return run_dir() / NAME / "secret-access-key"
 
 
-def _client() -> S3Client:
+def client() -> S3Client:
+    """A client of the server, signed with its keys."""
     secret = _secret_file()
     return boto3.client(
         "s3",
@@ -171,9 +172,12 @@ def _client() -> S3Client:
         aws_secret_access_key=secret.read_text().strip() if secret.is_file() else "none",
         config=BotoConfig(
             s3={"addressing_style": "path"},
+            # s3proxy refuses the trailing checksums boto3 sends by default.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
             retries={"max_attempts": 1},
             connect_timeout=1,
-            read_timeout=3,
+            read_timeout=10,
         ),
     )
 

@@ -195,6 +195,10 @@ class S3Bucket:
                 retries={"mode": "standard"},
                 # Servers other than AWS (s3proxy, MinIO) rarely have a DNS name per bucket.
                 s3={"addressing_style": "path" if config.endpoint_url else "auto"},
+                # Checksums only where S3 asks for them: other stores (s3proxy) refuse the
+                # trailing checksums boto3 sends by default with NotImplemented.
+                request_checksum_calculation="when_required" if config.endpoint_url else None,
+                response_checksum_validation="when_required" if config.endpoint_url else None,
             ),
         )
 
@@ -231,8 +235,10 @@ class S3Bucket:
 
     def _publish(self, pending: PendingFile, path: str, key: FileKey, last: int) -> None:
         pending.finish()
-        pending.raw.seek(0)
-        self._client.upload_fileobj(pending.raw, self._bucket, path)
+        # A file object of its own for each try: boto3 closes the one it uploads.
+        with os.fdopen(os.dup(pending.raw.fileno()), "rb") as upload:
+            upload.seek(0)
+            self._client.upload_fileobj(upload, self._bucket, path)
         directory = path.rsplit("/", 1)[0] + "/"
         names: list[str] = []
         pages = self._client.get_paginator("list_objects_v2").paginate(
