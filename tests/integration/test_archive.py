@@ -7,6 +7,8 @@ import asyncio
 import gzip
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -17,6 +19,7 @@ import orjson
 import pytest
 
 from devstack import s3
+from devstack.process import REPO_ROOT
 from devstack.s3 import S3Server
 from libs.formats import badrows
 from tests.enriched_events import enriched_lines
@@ -199,3 +202,55 @@ async def test_a_kill_mid_stream_leaves_every_record_exactly_once_across_the_fil
     assert published_at_kill < len(archive.files()), "killed after the last file"
     assert sorted(archived.elements()) == sorted(events)
     assert set(archived.values()) == {1}
+
+
+def run_archive(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "archive"],
+        env={**clean, **environment},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "change", "message"),
+    [
+        ("s3", {"BUCKET": "no-such-bucket"}, "bucket 'no-such-bucket' does not exist"),
+        ("s3", {"SECRET_ACCESS_KEY_FILE": "WRONG"}, "refused access_key_id"),
+        ("s3", {"ENDPOINT_URL": "http://127.0.0.1:9"}, "http://127.0.0.1:9 unreachable"),
+        ("s3", {"KINDS": "good,everything"}, "[archive] kinds"),
+        ("directory", {"DIRECTORY": "/dev/null/archive"}, "/dev/null/archive cannot be written"),
+    ],
+)
+def test_a_target_that_cannot_be_used_stops_the_service_at_start_naming_it(
+    s3_server: S3Server,
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    target: str,
+    change: dict[str, str],
+    message: str,
+) -> None:
+    secret = s3_server.secret_access_key()
+    wrong = tmp_path / "wrong-secret"
+    wrong.write_text("not-the-secret\n")
+    chosen = s3_archive(s3_server) if target == "s3" else local_archive(tmp_path)
+    environment = {
+        "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "FURROW_ARCHIVE_KINDS": "good",
+        "FURROW_ARCHIVE_HEALTH_PORT": str(health_port()),
+        **chosen.environment,
+        **{
+            f"FURROW_ARCHIVE_{name}": str(wrong) if value == "WRONG" else value
+            for name, value in change.items()
+        },
+    }
+    finished = run_archive(environment)
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.startswith("furrow archive: "), finished.stderr
+    assert message in finished.stderr
+    assert secret not in finished.stdout + finished.stderr
