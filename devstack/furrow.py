@@ -21,7 +21,8 @@ from devstack.process import (
     wait_until,
 )
 from iglu_registry.config import RegistryConfig
-from libs.config import load_config
+from libs.config import load_config, section_given
+from services.archive.config import ArchiveConfig
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
 from services.log_listener.config import LogListenerConfig
@@ -68,6 +69,16 @@ def endpoints() -> list[Endpoint]:
                 f"sink {kind}",
                 f"{kind} -> index {sink.index} (metrics :{sink.health_port})",
                 f"http://{sink.health_host}:{sink.health_port}/health",
+            )
+        )
+    if section_given("archive"):
+        archive = load_config(ArchiveConfig, "archive")
+        target = archive.directory or f"s3://{archive.bucket}/{archive.prefix}"
+        found.append(
+            Endpoint(
+                "archive",
+                f"{', '.join(archive.kinds)} -> {target} (metrics :{archive.health_port})",
+                f"http://{archive.health_host}:{archive.health_port}/health",
             )
         )
     found.append(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from libs.config import LoggingSettings
+from libs.config import LoggingSettings, section_given
 from libs.log import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,14 @@ MAX_BACKOFF_S = 30.0
 # A child that ran this long before dying is restarted at once, as if it had never failed.
 STABLE_AFTER_S = 60.0
 STOP_GRACE_S = 30.0
+
+
+def components(config_path: Path | None) -> list[tuple[str, ...]]:
+    """What `furrow up` runs: every component, and the archive sink once `[archive]` (or a
+    FURROW_ARCHIVE_* variable) says where to write."""
+    if section_given("archive", path=config_path):
+        return [*COMPONENTS, ("archive",)]
+    return list(COMPONENTS)
 
 
 def next_backoff(previous_s: float, ran_for_s: float) -> float:
@@ -65,7 +73,7 @@ def supervise(config_path: Path | None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    children = [Child(arguments) for arguments in COMPONENTS]
+    children = [Child(arguments) for arguments in components(config_path)]
     while not stopping:
         now = time.monotonic()
         for child in children:

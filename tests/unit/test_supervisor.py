@@ -1,6 +1,16 @@
+import os
+from pathlib import Path
+
 import pytest
 
-from services.supervisor import FIRST_BACKOFF_S, MAX_BACKOFF_S, STABLE_AFTER_S, next_backoff
+from services.supervisor import (
+    COMPONENTS,
+    FIRST_BACKOFF_S,
+    MAX_BACKOFF_S,
+    STABLE_AFTER_S,
+    components,
+    next_backoff,
+)
 
 
 @pytest.mark.parametrize(
@@ -17,3 +27,29 @@ from services.supervisor import FIRST_BACKOFF_S, MAX_BACKOFF_S, STABLE_AFTER_S, 
 )
 def test_restart_backoff(previous: float, ran_for: float, expected: float) -> None:
     assert next_backoff(previous, ran_for) == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "environment", "archives"),
+    [
+        ("", {}, False),
+        ("[sink_good]\nindex = 'g'\n", {"FURROW_ARCHIVED": "x"}, False),
+        ("[archive]\ndirectory = '/tmp/a'\n", {}, True),
+        ("", {"FURROW_ARCHIVE_BUCKET": "b"}, True),
+    ],
+)
+def test_the_archive_sink_runs_only_once_configured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: str,
+    environment: dict[str, str],
+    archives: bool,
+) -> None:
+    for name in [name for name in os.environ if name.startswith("FURROW_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "furrow.toml"
+    path.write_text(config)
+    assert (("archive",) in components(path)) is archives
+    assert set(COMPONENTS) <= set(components(path))
