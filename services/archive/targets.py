@@ -148,6 +148,8 @@ class LocalDirectory:
         deleted = 0
         for topic in _subdirectories(self._root):
             for date in _subdirectories(topic):
+                if not date.name.startswith("date="):
+                    continue
                 hours = {
                     hour: directory
                     for directory in _subdirectories(date)

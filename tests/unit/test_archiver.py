@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -74,8 +75,9 @@ def archived(root: Path) -> dict[str, list[bytes]]:
     }
 
 
-def file_names(root: Path) -> list[str]:
-    return [path.name for path in root.rglob("*") if path.is_file()]
+def file_names(root: Path, pattern: str = "**/*") -> list[str]:
+    """The names of the files (or, with "*", of every entry) under `root`."""
+    return [path.name for path in root.glob(pattern) if pattern == "*" or path.is_file()]
 
 
 async def run(archive: Archiver, pipe: MemoryPipe, *batches: list[Record]) -> None:
@@ -218,3 +220,26 @@ def test_the_extension_says_the_format(
     kind: ArchivedKind, good_format: GoodFormat, suffix: str
 ) -> None:
     assert extension(kind, good_format) == suffix
+
+
+async def test_a_local_directory_deletes_the_hours_past_its_retention(tmp_path: Path) -> None:
+    hours = ["date=2026-12-01/hour=23", "date=2026-12-02/hour=00", "date=2026-12-03/hour=09"]
+    for topic in ("good", "bad"):
+        for hour in hours:
+            (tmp_path / topic / hour).mkdir(parents=True)
+            (tmp_path / topic / hour / f"{topic}-0-{0:020d}.tsv.gz").write_bytes(b"")
+    (tmp_path / "good" / "notes").mkdir()
+    now = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
+    deleted = await LocalDirectory(tmp_path).delete_expired(now, timedelta(days=1, hours=10))
+    assert deleted == 2
+    assert sorted(archived(tmp_path)) == [
+        f"{topic}/{hour}/{topic}-0-{0:020d}.tsv.gz"
+        for topic in ("bad", "good")
+        for hour in hours[1:]
+    ]
+    # A day whose every hour went goes too; what is not a date is left alone.
+    assert sorted(file_names(tmp_path / "good", "*")) == [
+        "date=2026-12-02",
+        "date=2026-12-03",
+        "notes",
+    ]
