@@ -60,10 +60,14 @@ def _day_of(name: str, alias: str) -> date | None:
 
 
 async def ilm_running(client: AsyncElasticsearch) -> bool:
-    """Whether Elasticsearch applies ILM policies (not OpenSearch, not ILM stopped)."""
+    """Whether Elasticsearch applies ILM policies for us: not OpenSearch, not ILM stopped, and
+    our credentials allowed to use it (`manage_ilm`; without it the sink sweeps itself)."""
     try:
         status = await client.ilm.get_status()
     except ApiError as error:
+        if error.meta.status == 403:
+            logger.warning("ILM not used: the credentials lack the cluster privilege manage_ilm")
+            return False
         if error.meta.status in (400, 404, 405):
             return False
         raise
