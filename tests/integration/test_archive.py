@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -150,7 +151,12 @@ async def test_records_of_each_topic_are_archived_exactly_as_read(
         await wait_until_consumed(kafka_bootstrap, group, names.topic(kind))
     # The invalid events come back through `bad` as bad rows.
     await wait_until_consumed(kafka_bootstrap, group, names.topic("bad"))
+    metrics_url = archiver.health_url.replace("/health", "/metrics")
+    metrics = (await asyncio.to_thread(httpx.get, metrics_url)).text
     assert archiver.stop() == 0, archiver.output()
+    good = names.topic("good")
+    assert f'furrow_archive_records_total{{topic="{good}"}} {len(events)}.0' in metrics
+    assert f'furrow_archive_bad_rows_total{{topic="{good}"}} {len(INVALID)}.0' in metrics
 
     assert sorted(archive.lines(names.topic("good"))) == sorted(events)
     assert sorted(archive.lines(names.topic("logs"))) == sorted(LOG_LINES)
