@@ -31,6 +31,8 @@ class ArchiveConfig(Settings):
     # is this old, whichever comes first; it is also closed when a record of another hour comes.
     max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_age_s: float = Field(default=300.0, gt=0)
+    # gzip's level: 1 costs less CPU per record than 6 (gzip's default), for larger files.
+    compress_level: int = Field(default=6, ge=1, le=9)
     # Files being closed and published at once; with all busy, reading Kafka waits.
     max_concurrent_publishes: int = Field(default=2, ge=1)
     max_backoff_s: float = Field(default=30.0, gt=0)

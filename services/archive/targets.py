@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PARTIAL_SUFFIX = ".partial"
-# Compression level: gzip's default, a balance of CPU per record and bytes stored.
-COMPRESS_LEVEL = 6
 
 
 class ArchiveSetupError(SetupError):
@@ -47,10 +45,10 @@ class PublishError(RuntimeError):
 class PendingFile:
     """A file's records, gzip-compressed into a temporary file as they come."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], compress_level: int) -> None:
         self.raw = raw
         # mtime 0: the same records make the same bytes, whenever written.
-        self._gzip = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0)
+        self._gzip = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=compress_level, mtime=0)
         self.size_bytes = 0
         self.compressed_bytes = 0
 
@@ -87,8 +85,9 @@ class ArchiveTarget(Protocol):
 
 
 class LocalDirectory:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, compress_level: int = 6) -> None:
         self._root = root
+        self._compress_level = compress_level
 
     def describe(self) -> str:
         return str(self._root)
@@ -120,7 +119,7 @@ class LocalDirectory:
         final.parent.mkdir(parents=True, exist_ok=True)
         # Hidden and suffixed: no reader globbing *.gz takes it for an archive file.
         temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
-        return PendingFile(temporary.open("wb"))
+        return PendingFile(temporary.open("wb"), self._compress_level)
 
     async def publish(self, pending: PendingFile, path: str, key: FileKey, last: int) -> None:
         try:
@@ -186,6 +185,7 @@ class S3Bucket:
     def __init__(self, config: ArchiveConfig) -> None:
         assert config.bucket is not None
         self._bucket = config.bucket
+        self._compress_level = config.compress_level
         self._endpoint = config.endpoint_url
         self._client: S3Client = boto3.client(
             "s3",
@@ -227,7 +227,7 @@ class S3Bucket:
 
     def new_file(self, path: str) -> PendingFile:
         # Deleted when closed, or by the system if the process dies.
-        return PendingFile(tempfile.TemporaryFile(prefix="furrow-archive-"))
+        return PendingFile(tempfile.TemporaryFile(prefix="furrow-archive-"), self._compress_level)
 
     async def publish(self, pending: PendingFile, path: str, key: FileKey, last: int) -> None:
         try:
@@ -258,5 +258,5 @@ class S3Bucket:
 
 def archive_target(config: ArchiveConfig) -> LocalDirectory | S3Bucket:
     if config.directory is not None:
-        return LocalDirectory(config.directory)
+        return LocalDirectory(config.directory, compress_level=config.compress_level)
     return S3Bucket(config)
