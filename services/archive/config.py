@@ -20,7 +20,7 @@ GoodFormat = Literal["tsv", "json"]
 
 
 class ArchiveConfig(Settings):
-    # Which of the topics to archive; empty, the service has nothing to do and says so.
+    # Which topics to archive: at least one.
     kinds: list[ArchivedKind] = []
     group_id: str = "furrow-archive"
     health_host: str = "127.0.0.1"
@@ -102,9 +102,3 @@ class ArchiveConfig(Settings):
 
     def topic_of(self, kind: ArchivedKind) -> str:
         return {"good": self.topics.good, "bad": self.topics.bad, "logs": self.topics.logs}[kind]
-
-    def kind_of(self, topic: str) -> ArchivedKind:
-        for kind in self.kinds:
-            if self.topic_of(kind) == topic:
-                return kind
-        raise KeyError(topic)
