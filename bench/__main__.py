@@ -15,6 +15,7 @@ PARTS: dict[str, str] = {
     "enrichments": "bench.enrichments",
     "enrich": "bench.enrich",
     "sinks": "bench.sinks",
+    "archive": "bench.archive",
     "pipeline": "bench.pipeline",
 }
 

@@ -19,19 +19,14 @@ from typing import Any
 
 import jsonschema_rs
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.load import PeakRss
-from bench.pipeline_sampler import cpu_seconds
 from bench.report import Measurement
-from bench.servers import BIN, scratch_topics, serving
+from bench.servers import BIN, follow_commits, scratch_topics, serving, write_records
 from devstack import kafka
-from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
-from libs.kafka import KafkaSink
 from libs.memory import freeze_long_lived_objects
-from libs.pipes import Message
 from services.enrich.core import Enricher
 from services.enrich.enrichments import load_enrichments
 from services.enrich.rules import Deduplicator
@@ -249,7 +244,7 @@ def _service(schemas: Path) -> tuple[float, float]:
         scratch_topics("raw", "good", "bad") as topics,
         tempfile.TemporaryDirectory() as directory,
     ):
-        asyncio.run(_write(topics["raw"], records))
+        asyncio.run(write_records(topics["raw"], records))
         config = Path(directory) / "furrow.toml"
         # Nothing listens at the registry's address: the directory, ranked first, has every schema.
         config.write_text(
@@ -271,43 +266,7 @@ def _service(schemas: Path) -> tuple[float, float]:
         }
         health = f"http://127.0.0.1:{SERVICE_HEALTH_PORT}/health"
         with serving([str(BIN / "furrow"), "enrich"], health, environment) as pid:
-            return asyncio.run(_follow(group, len(records), pid))
-
-
-async def _write(topic: str, records: list[bytes]) -> None:
-    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka.address()))
-    await sink.start()
-    try:
-        for start in range(0, len(records), 100):
-            await sink.write([Message(topic, record) for record in records[start : start + 100]])
-    finally:
-        await sink.stop()
-
-
-async def _follow(group: str, records: int, pid: int) -> tuple[float, float]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
-    await admin.start()
-    try:
-        first: tuple[float, int, float] | None = None
-        deadline = time.perf_counter() + SERVICE_TIMEOUT_S
-        while True:
-            offsets = await admin.list_consumer_group_offsets(group)
-            # A partition with nothing committed yet may be listed at offset -1.
-            committed = sum(max(position.offset, 0) for position in offsets.values())
-            now, used_s = time.perf_counter(), cpu_seconds(pid)
-            if first is None and committed > 0:
-                first = (now, committed, used_s)
-            if committed >= records:
-                break
-            if now > deadline:
-                raise RuntimeError(
-                    f"the enricher committed {committed:,} of {records:,} records "
-                    f"in {SERVICE_TIMEOUT_S} s"
-                )
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    assert first is not None
-    started, committed_then, used_then_s = first
-    events = (records - committed_then) * EVENTS_PER_POST
-    return events / (now - started), (used_s - used_then_s) / events * 1e6
+            records_per_s, cpu_s_per_record = asyncio.run(
+                follow_commits(group, len(records), pid, timeout_s=SERVICE_TIMEOUT_S)
+            )
+    return records_per_s * EVENTS_PER_POST, cpu_s_per_record / EVENTS_PER_POST * 1e6

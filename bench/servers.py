@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,8 +15,12 @@ from pathlib import Path
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.pipeline_sampler import cpu_seconds
 from devstack import kafka
 from devstack.process import wait_until
+from libs.config import KafkaSettings
+from libs.kafka import KafkaSink
+from libs.pipes import Message
 
 BIN = Path(sys.executable).parent
 
@@ -76,3 +81,47 @@ async def _delete_topics(names: list[str]) -> None:
         await admin.delete_topics(names)
     finally:
         await admin.close()
+
+
+async def write_records(topic: str, records: list[bytes]) -> None:
+    """`records` into `topic`, a hundred at a time (so both partitions get some)."""
+    sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka.address()))
+    await sink.start()
+    try:
+        for start in range(0, len(records), 100):
+            await sink.write([Message(topic, record) for record in records[start : start + 100]])
+    finally:
+        await sink.stop()
+
+
+async def follow_commits(
+    group: str, records: int, pid: int, *, timeout_s: float
+) -> tuple[float, float]:
+    """Records per second committed by `group` (process `pid`), from its first commit to the one
+    that reaches `records` (joining the group is not the work measured), and the process's CPU
+    seconds per record over that time. RuntimeError past `timeout_s`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
+    await admin.start()
+    try:
+        first: tuple[float, int, float] | None = None
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            offsets = await admin.list_consumer_group_offsets(group)
+            # A partition with nothing committed yet may be listed at offset -1.
+            committed = sum(max(position.offset, 0) for position in offsets.values())
+            now, used_s = time.perf_counter(), cpu_seconds(pid)
+            if first is None and committed > 0:
+                first = (now, committed, used_s)
+            if committed >= records:
+                break
+            if now > deadline:
+                raise RuntimeError(
+                    f"{group} committed {committed:,} of {records:,} records in {timeout_s} s"
+                )
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    assert first is not None
+    started, committed_then, used_then_s = first
+    done = records - committed_then
+    return done / (now - started), (used_s - used_then_s) / done

@@ -1,9 +1,10 @@
 """`python -m devstack up|down|status|start|stop [SERVER ...]`.
 
 `up` starts Kafka, Elasticsearch and every Furrow service and prints where each listens; `down`
-stops everything `up` started, and PostgreSQL if it runs. `start`/`stop` act on the named servers
-only (kafka, elasticsearch, postgres, furrow); PostgreSQL starts only when named, since the
-registry's default database is a SQLite file.
+stops everything `up` started, and PostgreSQL and s3proxy if they run. `start`/`stop` act on the
+named servers only (kafka, elasticsearch, postgres, s3, furrow). PostgreSQL starts only when
+named, since the registry's default database is a SQLite file; so does s3proxy, an S3-compatible
+server for the archive sink (port FURROW_S3_PORT, default 9000).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from devstack import elasticsearch, furrow, kafka, postgres
+from devstack import elasticsearch, furrow, kafka, postgres, s3
 from devstack.process import StackError
 
 INFRASTRUCTURE: dict[str, ModuleType] = {"kafka": kafka, "elasticsearch": elasticsearch}
 # Started in this order, stopped in the reverse one.
 SERVERS: dict[str, ModuleType] = {**INFRASTRUCTURE, "furrow": furrow}
-ON_REQUEST: dict[str, ModuleType] = {"postgres": postgres}
+ON_REQUEST: dict[str, ModuleType] = {"postgres": postgres, "s3": s3}
 KNOWN: dict[str, ModuleType] = {**ON_REQUEST, **SERVERS}
 
 

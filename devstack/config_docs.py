@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 
 from iglu_registry.config import RegistryConfig
 from libs.config import Settings
+from services.archive.config import ArchiveConfig
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
 from services.forward.config import ForwardConfig
@@ -51,6 +52,7 @@ SERVICES = (
         for kind in SINK_KINDS
     ),
     Service("furrow forward", "forward", ForwardConfig, {}),
+    Service("furrow archive", "archive", ArchiveConfig, {}),
     Service("furrow logs", "logs", LogListenerConfig, {}),
     Service("furrow registry", "registry", RegistryConfig, {}),
     Service("furrow replay", "replay", ReplayConfig, {}),

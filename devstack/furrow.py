@@ -21,7 +21,8 @@ from devstack.process import (
     wait_until,
 )
 from iglu_registry.config import RegistryConfig
-from libs.config import load_config
+from libs.config import load_config, section_given
+from services.archive.config import ArchiveConfig
 from services.collector.config import CollectorConfig
 from services.enrich.config import EnrichConfig
 from services.forward.config import ForwardConfig
@@ -79,6 +80,16 @@ def endpoints() -> list[Endpoint]:
                 "forward",
                 f"good -> {names} (metrics :{forward.health_port})",
                 f"http://{forward.health_host}:{forward.health_port}/health",
+            )
+        )
+    if section_given("archive"):
+        archive = load_config(ArchiveConfig, "archive")
+        target = archive.directory or f"s3://{archive.bucket}/{archive.prefix}"
+        found.append(
+            Endpoint(
+                "archive",
+                f"{', '.join(archive.kinds)} -> {target} (metrics :{archive.health_port})",
+                f"http://{archive.health_host}:{archive.health_port}/health",
             )
         )
     found.append(

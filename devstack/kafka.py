@@ -159,7 +159,7 @@ def fetch() -> Path:
     if _fetched(libs, digest):
         return libs
     mvn = require_command("mvn", _MVN_HINT)
-    environment = {**os.environ, "JAVA_HOME": str(_java_home())}
+    environment = {**os.environ, "JAVA_HOME": str(java_home())}
     libs.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="libs-", dir=libs.parent))
     try:
@@ -255,18 +255,18 @@ def _port() -> int:
     return int(os.environ.get("FURROW_KAFKA_PORT", "9092"))
 
 
-def _java_home() -> Path:
+def java_home() -> Path:
     """JAVA_HOME if set, else Debian's OpenJDK 17, else the JDK of the `java` on PATH."""
     home = os.environ.get("JAVA_HOME")
     if home:
-        java_home = Path(home)
+        found = Path(home)
     elif _JDK17.is_dir():
-        java_home = _JDK17
+        found = _JDK17
     else:
-        java_home = Path(os.path.realpath(require_command("java", _JAVA_HINT))).parent.parent
-    if not (java_home / "bin" / "java").is_file():
-        raise StackError(f"no bin/java under {java_home}: {_JAVA_HINT}")
-    return java_home
+        found = Path(os.path.realpath(require_command("java", _JAVA_HINT))).parent.parent
+    if not (found / "bin" / "java").is_file():
+        raise StackError(f"no bin/java under {found}: {_JAVA_HINT}")
+    return found
 
 
 def _fetched(libs: Path, digest: str) -> bool:
@@ -276,7 +276,7 @@ def _fetched(libs: Path, digest: str) -> bool:
 
 def _launch(home: Path) -> None:
     libs = fetch()
-    java = str(_java_home() / "bin" / "java")
+    java = str(java_home() / "bin" / "java")
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     server_properties = home / "server.properties"

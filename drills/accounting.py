@@ -51,6 +51,32 @@ class Tally:
         return self.missing == 0 and self.duplicates == 0 and self.misplaced == 0
 
 
+@dataclass(frozen=True)
+class ArchiveTally:
+    """The archive of `good` against the good index: every event there, once, in the files."""
+
+    archived: int
+    missing: int
+    duplicates: int
+    unindexed: int
+
+    @property
+    def passed(self) -> bool:
+        return self.missing == 0 and self.duplicates == 0 and self.unindexed == 0
+
+
+def archive_tally(good_ids: Iterable[str], archived_ids: Iterable[str]) -> ArchiveTally:
+    """Compare the event ids in the archive's files with those in the good index."""
+    indexed = set(good_ids)
+    archived = Counter(archived_ids)
+    return ArchiveTally(
+        archived=sum(archived.values()),
+        missing=sum(1 for event_id in indexed if not archived[event_id]),
+        duplicates=sum(count - 1 for count in archived.values() if count > 1),
+        unindexed=sum(1 for event_id in archived if event_id not in indexed),
+    )
+
+
 def events_of_bad_row(row: Mapping[str, Any]) -> list[BadRowEvent]:
     """The events inside a bad row's payload: the enriched event's id for rows about one event
     (`schema_violations`, `enrichment_failures`), else the `eid`s of the request's query string

@@ -66,6 +66,8 @@ class Drill:
     needs_own_servers: bool = False
     # A server's outage must be ridden out by every component, without a restart.
     restart_allowed: bool = True
+    # The pipeline also archives `good` to files, counted against the good index.
+    archives: bool = False
 
 
 async def _killed_and_restarted(scene: Scene, component: str) -> Fault:
@@ -181,6 +183,12 @@ DRILLS = {
         Drill("enrich-kill", "kill -9 of the enricher, restarted", _kill("enrich")),
         Drill("sink-good-kill", "kill -9 of the good sink, restarted", _kill("sink_good")),
         Drill("sink-bad-kill", "kill -9 of the bad sink, restarted", _kill("sink_bad")),
+        Drill(
+            "archive-kill",
+            "kill -9 of the archive sink, restarted: every good event once in its files",
+            _kill("archive"),
+            archives=True,
+        ),
         Drill(
             "kafka-down",
             "Kafka stopped, then started",

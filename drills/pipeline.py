@@ -4,6 +4,7 @@ processes on topics, aliases and consumer groups of their own; and what it has s
 from __future__ import annotations
 
 import asyncio
+import gzip
 import shutil
 import tempfile
 import time
@@ -24,12 +25,14 @@ from drills.servers import Servers
 from drills.traffic import drill_schemas
 from libs.config import ElasticsearchSettings
 from libs.elastic import elasticsearch_client
+from libs.formats.enriched import FIELDS
 from libs.formats.iglu import SchemaKey
 from services.sinks.mappings import template_name
 
 SUPER_KEY = "drill-super-key"
 PARTITIONS = 2
 MAX_POLL_INTERVAL_MS = 60_000
+EVENT_ID_COLUMN = [name for name, _ in FIELDS].index("event_id")
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,11 @@ class Ports:
     enrich_health: int
     sink_good_health: int
     sink_bad_health: int
+    archive_health: int
 
 
 # The drills' own: collector 18400, health 18410-18419, registry 18481.
-DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412)
+DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412, 18413)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Pipeline:
         *,
         session_timeout_s: float,
         stall_exit_after_s: float,
+        archives: bool = False,
     ) -> None:
         self.servers = servers
         self.ports = ports
@@ -82,7 +87,10 @@ class Pipeline:
             "enrich": f"{self.tag}-enrich",
             "sink_good": f"{self.tag}-sink-good",
             "sink_bad": f"{self.tag}-sink-bad",
+            "archive": f"{self.tag}-archive",
         }
+        # With `archives`, `good` is also archived to files here.
+        self.archive_dir = work_dir / "archive" if archives else None
         self.collector_url = f"http://127.0.0.1:{ports.collector}"
         self.registry_url = f"http://127.0.0.1:{ports.registry}"
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +104,7 @@ class Pipeline:
                 self._enricher(),
                 self._sink("good", ports.sink_good_health),
                 self._sink("bad", ports.sink_bad_health),
+                *([self._archive(self.archive_dir)] if self.archive_dir is not None else []),
             )
         }
 
@@ -103,12 +112,14 @@ class Pipeline:
         await self._create_topics()
         await asyncio.to_thread(self.components["registry"].start)
         await asyncio.to_thread(self._push_schemas)
-        for name in ("sink_good", "sink_bad", "enrich", "collector"):
-            await asyncio.to_thread(self.components[name].start)
+        for name in ("archive", "sink_good", "sink_bad", "enrich", "collector"):
+            if name in self.components:
+                await asyncio.to_thread(self.components[name].start)
 
     def stop(self) -> None:
-        for name in ("collector", "enrich", "sink_good", "sink_bad", "registry"):
-            self.components[name].stop()
+        for name in ("collector", "enrich", "sink_good", "sink_bad", "archive", "registry"):
+            if name in self.components:
+                self.components[name].stop()
 
     def unhealthy(self) -> list[str]:
         """The components not healthy now, and `collector/sink-health` while its last Kafka
@@ -207,6 +218,8 @@ class Pipeline:
                     await self.lag(self.groups["sink_good"], self.topics["good"]),
                     await self.lag(self.groups["sink_bad"], self.topics["bad"]),
                 ]
+                if self.archive_dir is not None:
+                    lags.append(await self.lag(self.groups["archive"], self.topics["good"]))
                 if not any(lags):
                     if caught_up_once:
                         return time.monotonic() - started
@@ -225,6 +238,15 @@ class Pipeline:
             async for hit in self._every(client, self.aliases["bad"], source=True):
                 bad.extend(events_of_bad_row(hit["_source"]))
         return good, bad
+
+    def archived(self) -> list[str]:
+        """The event id of every enriched event in the archive's files."""
+        assert self.archive_dir is not None
+        return [
+            line.split(b"\t")[EVENT_ID_COLUMN].decode()
+            for path in self.archive_dir.rglob("*.tsv.gz")
+            for line in gzip.decompress(path.read_bytes()).splitlines()
+        ]
 
     async def cleanup(self) -> None:
         """Delete this pipeline's topics, indices, index templates and registry database."""
@@ -335,6 +357,18 @@ class Pipeline:
             f"{prefix}_MAX_BACKOFF_S": "5",
         }
         return self._component(f"sink_{kind}", ["sink", kind], settings, _health(health_port))
+
+    def _archive(self, directory: Path) -> Component:
+        settings = {
+            **self._kafka(),
+            "FURROW_ARCHIVE_KINDS": "good",
+            "FURROW_ARCHIVE_DIRECTORY": str(directory),
+            "FURROW_ARCHIVE_GROUP_ID": self.groups["archive"],
+            "FURROW_ARCHIVE_HEALTH_PORT": str(self.ports.archive_health),
+            # Files closed often, so that a kill finds some published and some open.
+            "FURROW_ARCHIVE_MAX_AGE_S": "2",
+        }
+        return self._component("archive", ["archive"], settings, _health(self.ports.archive_health))
 
 
 def _health(port: int) -> str:

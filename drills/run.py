@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from drills.accounting import Tally, tally
+from drills.accounting import ArchiveTally, Tally, archive_tally, tally
 from drills.catalog import Drill, Fault, Scene, Timings
 from drills.load import Load
 from drills.pipeline import Pipeline, Ports
@@ -32,11 +32,14 @@ class DrillResult:
     # Components whose process exited during the fault and was started again.
     restarted: list[str] = field(default_factory=list)
     restart_allowed: bool = True
+    # Drills that archive `good` too: the files against the good index.
+    archive: ArchiveTally | None = None
 
     @property
     def passed(self) -> bool:
         return (
             self.error is None
+            and (self.archive is None or self.archive.passed)
             and self.recovery_s is not None
             and self.drain_s is not None
             and self.tally is not None
@@ -60,6 +63,7 @@ async def run_drill(
         work_dir / drill.name,
         session_timeout_s=timings.session_timeout_s,
         stall_exit_after_s=timings.stall_exit_after_s,
+        archives=drill.archives,
     )
     try:
         await pipeline.start()
@@ -81,6 +85,9 @@ async def run_drill(
             result.notes.append(f"not drained within {timings.drain_timeout_s:.0f} s")
         good, bad = await pipeline.stored()
         result.tally = tally(load.sent, good, bad)
+        if pipeline.archive_dir is not None:
+            result.archive = archive_tally(good, await asyncio.to_thread(pipeline.archived))
+            result.notes.append(f"archive: {result.archive}")
     except (ComponentError, TimeoutError, OSError, httpx.HTTPError) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:

@@ -277,6 +277,18 @@ def load_config(
         raise ConfigError(f"invalid {section} configuration:\n" + "\n".join(problems)) from None
 
 
+def section_given(
+    section: str, *, path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Whether the config file (`path`, else `$FURROW_CONFIG`) has a `[section]` table or the
+    environment a `FURROW_<SECTION>_*` variable: for services that run only once configured."""
+    environ = os.environ if environ is None else environ
+    prefix = _variable(section, "")
+    if any(name.startswith(prefix) for name in environ):
+        return True
+    return section in _read_toml(path or _path_from(environ))
+
+
 def _problem(section: str, model: type[BaseModel], found: Any) -> str:
     location = [str(part) for part in found["loc"]]
     message = found["msg"].removeprefix("Value error, ")

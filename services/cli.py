@@ -14,6 +14,7 @@ from services.sinks.config import SINK_KINDS
 # Each command's module is imported only when chosen, so starting one component never pays for
 # the imports of the others.
 SERVICE_MODULES = {
+    "archive": "services.archive.__main__",
     "collector": "services.collector.__main__",
     "enrich": "services.enrich.__main__",
     "forward": "services.forward.__main__",
@@ -35,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "forward", help="good -> HTTP endpoints, Amplitude, Kafka topics ([forward] config)"
     )
+    commands.add_parser("archive", help="good / bad / logs into gzip files: a directory or S3")
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")

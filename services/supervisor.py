@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from libs.config import LoggingSettings, load_config
+from libs.config import LoggingSettings, load_config, section_given
 from libs.log import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ COMPONENTS: tuple[tuple[str, ...], ...] = (
 )
 # Started only once a destination is configured: it has nothing to do before.
 FORWARD = ("forward",)
+ARCHIVE = ("archive",)
 
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
@@ -94,13 +95,18 @@ def supervise(config_path: Path | None) -> int:
     return 0
 
 
-def components(config_path: Path | None) -> tuple[tuple[str, ...], ...]:
-    """The components to run: COMPONENTS, and the forwarder if `[forward]` has a destination.
-    Raises ConfigError when `[forward]` cannot work, so `furrow up` stops at start."""
+def components(config_path: Path | None) -> list[tuple[str, ...]]:
+    """What `furrow up` runs: COMPONENTS; the forwarder if `[forward]` has a destination (raises
+    ConfigError when `[forward]` cannot work, so `furrow up` stops at start); the archive sink
+    once `[archive]` (or a FURROW_ARCHIVE_* variable) says where to write."""
     from services.forward.config import ForwardConfig
 
-    forward = load_config(ForwardConfig, "forward", path=config_path)
-    return (*COMPONENTS, FORWARD) if forward.destinations else COMPONENTS
+    chosen = list(COMPONENTS)
+    if load_config(ForwardConfig, "forward", path=config_path).destinations:
+        chosen.append(FORWARD)
+    if section_given("archive", path=config_path):
+        chosen.append(ARCHIVE)
+    return chosen
 
 
 def _start(child: Child, config_path: Path | None) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import elasticsearch, furrow, kafka, postgres
+from devstack import elasticsearch, furrow, kafka, postgres, s3
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,3 +64,12 @@ def postgres_url() -> Iterator[str]:
     yield postgres.address()
     if started:
         postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[s3.S3Server]:
+    """s3proxy (filesystem backend) with its bucket, started for this session unless it runs."""
+    started = s3.start()
+    yield s3.server()
+    if started:
+        s3.stop()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
 from libs.config import load_config
 from libs.consumer import first_problem, serve_source
@@ -15,12 +19,15 @@ from services.sinks.config import SinkConfig, SinkKind, sink_defaults, source_to
 from services.sinks.documents import component
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
 from services.sinks.loader import BadRowOutlet, IndexedBadRows, KafkaBadRows, Loader
+from services.sinks.retention import SWEEP_EVERY_S, delete_expired
+
+logger = logging.getLogger(__name__)
 
 
 async def serve(kind: SinkKind, config: SinkConfig) -> None:
     client = elastic_client(config)
     try:
-        await install_template(client, kind, config)
+        sweeps = await install_template(client, kind, config)
         indexer = BulkIndexer(
             client,
             config.index,
@@ -41,16 +48,40 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
         )
         loader = Loader(kind, indexer, bad_rows, limits, max_concurrent=config.max_concurrent_bulks)
         freeze_long_lived_objects()
+
+        async def consume() -> None:
+            if not sweeps:
+                await loader.run(source)
+                return
+            sweeping = asyncio.create_task(_sweep_expired(client, config))
+            try:
+                await loader.run(source)
+            finally:
+                sweeping.cancel()
+
         await serve_source(
             source,
             sinks,
-            lambda: loader.run(source),
+            consume,
             health_host=config.health_host,
             health_port=config.health_port,
             health_problem=lambda: indexer.health_problem() or first_problem(source, sinks),
         )
     finally:
         await client.close()
+
+
+async def _sweep_expired(client: AsyncElasticsearch, config: SinkConfig) -> None:
+    """Without ILM, delete the expired daily indices now and then; a failure waits for the next
+    sweep."""
+    while True:
+        try:
+            await delete_expired(
+                client, config.index, datetime.now(UTC).date(), config.retention_days
+            )
+        except (ApiError, TransportError) as error:
+            logger.warning("expired indices not deleted", extra={"error": repr(error)})
+        await asyncio.sleep(SWEEP_EVERY_S)
 
 
 def run(config_path: Path | None, kind: SinkKind) -> None:

@@ -43,6 +43,9 @@ class SinkConfig(Settings):
     max_concurrent_bulks: int = Field(default=2, ge=1)
     # A bulk request unanswered this long is retried.
     request_timeout_s: float = Field(default=60.0, gt=0)
+    # Daily indices whose day is this many days old are deleted (by ILM, else by the sink);
+    # 0: kept for ever. The bad sink's default is 30, the others' 0.
+    retention_days: int = Field(default=0, ge=0)
     # Retries of a failed bulk wait twice as long each time, up to this.
     max_backoff_s: float = Field(default=30.0, gt=0)
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
@@ -52,9 +55,15 @@ class SinkConfig(Settings):
 
 
 def sink_defaults(kind: SinkKind) -> dict[str, Any]:
-    """Each kind of sink writes its own index and has its own group and health port."""
+    """Each kind of sink writes its own index and has its own group and health port; bad rows
+    are kept for 30 days."""
     health_port = 9102 + SINK_KINDS.index(kind)
-    return {"index": kind, "group_id": f"furrow-sink-{kind}", "health_port": health_port}
+    return {
+        "index": kind,
+        "group_id": f"furrow-sink-{kind}",
+        "health_port": health_port,
+        "retention_days": 30 if kind == "bad" else 0,
+    }
 
 
 def source_topic(kind: SinkKind, topics: TopicSettings) -> str:

@@ -18,7 +18,13 @@ from libs.config import ElasticsearchSettings, SetupError
 from libs.elastic import credentials, elasticsearch_client, setup_problem
 from services.sinks.bulks import BulkItem
 from services.sinks.config import SinkConfig, SinkKind
-from services.sinks.mappings import dynamic_settings, index_template, template_name
+from services.sinks.mappings import (
+    dynamic_settings,
+    index_template,
+    lifecycle_settings,
+    template_name,
+)
+from services.sinks.retention import ilm_running, install_policy
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +63,28 @@ def elastic_client(config: SinkConfig) -> AsyncElasticsearch:
     )
 
 
-async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> None:
-    """Put the index template for `config.index` in place, waiting for Elasticsearch as long as it
-    takes. Raises SinkSetupError when a plain index already has the alias's name (written by an
-    earlier release): the alias cannot be made until that index is moved or deleted; and when
+async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: SinkConfig) -> bool:
+    """Put the index template for `config.index` in place, with the ILM policy that deletes its
+    daily indices past `config.retention_days` where Elasticsearch runs ILM, waiting for
+    Elasticsearch as long as it takes. True when the retention is left to the sink (ILM not
+    running). Raises SinkSetupError when a plain index already has the alias's name (written by
+    an earlier release): the alias cannot be made until that index is moved or deleted; and when
     Elasticsearch refuses the `[elasticsearch]` settings (credentials, CA, TLS), naming them."""
     alias = config.index
-    body = index_template(
-        kind,
-        alias,
-        refresh_interval=config.refresh_interval,
-        total_fields_limit=config.total_fields_limit,
-    )
     backoff = Backoff(config.max_backoff_s)
     while True:
         try:
+            ilm = await ilm_running(client)
+            policy = None
+            if ilm and config.retention_days:
+                policy = await install_policy(client, alias, config.retention_days)
+            body = index_template(
+                kind,
+                alias,
+                refresh_interval=config.refresh_interval,
+                total_fields_limit=config.total_fields_limit,
+                lifecycle_policy=policy,
+            )
             has_alias = await client.indices.exists_alias(name=alias)
             if not has_alias and await client.indices.exists(index=alias):
                 raise SinkSetupError(
@@ -85,13 +98,15 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
                 # The template shapes the indices made from now on; the settings that can change
                 # also change on those behind the alias, so a new refresh_interval counts from
                 # this start rather than from tomorrow's index.
+                settings = dynamic_settings(
+                    refresh_interval=config.refresh_interval,
+                    total_fields_limit=config.total_fields_limit,
+                )
+                if ilm:
+                    # A retention changed or turned off applies to the indices there too.
+                    settings |= lifecycle_settings(policy)
                 await client.indices.put_settings(
-                    index=alias,
-                    settings=dynamic_settings(
-                        refresh_interval=config.refresh_interval,
-                        total_fields_limit=config.total_fields_limit,
-                    ),
-                    ignore_unavailable=True,
+                    index=alias, settings=settings, ignore_unavailable=True
                 )
         except (TransportError, ApiError) as error:
             problem = await asyncio.to_thread(setup_problem, config.elasticsearch, error)
@@ -106,7 +121,7 @@ async def install_template(client: AsyncElasticsearch, kind: SinkKind, config: S
             await backoff.wait()
         else:
             logger.info("index template installed", extra={"template": template_name(alias)})
-            return
+            return bool(config.retention_days) and not ilm
 
 
 class BulkIndexer:

@@ -54,9 +54,16 @@ def index_name(alias: str, day: str) -> str:
 
 
 def index_template(
-    kind: SinkKind, alias: str, *, refresh_interval: str, total_fields_limit: int
+    kind: SinkKind,
+    alias: str,
+    *,
+    refresh_interval: str,
+    total_fields_limit: int,
+    lifecycle_policy: str | None = None,
 ) -> dict[str, Any]:
-    """The body of `PUT _index_template/<template_name(alias)>` for sinks of `kind`."""
+    """The body of `PUT _index_template/<template_name(alias)>` for sinks of `kind`, its daily
+    indices under the ILM policy `lifecycle_policy` if given."""
+    lifecycle = lifecycle_settings(lifecycle_policy) if lifecycle_policy is not None else {}
     return {
         # `-2*`, not `-*`: the daily suffix starts with the year, and the plain wildcard would
         # also claim the data streams of Elastic's own `logs-*-*` template.
@@ -72,6 +79,7 @@ def index_template(
                 **dynamic_settings(
                     refresh_interval=refresh_interval, total_fields_limit=total_fields_limit
                 ),
+                **lifecycle,
             },
             "mappings": MAPPINGS[kind](),
         },
@@ -84,6 +92,15 @@ def dynamic_settings(*, refresh_interval: str, total_fields_limit: int) -> dict[
         "refresh_interval": refresh_interval,
         "mapping.total_fields.limit": total_fields_limit,
         "mapping.total_fields.ignore_dynamic_beyond_limit": True,
+    }
+
+
+def lifecycle_settings(policy: str | None) -> dict[str, Any]:
+    """The index settings that put a daily index under the ILM policy `policy`, its age counted
+    from the day in its name; with None, under none (null removes a setting of an index)."""
+    return {
+        "index.lifecycle.name": policy,
+        "index.lifecycle.parse_origination_date": True if policy is not None else None,
     }
 
 

@@ -12,6 +12,7 @@ from elasticsearch import AsyncElasticsearch
 from libs.config import ElasticsearchSettings
 from libs.elastic import elasticsearch_client
 from services.sinks.mappings import template_name
+from services.sinks.retention import policy_name
 
 
 @contextlib.asynccontextmanager
@@ -24,14 +25,17 @@ async def connected(url: str) -> AsyncIterator[AsyncElasticsearch]:
 
 
 async def delete_alias_and_indices(client: AsyncElasticsearch, alias: str) -> None:
-    """Remove what a sink made for `alias`: its daily indices (or a plain index of that name)
-    and its template. Names are listed first: the cluster refuses wildcard deletes."""
+    """Remove what a sink made for `alias`: its daily indices (or a plain index of that name),
+    its template and its retention policy. Names are listed first: the cluster refuses wildcard
+    deletes."""
     found = await client.indices.get(
         index=f"{alias},{alias}-2*", ignore_unavailable=True, allow_no_indices=True
     )
     if found:
         await client.indices.delete(index=",".join(found))
     await client.options(ignore_status=404).indices.delete_index_template(name=template_name(alias))
+    # 400: a cluster without ILM, where no policy was made.
+    await client.options(ignore_status=(400, 404)).ilm.delete_lifecycle(name=policy_name(alias))
 
 
 async def wait_for_count(

@@ -61,7 +61,7 @@ def own_servers() -> Iterator[Servers]:
 
 
 async def drilled(name: str, servers: Servers, work_dir: Path = LOGS) -> DrillResult:
-    ports = Ports(*(unused_port() for _ in range(5)))
+    ports = Ports(*(unused_port() for _ in range(6)))
     result = await run_drill(DRILLS[name], servers, ports, SCALED, work_dir)
     with REPORT.open("a") as report:
         report.write(table([result]) + "\n\n")

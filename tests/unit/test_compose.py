@@ -45,6 +45,19 @@ def test_official_images_for_the_infrastructure(compose: dict[str, Any]) -> None
     assert images["elasticsearch"].startswith("docker.elastic.co/elasticsearch/elasticsearch:")
     assert images["kibana"].startswith("docker.elastic.co/kibana/kibana:")
     assert images["postgres"].startswith("postgres:")
+    assert images["s3proxy"].startswith("andrewgaul/s3proxy:")
+
+
+def test_the_archive_its_store_and_the_forwarder_run_only_when_asked_for(compose: dict[str, Any]) -> None:
+    from devstack import s3
+
+    services = compose["services"]
+    for name, service in services.items():
+        assert ("profiles" in service) is (name in ("archive", "s3proxy", "forward")), name
+    assert services["s3proxy"]["image"].endswith(f"-{s3.VERSION}")
+    assert services["archive"]["environment"]["FURROW_ARCHIVE_BUCKET"] in " ".join(
+        services["s3proxy"]["entrypoint"]
+    )
 
 
 def test_elasticsearch_and_kibana_versions_match_the_local_stack(compose: dict[str, Any]) -> None:
@@ -69,6 +82,7 @@ def test_furrow_services_run_real_subcommands_from_the_dockerfile(compose: dict[
         "sink-logs",
         "logs",
         "forward",
+        "archive",
     }
     for name, service in furrow_services.items():
         assert service["build"]["dockerfile"] == "docker/Dockerfile", name

@@ -11,7 +11,15 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from drills.accounting import BadRowEvent, Sent, Tally, events_of_bad_row, tally
+from drills.accounting import (
+    ArchiveTally,
+    BadRowEvent,
+    Sent,
+    Tally,
+    archive_tally,
+    events_of_bad_row,
+    tally,
+)
 from drills.traffic import TrackerRequest, broken_base64, checkout, page_view, requests
 from libs.formats import badrows
 from libs.formats.collector_payload import CollectorPayload
@@ -202,3 +210,20 @@ def test_the_mix_has_unique_event_ids_and_both_indices() -> None:
     assert len({event.event_id for event in events}) == len(events)
     assert {event.belongs_in for event in events} == {"good", "bad"}
     assert {request.method for request in (next(mix) for _ in range(7))} == {"GET", "POST"}
+
+
+@pytest.mark.parametrize(
+    ("good", "archived", "expected"),
+    [
+        (["a", "b"], ["b", "a"], ArchiveTally(2, 0, 0, 0)),
+        (["a", "b"], ["a"], ArchiveTally(1, 1, 0, 0)),
+        (["a", "b"], ["a", "b", "a", "a"], ArchiveTally(4, 0, 2, 0)),
+        (["a"], ["a", "z"], ArchiveTally(2, 0, 0, 1)),
+    ],
+)
+def test_the_archive_holds_every_indexed_event_once(
+    good: list[str], archived: list[str], expected: ArchiveTally
+) -> None:
+    found = archive_tally(good, archived)
+    assert found == expected
+    assert found.passed is (expected == ArchiveTally(len(good), 0, 0, 0))

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -33,12 +34,38 @@ def test_the_forwarder_runs_only_once_a_destination_is_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FURROW_CONFIG", raising=False)
-    assert components(None) == COMPONENTS
+    assert components(None) == list(COMPONENTS)
     config = tmp_path / "furrow.toml"
     config.write_text(
         '[[forward.destinations]]\nname = "crm"\ntarget = "http"\nurl = "http://crm/events"\n'
     )
-    assert components(config) == (*COMPONENTS, ("forward",))
+    assert components(config) == [*COMPONENTS, ("forward",)]
     config.write_text('[[forward.destinations]]\nname = "crm"\ntarget = "http"\n')
     with pytest.raises(ConfigError, match="target http needs url"):
         components(config)
+
+
+@pytest.mark.parametrize(
+    ("config", "environment", "archives"),
+    [
+        ("", {}, False),
+        ("[sink_good]\nindex = 'g'\n", {"FURROW_ARCHIVED": "x"}, False),
+        ("[archive]\ndirectory = '/tmp/a'\n", {}, True),
+        ("", {"FURROW_ARCHIVE_BUCKET": "b"}, True),
+    ],
+)
+def test_the_archive_sink_runs_only_once_configured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: str,
+    environment: dict[str, str],
+    archives: bool,
+) -> None:
+    for name in [name for name in os.environ if name.startswith("FURROW_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "furrow.toml"
+    path.write_text(config)
+    assert (("archive",) in components(path)) is archives
+    assert set(COMPONENTS) <= set(components(path))
