@@ -586,6 +586,11 @@ class KafkaSource:
                     self._watch.coordinator_missing(time.monotonic(), str(error))
                 except KafkaException as error:
                     self._watch.unreachable(time.monotonic(), str(error))
+                    # The consumer may only say it cannot connect (or say nothing, if it is not
+                    # trying): a probe with the settings as they are now tells refused ones.
+                    self._refused = self._refused or await asyncio.to_thread(
+                        settings_refused, self._settings
+                    )
                     continue
                 else:
                     self._refused = None

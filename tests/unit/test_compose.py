@@ -48,7 +48,9 @@ def test_official_images_for_the_infrastructure(compose: dict[str, Any]) -> None
     assert images["s3proxy"].startswith("andrewgaul/s3proxy:")
 
 
-def test_the_archive_its_store_and_the_forwarder_run_only_when_asked_for(compose: dict[str, Any]) -> None:
+def test_the_archive_its_store_and_the_forwarder_run_only_when_asked_for(
+    compose: dict[str, Any],
+) -> None:
     from devstack import s3
 
     services = compose["services"]
