@@ -17,6 +17,7 @@ SERVICE_MODULES = {
     "collector": "services.collector.__main__",
     "enrich": "services.enrich.__main__",
     "logs": "services.log_listener.__main__",
+    "micro": "services.micro.__main__",
     "registry": "iglu_registry.__main__",
 }
 
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     sink.add_argument("kind", choices=SINK_KINDS)
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
+    commands.add_parser(
+        "micro", help="collector + enricher in one process with Snowplow Micro's API (port 9090)"
+    )
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")
     _registry_commands(commands)
     _replay_command(commands)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import uvicorn
 from libs.config import load_config
 from libs.kafka import KafkaSink
 from libs.log import configure_logging
-from services.collector.app import build_app
+from services.collector.app import Receive, Scope, Send, build_app
 from services.collector.config import CollectorConfig
 
 
@@ -32,8 +32,13 @@ def run(config_path: Path | None) -> None:
         finally:
             await sink.stop()
 
+    serve(build_app(config, sink, lifespan=kafka_open), config)
+
+
+def serve(app: Callable[[Scope, Receive, Send], Awaitable[None]], config: CollectorConfig) -> None:
+    """Serve `app` (the collector, or an app around it) where `config` says, until SIGTERM."""
     uvicorn.run(
-        build_app(config, sink, lifespan=kafka_open),
+        app,
         host=config.host,
         port=config.port,
         lifespan="on",
