@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-import uvicorn
 
 from libs.config import load_config
 from libs.kafka import KafkaSink
 from libs.log import configure_logging
-from services.collector.app import Receive, Scope, Send, build_app
+from services.collector.app import build_app, serve
 from services.collector.config import CollectorConfig
 
 
@@ -33,20 +31,6 @@ def run(config_path: Path | None) -> None:
             await sink.stop()
 
     serve(build_app(config, sink, lifespan=kafka_open), config)
-
-
-def serve(app: Callable[[Scope, Receive, Send], Awaitable[None]], config: CollectorConfig) -> None:
-    """Serve `app` (the collector, or an app around it) where `config` says, until SIGTERM."""
-    uvicorn.run(
-        app,
-        host=config.host,
-        port=config.port,
-        lifespan="on",
-        # The collector decides itself whether to trust X-Forwarded-For (trust_proxy_headers).
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,
-    )
 
 
 if __name__ == "__main__":

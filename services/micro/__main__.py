@@ -12,11 +12,9 @@ from libs.config import load_config
 from libs.iglu_client import RepositorySettings, Resolver
 from libs.iglu_repositories import resolver_repositories
 from libs.log import configure_logging
-from services.collector.__main__ import serve
-from services.collector.app import Collector, Receive, Scope, Send
+from services.collector.app import Collector, Receive, Scope, Send, serve
 from services.collector.config import CollectorConfig
 from services.enrich.core import Enricher
-from services.enrich.enrichments import load_enrichments
 from services.micro.api import micro_app
 from services.micro.config import MicroConfig
 from services.micro.sink import EnrichingSink
@@ -57,7 +55,12 @@ class MicroApp:
 
 def build_app(config: MicroConfig, collector_config: CollectorConfig) -> MicroApp:
     resolver = build_resolver(config)
-    enrichments = load_enrichments(config.enrichments_dir) if config.enrichments_dir else []
+    enrichments = []
+    if config.enrichments_dir:
+        # Imported only when wanted: their parsers and data take a good part of a start.
+        from services.enrich.enrichments import load_enrichments
+
+        enrichments = load_enrichments(config.enrichments_dir)
     store = MemoryStore(config.max_events)
     sink = EnrichingSink(
         Enricher(validator=resolver, enrichments=enrichments), store, collector_config.topics.raw
