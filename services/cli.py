@@ -15,6 +15,7 @@ from services.sinks.config import SINK_KINDS
 # the imports of the others.
 SERVICE_MODULES = {
     "collector": "services.collector.__main__",
+    "console": "services.console.__main__",
     "enrich": "services.enrich.__main__",
     "logs": "services.log_listener.__main__",
     "micro": "services.micro.__main__",
@@ -34,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     sink.add_argument("kind", choices=SINK_KINDS)
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
+    commands.add_parser(
+        "console", help="web console over Elasticsearch, with Snowplow Micro's API (port 9190)"
+    )
     commands.add_parser(
         "micro", help="collector + enricher in one process with Snowplow Micro's API (port 9090)"
     )

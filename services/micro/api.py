@@ -39,7 +39,9 @@ class ResetRefused(Exception):
 class MicroStore(Protocol):
     async def summary(self) -> Summary: ...
 
-    async def good(self, filters: GoodFilters) -> list[dict[str, Any]]: ...
+    async def good(self, filters: GoodFilters) -> list[dict[str, Any]]:
+        """The events `filters` select, newest first; FilterError for a value it cannot use."""
+        ...
 
     async def bad(self, filters: BadFilters) -> list[dict[str, Any]]: ...
 
@@ -67,17 +69,15 @@ def micro_app(store: MicroStore, schema: SchemaLookup) -> Starlette:
 
     async def good(request: Request) -> Response:
         try:
-            filters = good_filters(await _filters(request))
+            return OrjsonResponse(await store.good(good_filters(await _filters(request))))
         except FilterError as error:
             return PlainTextResponse(str(error), status_code=400)
-        return OrjsonResponse(await store.good(filters))
 
     async def bad(request: Request) -> Response:
         try:
-            filters = bad_filters(await _filters(request))
+            return OrjsonResponse(await store.bad(bad_filters(await _filters(request))))
         except FilterError as error:
             return PlainTextResponse(str(error), status_code=400)
-        return OrjsonResponse(await store.bad(filters))
 
     async def reset(request: Request) -> Response:
         try:

@@ -229,6 +229,12 @@ def failure_reasons(failure: object) -> list[str]:
     return reasons
 
 
+def object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` if it is an object, else an empty one: bad rows differ in shape by type."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 

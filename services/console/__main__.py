@@ -1,0 +1,59 @@
+"""`furrow console`: read the config, open an Elasticsearch client, serve the console."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from libs.config import load_config
+from libs.elastic import elasticsearch_client
+from libs.iglu_client import RepositorySettings, Resolver
+from libs.iglu_repositories import resolver_repositories
+from libs.log import configure_logging
+from services.console.app import Console, build_app
+from services.console.config import ConsoleConfig
+from services.console.micro_store import ElasticMicroStore
+
+
+def build(config: ConsoleConfig) -> Starlette:
+    client = elasticsearch_client(config.elasticsearch, request_timeout=30)
+    registry = (
+        [
+            RepositorySettings(
+                name="registry", url=config.registry_url, api_key=config.registry_api_key
+            )
+        ]
+        if config.registry_url
+        else []
+    )
+    resolver = Resolver(resolver_repositories(registry), attempts=1)
+    micro = ElasticMicroStore(
+        client, config.good_index, config.bad_index, reset_enabled=config.micro_reset_enabled
+    )
+    app = build_app(Console(client, config.good_index, config.bad_index), micro, resolver.schema)
+
+    @asynccontextmanager
+    async def client_open(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    app.router.lifespan_context = client_open
+    return app
+
+
+def run(config_path: Path | None) -> None:
+    config = load_config(ConsoleConfig, "console", path=config_path)
+    configure_logging("console", config.logging)
+    uvicorn.run(
+        build(config), host=config.host, port=config.port, log_config=None, access_log=False
+    )
+
+
+if __name__ == "__main__":
+    run(None)

@@ -1,0 +1,221 @@
+"""The console's HTTP surface: server-rendered pages (events, lookup by event id, bad rows
+grouped), their JSON, the counts API, and Snowplow Micro's API, all read from Elasticsearch.
+
+No route writes anything, except Micro's reset where the configuration allows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from services.console import queries
+from services.console.queries import Kind, ParameterError
+from services.micro.api import MicroStore, OrjsonResponse, SchemaLookup, micro_app
+from services.micro.shapes import bad_row_summary, event_schema, object_at
+
+HERE = Path(__file__).resolve().parent
+RANGE = ("from", "to", "last")
+EVENTS_PARAMETERS = (*RANGE, "kind", "size", *queries.EVENT_FILTERS)
+SHOWN = {"all": queries.KINDS, "good": ("good",), "bad": ("bad",)}
+MAX_EVENT_ID_CHARS = 200
+
+
+def row_of(kind: Kind, source: dict[str, Any]) -> dict[str, Any]:
+    """One line of the events table: what a reader scans for, and the whole document."""
+    if kind == "good":
+        return {
+            "kind": kind,
+            "time": source.get("@timestamp"),
+            "what": source.get("event_name") or source.get("event"),
+            "app_id": source.get("app_id"),
+            "platform": source.get("platform"),
+            "user": source.get("user_id") or source.get("domain_userid"),
+            "event_id": source.get("event_id"),
+            "schema": event_schema(source),
+            "source": source,
+        }
+    data = object_at(source, "data")
+    partial = object_at(object_at(data, "payload"), "enriched")
+    return {
+        "kind": kind,
+        "time": source.get("@timestamp"),
+        "what": bad_row_summary({"schema": source.get("schema"), "data": data})[:300],
+        "app_id": partial.get("app_id"),
+        "platform": partial.get("platform"),
+        "user": partial.get("user_id") or partial.get("domain_userid"),
+        "event_id": partial.get("event_id"),
+        "schema": source.get("failure_type"),
+        "source": source,
+    }
+
+
+class Console:
+    """The console's answers, as data for a page or for JSON."""
+
+    def __init__(self, client: AsyncElasticsearch, good_index: str, bad_index: str) -> None:
+        self._client = client
+        self._indices: dict[Kind, str] = {"good": good_index, "bad": bad_index}
+
+    async def events(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, EVENTS_PARAMETERS)
+        span = queries.time_range(params, datetime.now(UTC))
+        shown = params.get("kind", "all")
+        if shown not in SHOWN:
+            raise ParameterError("kind must be all, good or bad")
+        filters = queries.event_filters(params)
+        size = queries.page_size(params)
+        width = queries.histogram_width(span.end - span.start)
+        kinds = SHOWN[shown]
+        answers = await asyncio.gather(
+            *(
+                self._search(kind, queries.events_search(kind, span, filters, size, width))
+                for kind in kinds
+            )
+        )
+        rows = [
+            row_of(kind, hit["_source"])
+            for kind, answer in zip(kinds, answers, strict=True)
+            for hit in answer["hits"]["hits"]
+        ]
+        rows.sort(key=lambda row: str(row["time"]), reverse=True)
+        return {
+            "params": params,
+            "kind": shown,
+            "from": queries.iso(span.start),
+            "to": queries.iso(span.end),
+            "width": width,
+            "totals": {
+                kind: int(answer["hits"]["total"]["value"])
+                for kind, answer in zip(kinds, answers, strict=True)
+            },
+            "histogram": {
+                kind: queries.histogram_points(answer["aggregations"])
+                for kind, answer in zip(kinds, answers, strict=True)
+                if "aggregations" in answer
+            },
+            "rows": rows[:size],
+        }
+
+    async def lookup(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, ("event_id",))
+        event_id = params.get("event_id", "").strip()
+        if not event_id:
+            return {"event_id": "", "status": None, "good": None, "bad": []}
+        if len(event_id) > MAX_EVENT_ID_CHARS:
+            raise ParameterError(f"event_id is longer than {MAX_EVENT_ID_CHARS} characters")
+        searches = queries.lookup_searches(event_id)
+        good, bad = await asyncio.gather(
+            self._search("good", searches["good"]), self._search("bad", searches["bad"])
+        )
+        found_good = [hit["_source"] for hit in good["hits"]["hits"]]
+        found_bad = [row_of("bad", hit["_source"]) for hit in bad["hits"]["hits"]]
+        status = "good" if found_good else "bad" if found_bad else "not seen"
+        return {
+            "event_id": event_id,
+            "status": status,
+            "good": found_good[0] if found_good else None,
+            "bad": found_bad,
+        }
+
+    async def bad_groups(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, (*RANGE, *queries.EVENT_FILTERS))
+        span = queries.time_range(params, datetime.now(UTC))
+        filters = queries.event_filters(params)
+        answer = await self._search("bad", queries.bad_groups_search(span, filters))
+        groups = queries.bad_groups(answer["aggregations"]) if "aggregations" in answer else []
+        return {
+            "params": params,
+            "from": queries.iso(span.start),
+            "to": queries.iso(span.end),
+            "groups": [
+                {
+                    **asdict(group),
+                    "example_reason": bad_row_summary(group.examples[0]) if group.examples else "",
+                }
+                for group in groups
+            ],
+        }
+
+    async def counts(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, (*RANGE, "by", "bucket"))
+        span = queries.time_range(params, datetime.now(UTC))
+        by = params.get("by", "event_name")
+        bucket = params.get("bucket", "1m")
+        answer = await self._search("good", queries.counts_search(span, by, bucket))
+        buckets = queries.counts(answer["aggregations"], by) if "aggregations" in answer else []
+        return {
+            "from": queries.iso(span.start),
+            "to": queries.iso(span.end),
+            "by": by,
+            "bucket": bucket,
+            "buckets": buckets,
+        }
+
+    async def _search(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+        answer = await self._client.search(
+            index=self._indices[kind], **body, ignore_unavailable=True, allow_no_indices=True
+        )
+        return dict(answer.body)
+
+
+Handler = Callable[[Iterable[tuple[str, str]]], Awaitable[dict[str, Any]]]
+
+
+def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Starlette:
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    def page(template: str, answer: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def render(request: Request) -> Response:
+            try:
+                found = await answer(request.query_params.multi_items())
+            except ParameterError as error:
+                return templates.TemplateResponse(
+                    request, "error.html", {"reason": str(error)}, status_code=400
+                )
+            return templates.TemplateResponse(request, template, found)
+
+        return render
+
+    def api(answer: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def respond(request: Request) -> Response:
+            try:
+                return OrjsonResponse(await answer(request.query_params.multi_items()))
+            except ParameterError as error:
+                return PlainTextResponse(str(error), status_code=400)
+
+        return respond
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/events")
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/health", health),
+            Route("/events", page("events.html", console.events)),
+            Route("/lookup", page("lookup.html", console.lookup)),
+            Route("/bad", page("bad.html", console.bad_groups)),
+            Route("/api/events", api(console.events)),
+            Route("/api/lookup", api(console.lookup)),
+            Route("/api/bad-groups", api(console.bad_groups)),
+            Route("/api/counts", api(console.counts)),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Mount("/", micro_app(micro, schema)),
+        ]
+    )

@@ -1,0 +1,67 @@
+// The events page: a histogram drawn with uPlot (clicking a bar narrows the range to it) and
+// the JSON of the row clicked. Everything it shows is already in the page.
+"use strict";
+
+function drawHistogram() {
+  const holder = document.getElementById("histogram");
+  const data = document.getElementById("histogram-data");
+  if (!holder || !data) return;
+  const histogram = JSON.parse(data.textContent);
+  const kinds = Object.keys(histogram);
+  if (kinds.length === 0) return;
+  const times = histogram[kinds[0]].map((point) => point[0]);
+  const series = kinds.map((kind) => histogram[kind].map((point) => point[1]));
+  const colours = { good: "#2a8f5a", bad: "#c0392b" };
+  const bars = uPlot.paths.bars({ size: [0.8, 40] });
+  const plot = new uPlot(
+    {
+      width: holder.clientWidth || 900,
+      height: 180,
+      series: [{}, ...kinds.map((kind) => ({ label: kind, stroke: colours[kind], fill: colours[kind], paths: bars, points: { show: false } }))],
+      axes: [{}, { size: 50 }],
+    },
+    [times, ...series],
+    holder,
+  );
+  const seconds = { m: 60, h: 3600, d: 86400 };
+  const width = holder.dataset.width;
+  const span = parseInt(width, 10) * seconds[width.slice(-1)];
+  plot.over.addEventListener("click", () => {
+    const index = plot.cursor.idx;
+    if (index === null || index === undefined) return;
+    const params = new URLSearchParams(window.location.search);
+    params.delete("last");
+    params.set("from", new Date(times[index] * 1000).toISOString());
+    params.set("to", new Date((times[index] + span) * 1000).toISOString());
+    window.location.search = params.toString();
+  });
+}
+
+function showRows() {
+  const table = document.getElementById("events");
+  const data = document.getElementById("rows-data");
+  const panel = document.getElementById("json-panel");
+  if (!table || !data || !panel) return;
+  const sources = JSON.parse(data.textContent);
+  table.querySelectorAll("tbody tr[data-index]").forEach((row) => {
+    row.addEventListener("click", () => {
+      table.querySelectorAll("tr.selected").forEach((other) => other.classList.remove("selected"));
+      row.classList.add("selected");
+      panel.textContent = JSON.stringify(sources[Number(row.dataset.index)], null, 2);
+    });
+  });
+}
+
+function leaveEmptyFiltersOut() {
+  const form = document.getElementById("filters");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    form.querySelectorAll("input, select").forEach((field) => {
+      if (!field.value) field.disabled = true;
+    });
+  });
+}
+
+drawHistogram();
+showRows();
+leaveEmptyFiltersOut();
