@@ -12,12 +12,13 @@ function drawHistogram() {
   const times = histogram[kinds[0]].map((point) => point[0]);
   const series = kinds.map((kind) => histogram[kind].map((point) => point[1]));
   const colours = { good: "#2a8f5a", bad: "#c0392b" };
-  const bars = uPlot.paths.bars({ size: [0.8, 40] });
+  // Side by side: good to the left of each time, bad to the right.
+  const bars = { good: uPlot.paths.bars({ size: [0.45, 20], align: -1 }), bad: uPlot.paths.bars({ size: [0.45, 20], align: 1 }) };
   const plot = new uPlot(
     {
       width: holder.clientWidth || 900,
       height: 180,
-      series: [{}, ...kinds.map((kind) => ({ label: kind, stroke: colours[kind], fill: colours[kind], paths: bars, points: { show: false } }))],
+      series: [{}, ...kinds.map((kind) => ({ label: kind, stroke: colours[kind], fill: colours[kind], paths: bars[kind], points: { show: false } }))],
       axes: [{}, { size: 50 }],
     },
     [times, ...series],

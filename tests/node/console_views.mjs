@@ -1,0 +1,71 @@
+// Usage: [CHROMIUM=/usr/bin/chromium] node console_views.mjs CONSOLE_URL SCREENSHOT_DIR QUERY_JSON
+// Opens each view of the Furrow console in Debian's Chromium (headless, driven by
+// playwright-core), takes a screenshot of it, and prints as JSON what each showed and every
+// console error, page error or failed request it met. QUERY_JSON names the event ids and app id
+// the views are asked about.
+import { chromium } from "playwright-core";
+
+const [consoleUrl, screenshots, queryJson] = process.argv.slice(2);
+const query = JSON.parse(queryJson);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const seen = {};
+
+async function view(name, path, look) {
+  const tab = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const problems = [];
+  tab.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  tab.on("pageerror", (error) => problems.push(`page: ${error}`));
+  tab.on("requestfailed", (request) => problems.push(`request: ${request.url()}`));
+  tab.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
+  });
+  await tab.goto(`${consoleUrl}${path}`);
+  await tab.waitForLoadState("networkidle");
+  const found = await look(tab);
+  await tab.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
+  seen[name] = { ...found, problems };
+  await tab.close();
+}
+
+const rows = (tab) => tab.locator("#events tbody tr[data-index]").count();
+
+try {
+  await view("events", "/events?last=1h", async (tab) => {
+    await tab.waitForSelector("#histogram .uplot canvas");
+    await tab.locator("#events tbody tr[data-index]").first().click();
+    return { rows: await rows(tab), panel: await tab.locator("#json-panel").textContent() };
+  });
+  await view("events-filtered", `/events?last=1h&app_id=${encodeURIComponent(query.app_id)}&kind=good`, async (tab) => {
+    await tab.waitForSelector("#histogram .uplot canvas");
+    return { rows: await rows(tab) };
+  });
+  await view("events-histogram-click", "/events?last=1h", async (tab) => {
+    // Clicking the fullest bar narrows the range to it: the page reloads with from and to.
+    const series = JSON.parse(await tab.locator("#histogram-data").textContent());
+    const counts = Object.values(series)[0].map((point) => point[1]);
+    const fullest = counts.indexOf(Math.max(...counts));
+    const over = await tab.locator("#histogram .u-over").boundingBox();
+    const x = over.x + (fullest / (counts.length - 1)) * over.width;
+    await Promise.all([tab.waitForURL(/from=/), tab.mouse.click(x, over.y + over.height - 3)]);
+    await tab.waitForSelector("#histogram .uplot canvas");
+    return { url: tab.url(), rows: await rows(tab) };
+  });
+  await view("bad", "/bad?last=1h", async (tab) => ({
+    groups: await tab.locator("#groups tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 4).map((td) => td.textContent.trim())),
+    ),
+  }));
+  for (const [name, eventId] of Object.entries(query.lookups)) {
+    await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({
+      status: await tab.locator("#status strong").textContent(),
+    }));
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
