@@ -23,6 +23,7 @@ from devstack.process import (
 from iglu_registry.config import RegistryConfig
 from libs.config import load_config
 from services.collector.config import CollectorConfig
+from services.console.config import ConsoleConfig
 from services.enrich.config import EnrichConfig
 from services.log_listener.config import LogListenerConfig
 from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
@@ -75,6 +76,14 @@ def endpoints() -> list[Endpoint]:
             "log listener",
             f"tcp://{listener.host}:{listener.port} (metrics :{listener.health_port})",
             f"http://{listener.health_host}:{listener.health_port}/health",
+        )
+    )
+    console = load_config(ConsoleConfig, "console")
+    found.append(
+        Endpoint(
+            "console",
+            f"http://{console.host}:{console.port}",
+            f"http://{console.host}:{console.port}/health",
         )
     )
     return found

@@ -24,6 +24,7 @@ COMPONENTS: tuple[tuple[str, ...], ...] = (
     ("sink", "bad"),
     ("sink", "logs"),
     ("logs",),
+    ("console",),
 )
 
 FIRST_BACKOFF_S = 1.0

@@ -5,8 +5,6 @@ headless Chromium without an error, with a screenshot under build/console/."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from devstack.process import REPO_ROOT
 from tests.integration.console_data import GEOLOCATION, Loaded, load, write_schemas
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names, Service, start_service, unused_port
-from tests.integration.test_real_trackers import chromium, node_project
+from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 
 __all__ = ["chromium", "node_project"]
 SCREENSHOTS = REPO_ROOT / "build" / "console"
@@ -239,17 +237,8 @@ def test_each_view_loads_in_chromium_without_errors(
         "app_id": app_id(console, "blog"),
         "lookups": {"good": ids["page_view"], "bad": ids["negative"], "unseen": str(uuid.uuid4())},
     }
-    done = subprocess.run(
-        ["node", "console_views.mjs", console.url, str(SCREENSHOTS), orjson.dumps(query).decode()],
-        cwd=node_project,
-        env={**os.environ, "CHROMIUM": chromium},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = orjson.loads(done.stdout.strip().splitlines()[-1])
+    arguments = (console.url, str(SCREENSHOTS), orjson.dumps(query).decode())
+    seen = orjson.loads(in_chromium(node_project, chromium, "console_views.mjs", *arguments))
     print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
     assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
     assert seen["events"]["rows"] == 18

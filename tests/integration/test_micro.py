@@ -21,18 +21,10 @@ from snowplow_tracker import (
     Tracker,
 )
 
+from tests.integration.console_data import CHECKOUT, CHECKOUT_SCHEMA, write_schemas
 from tests.integration.processes import Service, start_service, unused_port
 
 SP = "iglu:com.snowplowanalytics.snowplow"
-CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
-CHECKOUT_SCHEMA = {
-    "$schema": "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#",
-    "self": {"vendor": "com.acme", "name": "checkout", "format": "jsonschema", "version": "1-0-0"},
-    "type": "object",
-    "properties": {"total": {"type": "number", "minimum": 0}},
-    "required": ["total"],
-    "additionalProperties": False,
-}
 
 
 class Micro:
@@ -55,10 +47,7 @@ class Micro:
 
 @pytest.fixture(scope="module")
 def micro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Micro]:
-    schemas = tmp_path_factory.mktemp("schemas")
-    schema_file = schemas / "com.acme" / "checkout" / "jsonschema" / "1-0-0"
-    schema_file.parent.mkdir(parents=True)
-    schema_file.write_bytes(orjson.dumps(CHECKOUT_SCHEMA))
+    schemas = write_schemas(tmp_path_factory.mktemp("schemas"))
     port = unused_port()
     started = time.monotonic()
     service = start_service(
