@@ -16,6 +16,7 @@ PARTS: dict[str, str] = {
     "enrich": "bench.enrich",
     "sinks": "bench.sinks",
     "pipeline": "bench.pipeline",
+    "console": "bench.console",
 }
 
 
