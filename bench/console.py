@@ -24,8 +24,8 @@ from services.sinks.bulks import BulkItem, bulk_item
 from services.sinks.config import SinkConfig, SinkKind, sink_defaults
 from services.sinks.documents import to_document
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
-from services.sinks.mappings import template_name
 from tests.enriched_events import START, enriched_lines
+from tests.integration.elastic import delete_alias_and_indices
 from tests.integration.processes import start_service, unused_port
 
 PART = "console"
@@ -188,8 +188,7 @@ async def _delete(aliases: dict[SinkKind, str]) -> None:
     client = elastic_client(_sink_config("good", aliases["good"]))
     try:
         for alias in aliases.values():
-            await client.indices.delete(index=f"{alias}-2*")
-            await client.indices.delete_index_template(name=template_name(alias))
+            await delete_alias_and_indices(client, alias)
     finally:
         await client.close()
 

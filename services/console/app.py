@@ -7,22 +7,23 @@ No route writes anything, except Micro's reset where the configuration allows it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from services.console import queries
-from services.console.queries import Kind, ParameterError
+from services.console.queries import EventFilters, Kind, ParameterError
 from services.micro.api import MicroStore, OrjsonResponse, SchemaLookup, micro_app
 from services.micro.shapes import bad_row_summary, event_schema, object_at
 
@@ -31,6 +32,7 @@ RANGE = ("from", "to", "last")
 EVENTS_PARAMETERS = (*RANGE, "kind", "size", *queries.EVENT_FILTERS)
 SHOWN = {"all": queries.KINDS, "good": ("good",), "bad": ("bad",)}
 MAX_EVENT_ID_CHARS = 200
+TAIL_POLL_S = 1.0
 
 
 def row_of(kind: Kind, source: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +166,39 @@ class Console:
             "buckets": buckets,
         }
 
+    def tail_request(
+        self, given: Iterable[tuple[str, str]]
+    ) -> tuple[tuple[Kind, ...], EventFilters]:
+        """What a live tail shows; ParameterError before the stream starts if it cannot."""
+        params = queries.only(given, ("kind", *queries.EVENT_FILTERS))
+        shown = params.get("kind", "all")
+        if shown not in SHOWN:
+            raise ParameterError("kind must be all, good or bad")
+        return SHOWN[shown], queries.event_filters(params)
+
+    async def tail(
+        self, kinds: tuple[Kind, ...], filters: EventFilters
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every TAIL_POLL_S, the rows not shown before, oldest first."""
+        shown: dict[str, str] = {}
+        while True:
+            since = datetime.now(UTC)
+            answers = await asyncio.gather(
+                *(self._search(kind, queries.tail_search(kind, since, filters)) for kind in kinds)
+            )
+            fresh = []
+            for kind, answer in zip(kinds, answers, strict=True):
+                for hit in answer["hits"]["hits"]:
+                    key = f"{kind}/{hit['_id']}"
+                    if key not in shown:
+                        shown[key] = str(hit["_source"].get("@timestamp"))
+                        fresh.append(row_of(kind, hit["_source"]))
+            yield sorted(fresh, key=lambda row: str(row["time"]))
+            # What the next poll can no longer return need not be remembered.
+            horizon = queries.iso(since - queries.TAIL_LOOKBACK)
+            shown = {key: moment for key, moment in shown.items() if moment >= horizon}
+            await asyncio.sleep(TAIL_POLL_S)
+
     async def _search(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
         answer = await self._client.search(
             index=self._indices[kind], **body, ignore_unavailable=True, allow_no_indices=True
@@ -198,6 +233,35 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
 
         return respond
 
+    async def tail(request: Request) -> Response:
+        try:
+            kinds, filters = console.tail_request(request.query_params.multi_items())
+        except ParameterError as error:
+            return PlainTextResponse(str(error), status_code=400)
+
+        async def events() -> AsyncIterator[bytes]:
+            async for rows in console.tail(kinds, filters):
+                if await request.is_disconnected():
+                    return
+                for row in rows:
+                    yield b"data: " + orjson.dumps(row) + b"\n\n"
+                # A comment on every poll: a client that left is noticed by the next write.
+                yield b": polled\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def tail_page(request: Request) -> Response:
+        try:
+            params = queries.only(
+                request.query_params.multi_items(), ("kind", *queries.EVENT_FILTERS)
+            )
+            console.tail_request(params.items())
+        except ParameterError as error:
+            return templates.TemplateResponse(
+                request, "error.html", {"reason": str(error)}, status_code=400
+            )
+        return templates.TemplateResponse(request, "tail.html", {"params": params})
+
     async def home(request: Request) -> Response:
         return RedirectResponse("/events")
 
@@ -211,6 +275,8 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
             Route("/events", page("events.html", console.events)),
             Route("/lookup", page("lookup.html", console.lookup)),
             Route("/bad", page("bad.html", console.bad_groups)),
+            Route("/tail", tail_page),
+            Route("/api/tail", tail),
             Route("/api/events", api(console.events)),
             Route("/api/lookup", api(console.lookup)),
             Route("/api/bad-groups", api(console.bad_groups)),

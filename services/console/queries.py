@@ -237,6 +237,25 @@ def histogram_points(aggregations: Mapping[str, Any]) -> list[tuple[int, int]]:
     ]
 
 
+# -- live tail -----------------------------------------------------------------------------------
+
+# A document becomes searchable a refresh after it was written, with the time it was collected
+# (or failed): each poll looks this far back, and the caller skips what it has shown.
+TAIL_LOOKBACK: Final = timedelta(seconds=30)
+TAIL_PAGE: Final = 200
+
+
+def tail_search(kind: Kind, since: datetime, filters: EventFilters) -> dict[str, Any]:
+    """The newest TAIL_PAGE events of `kind` at or after `since` (less the lookback) matching
+    `filters`: a tail shows what arrives now, and skips what it cannot show in time."""
+    moment = {"range": {"@timestamp": {"gte": iso(since - TAIL_LOOKBACK)}}}
+    return {
+        "size": TAIL_PAGE,
+        "sort": [{"@timestamp": {"order": "desc"}}],
+        "query": {"bool": {"filter": [moment, *filter_clauses(kind, filters)]}},
+    }
+
+
 # -- lookup ----------------------------------------------------------------------------------------
 
 

@@ -124,14 +124,26 @@ def requests(tag: str) -> tuple[list[dict[str, str]], dict[str, str]]:
 async def load(
     client: AsyncElasticsearch, schemas: Path, good_alias: str, bad_alias: str, tag: str
 ) -> Loaded:
+    sent, ids = requests(tag)
+    outputs = enriched(schemas, sent)
+    loaded = Loaded(good_alias, bad_alias, len(outputs.good), len(outputs.bad), ids)
+    for kind, alias, values in (
+        ("good", good_alias, [line.encode() for line in outputs.good]),
+        ("bad", bad_alias, outputs.bad),
+    ):
+        await index(client, kind, alias, values)  # type: ignore[arg-type]
+    return loaded
+
+
+def enriched(schemas: Path, queries: list[dict[str, str]]) -> Outputs:
+    """What the enricher's core makes of GET requests collected now."""
     resolver = Resolver(
         resolver_repositories([RepositorySettings(name="test schemas", path=schemas)])
     )
     enricher = Enricher(validator=resolver)
     outputs = Outputs()
     now = datetime.now(UTC)
-    sent, ids = requests(tag)
-    for query in sent:
+    for query in queries:
         payload = CollectorPayload(
             ip_address="203.0.113.9",
             timestamp_ms=int(time.time() * 1000),
@@ -141,13 +153,7 @@ async def load(
             user_agent="Mozilla/5.0",
         )
         enricher.enrich(encode(payload), now=now, outputs=outputs)
-    loaded = Loaded(good_alias, bad_alias, len(outputs.good), len(outputs.bad), ids)
-    for kind, alias, values in (
-        ("good", good_alias, [line.encode() for line in outputs.good]),
-        ("bad", bad_alias, outputs.bad),
-    ):
-        await index(client, kind, alias, values)  # type: ignore[arg-type]
-    return loaded
+    return outputs
 
 
 async def index(
@@ -165,3 +171,17 @@ async def index(
         operations.append(orjson.loads(document.source))
     answer = await client.bulk(operations=operations, refresh=True)
     assert not answer["errors"], answer
+
+
+def fresh_document(schemas: Path, alias: str, query: dict[str, str]) -> dict[str, Any]:
+    """An event collected now as the good sink would write it: its daily index, id and source,
+    for a client (a browser test) to index itself."""
+    outputs = enriched(schemas, [query])
+    assert not outputs.bad, outputs.bad
+    [line] = outputs.good
+    document = to_document("good", Record(alias, 0, 0, line.encode()))
+    return {
+        "index": index_name(alias, document.day),
+        "id": document.id,
+        "source": orjson.loads(document.source),
+    }

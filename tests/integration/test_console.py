@@ -15,7 +15,14 @@ import orjson
 import pytest
 
 from devstack.process import REPO_ROOT
-from tests.integration.console_data import GEOLOCATION, Loaded, load, write_schemas
+from tests.integration.console_data import (
+    GEOLOCATION,
+    Loaded,
+    fresh_document,
+    load,
+    structured,
+    write_schemas,
+)
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names, Service, start_service, unused_port
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
@@ -26,11 +33,13 @@ INJECTIONS = ['"} OR 1=1', '{"match_all": {}}', "*", "doc['x'].value", "</td><sc
 
 
 @pytest.fixture(scope="module")
-async def loaded(
-    elasticsearch_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Loaded]:
+def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_schemas(tmp_path_factory.mktemp("schemas"))
+
+
+@pytest.fixture(scope="module")
+async def loaded(elasticsearch_url: str, schemas: Path) -> AsyncIterator[Loaded]:
     names = Names()
-    schemas = write_schemas(tmp_path_factory.mktemp("schemas"))
     async with connected(elasticsearch_url) as client:
         written = await load(client, schemas, names.alias("good"), names.alias("bad"), names.tag)
         try:
@@ -228,28 +237,65 @@ def test_micro_api_over_elasticsearch(console: Console) -> None:
     assert schema["self"]["name"] == "web_page"
 
 
+def test_the_live_tail_streams_events_that_arrive(
+    console: Console, elasticsearch_url: str, schemas: Path
+) -> None:
+    marker = app_id(console, "tail")
+    url = f"{console.url}/api/tail"
+    with httpx.stream("GET", url, params={"kind": "good", "app_id": marker}, timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == ": polled"
+        event_id = str(uuid.uuid4())
+        document = fresh_document(schemas, console.loaded.good_alias, structured(marker, event_id))
+        httpx.put(
+            f"{elasticsearch_url}/{document['index']}/_doc/{document['id']}",
+            params={"refresh": "true"},
+            json=document["source"],
+            timeout=30,
+        ).raise_for_status()
+        rows = []
+        for line in lines:
+            if line.startswith("data: "):
+                rows.append(orjson.loads(line.removeprefix("data: ")))
+                break
+    assert [(row["kind"], row["event_id"], row["app_id"]) for row in rows] == [
+        ("good", event_id, marker)
+    ]
+    refused = console.get("/api/tail", kind="both")
+    assert refused.status_code == 400
+    assert "kind must be" in refused.text
+
+
 def test_each_view_loads_in_chromium_without_errors(
-    console: Console, node_project: Path, chromium: str
+    console: Console, node_project: Path, chromium: str, elasticsearch_url: str, schemas: Path
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     ids = console.loaded.event_ids
+    tail_id = str(uuid.uuid4())
+    # Events other tests added (the live tail's) are there too, not the one this test adds.
+    shown = sum(console.json("/api/events", last="1h")["totals"].values())
     query = {
         "app_id": app_id(console, "blog"),
         "lookups": {"good": ids["page_view"], "bad": ids["negative"], "unseen": str(uuid.uuid4())},
+        "elasticsearch": elasticsearch_url,
+        "tail": fresh_document(
+            schemas, console.loaded.good_alias, structured(app_id(console, "web"), tail_id)
+        ),
     }
     arguments = (console.url, str(SCREENSHOTS), orjson.dumps(query).decode())
     seen = orjson.loads(in_chromium(node_project, chromium, "console_views.mjs", *arguments))
     print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
     assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
-    assert seen["events"]["rows"] == 18
+    assert seen["events"]["rows"] == shown
     assert '"event_id"' in seen["events"]["panel"] or '"schema"' in seen["events"]["panel"]
     assert seen["events-filtered"]["rows"] == 7
     assert "from=" in seen["events-histogram-click"]["url"]
-    assert seen["events-histogram-click"]["rows"] == 18
+    assert seen["events-histogram-click"]["rows"] == shown
     assert [group[0] for group in seen["bad"]["groups"]] == ["3", "2", "1"]
     assert seen["lookup-good"]["status"] == "good"
     assert seen["lookup-bad"]["status"] == "bad"
     assert seen["lookup-unseen"]["status"] == "not seen"
+    assert seen["tail"]["shown"] == [tail_id]
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

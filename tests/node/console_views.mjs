@@ -13,7 +13,7 @@ const browser = await chromium.launch({
 });
 const seen = {};
 
-async function view(name, path, look) {
+async function view(name, path, look, settled = "networkidle") {
   const tab = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const problems = [];
   tab.on("console", (message) => {
@@ -25,7 +25,7 @@ async function view(name, path, look) {
     if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
   });
   await tab.goto(`${consoleUrl}${path}`);
-  await tab.waitForLoadState("networkidle");
+  await tab.waitForLoadState(settled);
   const found = await look(tab);
   await tab.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
   seen[name] = { ...found, problems };
@@ -50,7 +50,8 @@ try {
     const counts = Object.values(series)[0].map((point) => point[1]);
     const fullest = counts.indexOf(Math.max(...counts));
     const over = await tab.locator("#histogram .u-over").boundingBox();
-    const x = over.x + (fullest / (counts.length - 1)) * over.width;
+    // The last bar stands on the right edge: click just inside it.
+    const x = over.x + Math.min((fullest / (counts.length - 1)) * over.width, over.width - 2);
     await Promise.all([tab.waitForURL(/from=/), tab.mouse.click(x, over.y + over.height - 3)]);
     await tab.waitForSelector("#histogram .uplot canvas");
     return { url: tab.url(), rows: await rows(tab) };
@@ -65,6 +66,21 @@ try {
       status: await tab.locator("#status strong").textContent(),
     }));
   }
+  const tailPath = `/tail?kind=good&app_id=${encodeURIComponent(query.tail.source.app_id)}`;
+  await view("tail", tailPath, async (tab) => {
+    // The event is written only once the page listens for it.
+    await tab.waitForSelector("#tail-state:text('live')");
+    const { index, id, source } = query.tail;
+    const written = await fetch(`${query.elasticsearch}/${index}/_doc/${id}?refresh=true`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(source),
+    });
+    if (!written.ok) throw new Error(`indexing the tail's event: ${written.status}`);
+    const row = tab.locator(`#tail tbody tr[data-event-id="${source.event_id}"]`);
+    await row.waitFor({ timeout: 20000 });
+    return { shown: await tab.locator("#tail tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.eventId)) };
+  }, "load");
 } finally {
   await browser.close();
 }

@@ -358,3 +358,12 @@ def test_micro_shapes_of_documents() -> None:
     assert shaped["collectorPayload"] == row["data"]["payload"]
     assert shaped["rawEvent"] is None
     assert shaped["errors"][0] == "tracker_protocol_violations: eid: a UUID"
+
+
+def test_the_tail_looks_back_for_documents_searchable_late() -> None:
+    body = queries.tail_search("bad", NOW, EventFilters({"app_id": "shop"}))
+    assert body["query"]["bool"]["filter"] == [
+        {"range": {"@timestamp": {"gte": "2026-12-03T11:59:30.000Z"}}},
+        {"term": {"data.payload.enriched.app_id": "shop"}},
+    ]
+    assert body["sort"] == [{"@timestamp": {"order": "desc"}}]

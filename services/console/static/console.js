@@ -66,3 +66,42 @@ function leaveEmptyFiltersOut() {
 drawHistogram();
 showRows();
 leaveEmptyFiltersOut();
+
+// The live tail: rows arrive as server-sent events, newest on top; while paused they wait.
+function liveTail() {
+  const table = document.getElementById("tail");
+  if (!table) return;
+  const body = table.querySelector("tbody");
+  const state = document.getElementById("tail-state");
+  const pause = document.getElementById("pause");
+  const waiting = [];
+  let paused = false;
+  const show = (row) => {
+    const line = document.createElement("tr");
+    line.className = row.kind;
+    line.dataset.eventId = row.event_id || "";
+    for (const value of [row.time, row.kind, row.what, row.schema, row.app_id, row.event_id]) {
+      const cell = document.createElement("td");
+      cell.textContent = value ?? "";
+      line.appendChild(cell);
+    }
+    body.prepend(line);
+    while (body.rows.length > 500) body.deleteRow(-1);
+  };
+  const stream = new EventSource(`/api/tail${window.location.search}`);
+  stream.onopen = () => { state.textContent = "live"; };
+  stream.onerror = () => { state.textContent = "reconnecting"; };
+  stream.onmessage = (message) => {
+    const row = JSON.parse(message.data);
+    if (paused) waiting.push(row);
+    else show(row);
+  };
+  pause.addEventListener("click", () => {
+    paused = !paused;
+    pause.textContent = paused ? "Resume" : "Pause";
+    state.textContent = paused ? "paused" : "live";
+    if (!paused) waiting.splice(0).forEach(show);
+  });
+}
+
+liveTail();
