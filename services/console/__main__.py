@@ -12,9 +12,9 @@ from starlette.applications import Starlette
 from libs.config import load_config
 from libs.elastic import elasticsearch_client
 from libs.iglu_client import RepositorySettings, Resolver
-from libs.iglu_repositories import resolver_repositories
+from libs.iglu_repositories import BuiltinRepository, resolver_repositories
 from libs.log import configure_logging
-from services.console.app import Console, build_app
+from services.console.app import Console, Registry, build_app
 from services.console.config import ConsoleConfig
 from services.console.micro_store import ElasticMicroStore
 
@@ -34,7 +34,16 @@ def build(config: ConsoleConfig) -> Starlette:
     micro = ElasticMicroStore(
         client, config.good_index, config.bad_index, reset_enabled=config.micro_reset_enabled
     )
-    app = build_app(Console(client, config.good_index, config.bad_index), micro, resolver.schema)
+    console = Console(
+        client,
+        config.good_index,
+        config.bad_index,
+        builtin=BuiltinRepository().schema_keys(),
+        registry=Registry(config.registry_url, config.registry_api_key)
+        if config.registry_url
+        else None,
+    )
+    app = build_app(console, micro, resolver.schema)
 
     @asynccontextmanager
     async def client_open(app: Starlette) -> AsyncIterator[None]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
 from starlette.applications import Starlette
@@ -22,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from libs.formats.iglu import SchemaKey, schema_key
 from services.console import queries
 from services.console.queries import EventFilters, Kind, ParameterError
 from services.micro.api import MicroStore, OrjsonResponse, SchemaLookup, micro_app
@@ -64,12 +66,47 @@ def row_of(kind: Kind, source: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Registry:
+    """Where the console lists the registry's schemas: only the public ones without a key."""
+
+    url: str
+    api_key: str | None = None
+
+    async def schema_keys(self) -> list[SchemaKey]:
+        """Every schema it lets the console see; RegistryUnavailable if it does not answer."""
+        headers = {"apikey": self.api_key} if self.api_key else {}
+        try:
+            async with httpx.AsyncClient(timeout=5, headers=headers) as client:
+                answer = await client.get(
+                    f"{self.url.rstrip('/')}/api/schemas", params={"repr": "uri"}
+                )
+                answer.raise_for_status()
+                return [schema_key(uri) for uri in answer.json()]
+        except (httpx.HTTPError, ValueError, TypeError) as error:
+            raise RegistryUnavailable(f"{self.url}: {error}") from None
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not list its schemas; the message says why."""
+
+
 class Console:
     """The console's answers, as data for a page or for JSON."""
 
-    def __init__(self, client: AsyncElasticsearch, good_index: str, bad_index: str) -> None:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        good_index: str,
+        bad_index: str,
+        *,
+        builtin: list[SchemaKey],
+        registry: Registry | None,
+    ) -> None:
         self._client = client
         self._indices: dict[Kind, str] = {"good": good_index, "bad": bad_index}
+        self._builtin = builtin
+        self._registry = registry
 
     async def events(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
         params = queries.only(given, EVENTS_PARAMETERS)
@@ -164,6 +201,36 @@ class Console:
             "by": by,
             "bucket": bucket,
             "buckets": buckets,
+        }
+
+    async def schemas(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, RANGE)
+        span = queries.time_range(params, datetime.now(UTC))
+        sources: dict[str, list[SchemaKey]] = {"built-in": self._builtin}
+        problem = None
+        if self._registry is not None:
+            try:
+                sources["registry"] = await self._registry.schema_keys()
+            except RegistryUnavailable as unavailable:
+                problem = str(unavailable)
+        searches = queries.schema_counts_searches(span)
+        good, bad = await asyncio.gather(
+            self._search("good", searches["good"]), self._search("bad", searches["bad"])
+        )
+        answers: dict[Kind, dict[str, Any]] = {"good": good, "bad": bad}
+        counts = {
+            kind: queries.schema_counts(kind, answer["aggregations"])
+            if "aggregations" in answer
+            else {}
+            for kind, answer in answers.items()
+        }
+        rows = queries.schema_rows(sources, counts["good"], counts["bad"])
+        return {
+            "params": params,
+            "from": queries.iso(span.start),
+            "to": queries.iso(span.end),
+            "registry_problem": problem,
+            "schemas": [asdict(row) for row in rows],
         }
 
     def tail_request(
@@ -276,6 +343,8 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
             Route("/lookup", page("lookup.html", console.lookup)),
             Route("/bad", page("bad.html", console.bad_groups)),
             Route("/tail", tail_page),
+            Route("/schemas", page("schemas.html", console.schemas)),
+            Route("/api/schemas", api(console.schemas)),
             Route("/api/tail", tail),
             Route("/api/events", api(console.events)),
             Route("/api/lookup", api(console.lookup)),

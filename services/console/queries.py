@@ -438,3 +438,77 @@ def counts(aggregations: Mapping[str, Any], by: str) -> list[dict[str, Any]]:
         }
         found.append({"start": str(bucket["key_as_string"]), "counts": values})
     return found
+
+
+# -- schemas ---------------------------------------------------------------------------------------
+
+
+def schema_counts_searches(span: TimeRange) -> dict[Kind, dict[str, Any]]:
+    """Good events in `span` per event schema, and bad rows per schema they name."""
+    return {
+        "good": {
+            "size": 0,
+            "query": {"bool": {"filter": [span.as_query()]}},
+            "aggs": {"values": _nested_terms(COUNTED_BY["schema"])},
+        },
+        "bad": {
+            "size": 0,
+            "query": {"bool": {"filter": [span.as_query()]}},
+            "aggs": {
+                "values": {
+                    "terms": {"field": "data.failure.messages.schemaKey", "size": MAX_VALUES}
+                }
+            },
+        },
+    }
+
+
+def schema_counts(kind: Kind, aggregations: Mapping[str, Any]) -> dict[str, int]:
+    """Counts per schema URI of a `schema_counts_searches` answer."""
+    return {
+        ("iglu:" + "/".join(key) if kind == "good" else key[0]): count
+        for key, count in _flattened(aggregations["values"], ())
+    }
+
+
+@dataclass(frozen=True)
+class SchemaRow:
+    vendor: str
+    name: str
+    format: str
+    # Each version with the sources that hold it ("built-in", "registry") and its counts.
+    versions: list[dict[str, Any]]
+
+
+def schema_rows(
+    sources: Mapping[str, Iterable[SchemaKey]], good: Mapping[str, int], bad: Mapping[str, int]
+) -> list[SchemaRow]:
+    """One row per schema (vendor, name, format), its versions in SchemaVer order, each with the
+    sources that hold it and its good and bad counts; a schema only events name (from a
+    repository the console is not given) has the source `events`."""
+    found: dict[tuple[str, str, str], dict[SchemaKey, list[str]]] = {}
+    for source, keys in sources.items():
+        for key in keys:
+            found.setdefault(key.family, {}).setdefault(key, []).append(source)
+    for uri in (*good, *bad):
+        try:
+            key = parse_schema_key(uri)
+        except IgluError:
+            continue
+        found.setdefault(key.family, {}).setdefault(key, ["events"])
+    return [
+        SchemaRow(
+            *family,
+            versions=[
+                {
+                    "version": str(key.version),
+                    "uri": key.uri,
+                    "sources": held_by,
+                    "good": good.get(key.uri, 0),
+                    "bad": bad.get(key.uri, 0),
+                }
+                for key, held_by in sorted(versions.items())
+            ],
+        )
+        for family, versions in sorted(found.items())
+    ]

@@ -210,6 +210,21 @@ def test_counts_per_event_name_schema_and_app(console: Console) -> None:
     assert len(answer["buckets"]) in (6, 7)
 
 
+def test_schemas_list_built_in_and_seen_ones_with_counts(console: Console) -> None:
+    answer = console.json("/api/schemas", last="1h")
+    versions = {
+        version["uri"]: version for schema in answer["schemas"] for version in schema["versions"]
+    }
+    page_view = versions["iglu:com.snowplowanalytics.snowplow/page_view/jsonschema/1-0-0"]
+    assert (page_view["sources"], page_view["good"], page_view["bad"]) == (["events"], 6, 0)
+    web_page = versions["iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0"]
+    assert (web_page["sources"], web_page["good"], web_page["bad"]) == (["built-in"], 0, 0)
+    checkout = versions["iglu:com.acme/checkout/jsonschema/1-0-0"]
+    assert (checkout["sources"], checkout["good"], checkout["bad"]) == (["events"], 2, 3)
+    assert versions["iglu:com.acme/nowhere/jsonschema/1-0-0"]["bad"] == 2
+    assert answer["registry_problem"] is None
+
+
 def test_micro_api_over_elasticsearch(console: Console) -> None:
     assert console.json("/micro/all") == {"total": 18, "good": 12, "bad": 6}
     views = httpx.post(
@@ -272,7 +287,7 @@ def test_each_view_loads_in_chromium_without_errors(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     ids = console.loaded.event_ids
     tail_id = str(uuid.uuid4())
-    # Events other tests added (the live tail's) are there too, not the one this test adds.
+    # Events other tests added (the live tail's) are there too.
     shown = sum(console.json("/api/events", last="1h")["totals"].values())
     query = {
         "app_id": app_id(console, "blog"),
@@ -286,16 +301,17 @@ def test_each_view_loads_in_chromium_without_errors(
     seen = orjson.loads(in_chromium(node_project, chromium, "console_views.mjs", *arguments))
     print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
     assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
-    assert seen["events"]["rows"] == shown
+    assert seen["events"]["rows"] == shown + 1  # and the live tail's
     assert '"event_id"' in seen["events"]["panel"] or '"schema"' in seen["events"]["panel"]
     assert seen["events-filtered"]["rows"] == 7
     assert "from=" in seen["events-histogram-click"]["url"]
-    assert seen["events-histogram-click"]["rows"] == shown
+    assert seen["events-histogram-click"]["rows"] == seen["events-histogram-click"]["bar"]
     assert [group[0] for group in seen["bad"]["groups"]] == ["3", "2", "1"]
     assert seen["lookup-good"]["status"] == "good"
     assert seen["lookup-bad"]["status"] == "bad"
     assert seen["lookup-unseen"]["status"] == "not seen"
     assert seen["tail"]["shown"] == [tail_id]
+    assert seen["schemas"]["schemas"] > 10
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

@@ -35,37 +35,7 @@ async function view(name, path, look, settled = "networkidle") {
 const rows = (tab) => tab.locator("#events tbody tr[data-index]").count();
 
 try {
-  await view("events", "/events?last=1h", async (tab) => {
-    await tab.waitForSelector("#histogram .uplot canvas");
-    await tab.locator("#events tbody tr[data-index]").first().click();
-    return { rows: await rows(tab), panel: await tab.locator("#json-panel").textContent() };
-  });
-  await view("events-filtered", `/events?last=1h&app_id=${encodeURIComponent(query.app_id)}&kind=good`, async (tab) => {
-    await tab.waitForSelector("#histogram .uplot canvas");
-    return { rows: await rows(tab) };
-  });
-  await view("events-histogram-click", "/events?last=1h", async (tab) => {
-    // Clicking the fullest bar narrows the range to it: the page reloads with from and to.
-    const series = JSON.parse(await tab.locator("#histogram-data").textContent());
-    const counts = Object.values(series)[0].map((point) => point[1]);
-    const fullest = counts.indexOf(Math.max(...counts));
-    const over = await tab.locator("#histogram .u-over").boundingBox();
-    // The last bar stands on the right edge: click just inside it.
-    const x = over.x + Math.min((fullest / (counts.length - 1)) * over.width, over.width - 2);
-    await Promise.all([tab.waitForURL(/from=/), tab.mouse.click(x, over.y + over.height - 3)]);
-    await tab.waitForSelector("#histogram .uplot canvas");
-    return { url: tab.url(), rows: await rows(tab) };
-  });
-  await view("bad", "/bad?last=1h", async (tab) => ({
-    groups: await tab.locator("#groups tbody tr").evaluateAll((trs) =>
-      trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 4).map((td) => td.textContent.trim())),
-    ),
-  }));
-  for (const [name, eventId] of Object.entries(query.lookups)) {
-    await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({
-      status: await tab.locator("#status strong").textContent(),
-    }));
-  }
+  // First: the event is made just before this script runs, and a tail looks back 30 s only.
   const tailPath = `/tail?kind=good&app_id=${encodeURIComponent(query.tail.source.app_id)}`;
   await view("tail", tailPath, async (tab) => {
     // The event is written only once the page listens for it.
@@ -81,6 +51,40 @@ try {
     await row.waitFor({ timeout: 20000 });
     return { shown: await tab.locator("#tail tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.eventId)) };
   }, "load");
+  await view("events", "/events?last=1h", async (tab) => {
+    await tab.waitForSelector("#histogram .uplot canvas");
+    await tab.locator("#events tbody tr[data-index]").first().click();
+    return { rows: await rows(tab), panel: await tab.locator("#json-panel").textContent() };
+  });
+  await view("events-filtered", `/events?last=1h&app_id=${encodeURIComponent(query.app_id)}&kind=good`, async (tab) => {
+    await tab.waitForSelector("#histogram .uplot canvas");
+    return { rows: await rows(tab) };
+  });
+  await view("events-histogram-click", "/events?last=1h", async (tab) => {
+    // Clicking the fullest bar narrows the range to it: the page reloads with from and to.
+    const series = Object.values(JSON.parse(await tab.locator("#histogram-data").textContent()));
+    const counts = series[0].map((_, index) => series.reduce((sum, points) => sum + points[index][1], 0));
+    const fullest = counts.indexOf(Math.max(...counts));
+    const over = await tab.locator("#histogram .u-over").boundingBox();
+    // The last bar stands on the right edge: click just inside it.
+    const x = over.x + Math.min((fullest / (counts.length - 1)) * over.width, over.width - 2);
+    await Promise.all([tab.waitForURL(/from=/), tab.mouse.click(x, over.y + over.height - 3)]);
+    await tab.waitForSelector("#histogram .uplot canvas");
+    return { url: tab.url(), rows: await rows(tab), bar: counts[fullest] };
+  });
+  await view("bad", "/bad?last=1h", async (tab) => ({
+    groups: await tab.locator("#groups tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 4).map((td) => td.textContent.trim())),
+    ),
+  }));
+  await view("schemas", "/schemas?last=1h", async (tab) => ({
+    schemas: await tab.locator("#schemas tbody tr").count(),
+  }));
+  for (const [name, eventId] of Object.entries(query.lookups)) {
+    await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({
+      status: await tab.locator("#status strong").textContent(),
+    }));
+  }
 } finally {
   await browser.close();
 }

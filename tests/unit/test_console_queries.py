@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from libs.formats.iglu import SchemaKey
 from services.console import queries
 from services.console.micro_store import bad_event, bad_query, good_event, good_query
 from services.console.queries import EventFilters, ParameterError, TimeRange
@@ -367,3 +368,58 @@ def test_the_tail_looks_back_for_documents_searchable_late() -> None:
         {"term": {"data.payload.enriched.app_id": "shop"}},
     ]
     assert body["sort"] == [{"@timestamp": {"order": "desc"}}]
+
+
+def test_schema_rows_join_sources_versions_and_counts() -> None:
+    checkout_1 = SchemaKey.of("com.acme", "checkout", "jsonschema", "1-0-0")
+    checkout_2 = SchemaKey.of("com.acme", "checkout", "jsonschema", "1-0-1")
+    rows = queries.schema_rows(
+        {"built-in": [checkout_2], "registry": [checkout_1, checkout_2]},
+        {checkout_1.uri: 4, "iglu:com.other/thing/jsonschema/2-0-0": 1},
+        {checkout_2.uri: 2, "not a uri": 7},
+    )
+    assert [(row.vendor, row.name) for row in rows] == [
+        ("com.acme", "checkout"),
+        ("com.other", "thing"),
+    ]
+    assert rows[0].versions == [
+        {"version": "1-0-0", "uri": checkout_1.uri, "sources": ["registry"], "good": 4, "bad": 0},
+        {
+            "version": "1-0-1",
+            "uri": checkout_2.uri,
+            "sources": ["built-in", "registry"],
+            "good": 0,
+            "bad": 2,
+        },
+    ]
+    assert rows[1].versions[0]["sources"] == ["events"]
+
+
+def test_schema_counts_by_uri() -> None:
+    vendor = {
+        "buckets": [
+            {
+                "key": "com.acme",
+                "values": {
+                    "buckets": [
+                        {
+                            "key": "checkout",
+                            "values": {
+                                "buckets": [
+                                    {
+                                        "key": "jsonschema",
+                                        "values": {"buckets": [{"key": "1-0-0", "doc_count": 2}]},
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    assert queries.schema_counts("good", {"values": vendor}) == {
+        "iglu:com.acme/checkout/jsonschema/1-0-0": 2
+    }
+    bad = {"values": {"buckets": [{"key": "iglu:com.acme/x/jsonschema/1-0-0", "doc_count": 3}]}}
+    assert queries.schema_counts("bad", bad) == {"iglu:com.acme/x/jsonschema/1-0-0": 3}
