@@ -4,6 +4,7 @@ would."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from snowplow_tracker import (
 
 from tests.integration.console_data import CHECKOUT, CHECKOUT_SCHEMA, write_schemas
 from tests.integration.processes import Service, start_service, unused_port
+from tests.integration.test_real_trackers import node_project
+
+__all__ = ["node_project"]
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 
@@ -121,6 +125,25 @@ def test_python_tracker_events_are_counted_filtered_and_reset(micro: Micro) -> N
 
     assert micro.get("/micro/reset").json() == {"total": 0, "good": 0, "bad": 0}
     assert micro.get("/micro/all").json() == {"total": 0, "good": 0, "bad": 0}
+
+
+def test_node_tracker_events_are_all_good_in_micro(micro: Micro, node_project: Path) -> None:
+    assert micro.get("/micro/reset").json() == {"total": 0, "good": 0, "bad": 0}
+    marker = f"micro-node-{uuid.uuid4()}"
+    done = subprocess.run(
+        ["node", "send_standard_events.mjs", str(micro.port), marker],
+        cwd=node_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    sent = int(done.stdout.strip())
+    assert wait_for_total(micro, sent) == {"total": sent, "good": sent, "bad": 0}
+    good = micro.get("/micro/good").json()
+    assert all(g["event"]["v_tracker"].startswith("node-") for g in good)
+    assert {g["rawEvent"]["api"]["version"] for g in good} == {"tp2"}
+    assert len(micro.post("/micro/good", {"event_type": "page_view"}).json()) == 1
 
 
 @pytest.mark.parametrize(
