@@ -183,6 +183,9 @@ class Console:
                 {
                     **asdict(group),
                     "example_reason": bad_row_summary(group.examples[0]) if group.examples else "",
+                    "replay": queries.replay_command(
+                        group.failure_type, group.schema, group.first_seen
+                    ),
                 }
                 for group in groups
             ],

@@ -11,6 +11,7 @@ event's field reads the field itself in `good` and the partly enriched event of 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import Any, Final, Literal
 from libs.formats.enriched import shredded_name
 from libs.formats.iglu import IgluError, SchemaKey
 from libs.formats.iglu import schema_key as parse_schema_key
+from services.replay.rebuild import REPLAYABLE_TYPES
 
 Kind = Literal["good", "bad"]
 KINDS: Final[tuple[Kind, ...]] = ("good", "bad")
@@ -331,6 +333,19 @@ def bad_groups_search(span: TimeRange, filters: EventFilters) -> dict[str, Any]:
             }
         },
     }
+
+
+def replay_command(failure_type: str, schema: str, since: str) -> str | None:
+    """The `furrow replay` command that sends a group's rows back to enrichment (after a fix),
+    dry-run first; None for a type that cannot be replayed."""
+    if failure_type not in REPLAYABLE_TYPES:
+        return None
+    words = ["furrow", "replay", "--type", failure_type]
+    if schema:
+        key = parse_schema_key(schema)
+        words += ["--schema", key.path]
+    words += ["--since", since, "--dry-run"]
+    return shlex.join(words)
 
 
 @dataclass(frozen=True)

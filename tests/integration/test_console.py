@@ -187,6 +187,10 @@ def test_bad_rows_are_grouped_by_type_schema_and_error(console: Console) -> None
     ]
     assert all(g["first_seen"] <= g["last_seen"] for g in groups)
     assert [len(g["examples"]) for g in groups] == [3, 2, 1]
+    assert groups[0]["replay"] == (
+        "furrow replay --type schema_violations --schema com.acme/checkout/jsonschema/1-0-0 "
+        f"--since {groups[0]['first_seen']} --dry-run"
+    )
     narrowed = console.json("/api/bad-groups", last="1h", app_id=app_id(console, "blog"))
     assert [g["count"] for g in narrowed["groups"]] == [2]
 

@@ -423,3 +423,26 @@ def test_schema_counts_by_uri() -> None:
     }
     bad = {"values": {"buckets": [{"key": "iglu:com.acme/x/jsonschema/1-0-0", "doc_count": 3}]}}
     assert queries.schema_counts("bad", bad) == {"iglu:com.acme/x/jsonschema/1-0-0": 3}
+
+
+@pytest.mark.parametrize(
+    ("failure_type", "schema", "command"),
+    [
+        (
+            "schema_violations",
+            "iglu:com.acme/checkout/jsonschema/1-0-0",
+            "furrow replay --type schema_violations --schema com.acme/checkout/jsonschema/1-0-0 "
+            "--since 2026-12-03T10:00:00.000Z --dry-run",
+        ),
+        (
+            "tracker_protocol_violations",
+            "",
+            "furrow replay --type tracker_protocol_violations "
+            "--since 2026-12-03T10:00:00.000Z --dry-run",
+        ),
+        ("size_violation", "", None),
+        ("loader_parsing_error", "", None),
+    ],
+)
+def test_replay_command_of_a_group(failure_type: str, schema: str, command: str | None) -> None:
+    assert queries.replay_command(failure_type, schema, "2026-12-03T10:00:00.000Z") == command
