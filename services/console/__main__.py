@@ -38,6 +38,7 @@ def build(config: ConsoleConfig) -> Starlette:
         client,
         config.good_index,
         config.bad_index,
+        config.logs_index,
         builtin=BuiltinRepository().schema_keys(),
         registry=Registry(config.registry_url, config.registry_api_key)
         if config.registry_url

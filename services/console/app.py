@@ -99,12 +99,14 @@ class Console:
         client: AsyncElasticsearch,
         good_index: str,
         bad_index: str,
+        logs_index: str,
         *,
         builtin: list[SchemaKey],
         registry: Registry | None,
     ) -> None:
         self._client = client
         self._indices: dict[Kind, str] = {"good": good_index, "bad": bad_index}
+        self._logs_index = logs_index
         self._builtin = builtin
         self._registry = registry
 
@@ -236,6 +238,23 @@ class Console:
             "schemas": [asdict(row) for row in rows],
         }
 
+    async def logs(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        params = queries.only(given, (*RANGE, "size", *queries.LOG_FILTERS))
+        span = queries.time_range(params, datetime.now(UTC))
+        body = queries.logs_search(span, params, queries.page_size(params, default=100))
+        answer = await self._client.search(
+            index=self._logs_index, **body, ignore_unavailable=True, allow_no_indices=True
+        )
+        levels = answer.get("aggregations", {}).get("levels", {}).get("buckets", [])
+        return {
+            "params": params,
+            "from": queries.iso(span.start),
+            "to": queries.iso(span.end),
+            "total": int(answer["hits"]["total"]["value"]),
+            "levels": {str(bucket["key"]): int(bucket["doc_count"]) for bucket in levels},
+            "lines": [hit["_source"] for hit in answer["hits"]["hits"]],
+        }
+
     def tail_request(
         self, given: Iterable[tuple[str, str]]
     ) -> tuple[tuple[Kind, ...], EventFilters]:
@@ -347,6 +366,8 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
             Route("/bad", page("bad.html", console.bad_groups)),
             Route("/tail", tail_page),
             Route("/schemas", page("schemas.html", console.schemas)),
+            Route("/logs", page("logs.html", console.logs)),
+            Route("/api/logs", api(console.logs)),
             Route("/api/schemas", api(console.schemas)),
             Route("/api/tail", tail),
             Route("/api/events", api(console.events)),

@@ -10,6 +10,7 @@ class ConsoleConfig(Settings):
     # The aliases the sinks write (their `index` settings).
     good_index: str = "good"
     bad_index: str = "bad"
+    logs_index: str = "logs"
     # Schemas for /micro/iglu, after the built-in ones' priority rules (libs.iglu_repositories).
     registry_url: str | None = "http://127.0.0.1:8081"
     registry_api_key: str | None = None

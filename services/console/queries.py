@@ -258,6 +258,29 @@ def tail_search(kind: Kind, since: datetime, filters: EventFilters) -> dict[str,
     }
 
 
+# -- logs ----------------------------------------------------------------------------------------
+
+LOG_FILTERS: Final = ("level", "logger", "service", "q")
+
+
+def logs_search(span: TimeRange, params: Mapping[str, str], size: int) -> dict[str, Any]:
+    """The newest `size` log lines in `span` of this level, logger and service whose message
+    has these words, and the count per level."""
+    clauses: list[dict[str, Any]] = [span.as_query()]
+    for name, field_name in (("level", "level"), ("logger", "logger_name"), ("service", "service")):
+        if name in params:
+            clauses.append({"term": {field_name: params[name]}})
+    if "q" in params:
+        clauses.append({"match": {"message": {"query": params["q"], "operator": "and"}}})
+    return {
+        "size": size,
+        "sort": [{"@timestamp": {"order": "desc"}}],
+        "track_total_hits": True,
+        "query": {"bool": {"filter": clauses}},
+        "aggs": {"levels": {"terms": {"field": "level", "size": 20}}},
+    }
+
+
 # -- lookup ----------------------------------------------------------------------------------------
 
 

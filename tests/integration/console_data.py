@@ -24,6 +24,7 @@ from services.sinks.config import SinkConfig, SinkKind, sink_defaults
 from services.sinks.documents import to_document
 from services.sinks.elastic import install_template
 from services.sinks.mappings import index_name
+from tests.integration.processes import Names
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 CHECKOUT = "iglu:com.acme/checkout/jsonschema/1-0-0"
@@ -93,6 +94,7 @@ class Loaded:
 
     good_alias: str
     bad_alias: str
+    logs_alias: str
     good: int = 0
     bad: int = 0
     event_ids: dict[str, str] = field(default_factory=dict)
@@ -121,15 +123,41 @@ def requests(tag: str) -> tuple[list[dict[str, str]], dict[str, str]]:
     return sent, ids
 
 
-async def load(
-    client: AsyncElasticsearch, schemas: Path, good_alias: str, bad_alias: str, tag: str
-) -> Loaded:
-    sent, ids = requests(tag)
+def log_lines() -> list[bytes]:
+    """Lines as logback's encoder writes them: 3 of the shop at INFO, 2 errors, 1 warning."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    lines = [
+        ("INFO", "com.acme.shop.Cart", "cart 7 has 3 items"),
+        ("INFO", "com.acme.shop.Cart", "cart 8 has 1 item"),
+        ("INFO", "com.acme.shop.Checkout", "order 42 placed"),
+        ("ERROR", "com.acme.shop.Payment", "payment failed for order 43"),
+        ("ERROR", "com.acme.shop.Payment", "payment gateway timed out"),
+        ("WARN", "com.acme.shop.Stock", "stock of item 9 below 5"),
+    ]
+    return [
+        orjson.dumps(
+            {
+                "@timestamp": now,
+                "@version": "1",
+                "level": level,
+                "logger_name": logger,
+                "message": message,
+                "service": "shop",
+            }
+        )
+        for level, logger, message in lines
+    ]
+
+
+async def load(client: AsyncElasticsearch, schemas: Path, names: Names) -> Loaded:
+    sent, ids = requests(names.tag)
     outputs = enriched(schemas, sent)
-    loaded = Loaded(good_alias, bad_alias, len(outputs.good), len(outputs.bad), ids)
+    good_alias, bad_alias, logs_alias = (names.alias(kind) for kind in ("good", "bad", "logs"))
+    loaded = Loaded(good_alias, bad_alias, logs_alias, len(outputs.good), len(outputs.bad), ids)
     for kind, alias, values in (
         ("good", good_alias, [line.encode() for line in outputs.good]),
         ("bad", bad_alias, outputs.bad),
+        ("logs", logs_alias, log_lines()),
     ):
         await index(client, kind, alias, values)  # type: ignore[arg-type]
     return loaded

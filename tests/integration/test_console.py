@@ -41,11 +41,11 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def loaded(elasticsearch_url: str, schemas: Path) -> AsyncIterator[Loaded]:
     names = Names()
     async with connected(elasticsearch_url) as client:
-        written = await load(client, schemas, names.alias("good"), names.alias("bad"), names.tag)
+        written = await load(client, schemas, names)
         try:
             yield written
         finally:
-            for alias in (written.good_alias, written.bad_alias):
+            for alias in (written.good_alias, written.bad_alias, written.logs_alias):
                 await delete_alias_and_indices(client, alias)
 
 
@@ -75,6 +75,7 @@ def console(
             "FURROW_CONSOLE_PORT": str(port),
             "FURROW_CONSOLE_GOOD_INDEX": loaded.good_alias,
             "FURROW_CONSOLE_BAD_INDEX": loaded.bad_alias,
+            "FURROW_CONSOLE_LOGS_INDEX": loaded.logs_alias,
             "FURROW_CONSOLE_REGISTRY_URL": "",
             "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
         },
@@ -229,6 +230,25 @@ def test_schemas_list_built_in_and_seen_ones_with_counts(console: Console) -> No
     assert answer["registry_problem"] is None
 
 
+@pytest.mark.parametrize(
+    ("params", "total", "levels"),
+    [
+        ({}, 6, {"INFO": 3, "ERROR": 2, "WARN": 1}),
+        ({"level": "ERROR"}, 2, {"ERROR": 2}),
+        ({"logger": "com.acme.shop.Cart"}, 2, {"INFO": 2}),
+        ({"q": "payment order"}, 1, {"ERROR": 1}),
+        ({"service": "billing"}, 0, {}),
+        ({"q": '"} OR *'}, 0, {}),
+    ],
+)
+def test_logs_by_level_logger_and_message(
+    console: Console, params: dict[str, str], total: int, levels: dict[str, int]
+) -> None:
+    answer = console.json("/api/logs", last="1h", **params)
+    assert (answer["total"], answer["levels"]) == (total, levels)
+    assert len(answer["lines"]) == total
+
+
 def test_micro_api_over_elasticsearch(console: Console) -> None:
     assert console.json("/micro/all") == {"total": 18, "good": 12, "bad": 6}
     views = httpx.post(
@@ -316,6 +336,7 @@ def test_each_view_loads_in_chromium_without_errors(
     assert seen["lookup-unseen"]["status"] == "not seen"
     assert seen["tail"]["shown"] == [tail_id]
     assert seen["schemas"]["schemas"] > 10
+    assert (seen["logs"]["lines"], seen["logs"]["errors"]) == (6, 2)
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

@@ -80,6 +80,12 @@ try {
   await view("schemas", "/schemas?last=1h", async (tab) => ({
     schemas: await tab.locator("#schemas tbody tr").count(),
   }));
+  await view("logs", "/logs?last=1h", async (tab) => {
+    const lines = await tab.locator("#logs tbody tr").count();
+    // A level's link narrows the lines to it.
+    await Promise.all([tab.waitForURL(/level=ERROR/), tab.locator("#levels a", { hasText: "ERROR" }).click()]);
+    return { lines, errors: await tab.locator("#logs tbody tr").count() };
+  });
   for (const [name, eventId] of Object.entries(query.lookups)) {
     await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({
       status: await tab.locator("#status strong").textContent(),

@@ -446,3 +446,21 @@ def test_schema_counts_by_uri() -> None:
 )
 def test_replay_command_of_a_group(failure_type: str, schema: str, command: str | None) -> None:
     assert queries.replay_command(failure_type, schema, "2026-12-03T10:00:00.000Z") == command
+
+
+@pytest.mark.parametrize(
+    ("params", "clauses"),
+    [
+        ({}, []),
+        ({"level": "ERROR"}, [{"term": {"level": "ERROR"}}]),
+        (
+            {"logger": "a.B", "service": "shop"},
+            [{"term": {"logger_name": "a.B"}}, {"term": {"service": "shop"}}],
+        ),
+        ({"q": '"} OR *'}, [{"match": {"message": {"query": '"} OR *', "operator": "and"}}}]),
+    ],
+)
+def test_logs_search(params: dict[str, str], clauses: list[dict[str, Any]]) -> None:
+    span = TimeRange(NOW - timedelta(hours=1), NOW)
+    body = queries.logs_search(span, params, 100)
+    assert body["query"]["bool"]["filter"] == [span.as_query(), *clauses]
