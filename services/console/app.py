@@ -31,7 +31,7 @@ from services.micro.shapes import bad_row_summary, event_schema, object_at
 
 HERE = Path(__file__).resolve().parent
 RANGE = ("from", "to", "last")
-EVENTS_PARAMETERS = (*RANGE, "kind", "size", *queries.EVENT_FILTERS)
+EVENTS_PARAMETERS = (*RANGE, "kind", "size", "columns", *queries.EVENT_FILTERS)
 SHOWN = {"all": queries.KINDS, "good": ("good",), "bad": ("bad",)}
 MAX_EVENT_ID_CHARS = 200
 TAIL_POLL_S = 1.0
@@ -118,6 +118,7 @@ class Console:
             raise ParameterError("kind must be all, good or bad")
         filters = queries.event_filters(params)
         size = queries.page_size(params)
+        extra = queries.columns(params)
         width = queries.histogram_width(span.end - span.start)
         kinds = SHOWN[shown]
         answers = await asyncio.gather(
@@ -147,7 +148,12 @@ class Console:
                 for kind, answer in zip(kinds, answers, strict=True)
                 if "aggregations" in answer
             },
-            "rows": rows[:size],
+            "columns": extra,
+            "column_choices": queries.field_paths(row["source"] for row in rows[:size]),
+            "rows": [
+                {**row, "extra": [queries.value_at(row["source"], path) for path in extra]}
+                for row in rows[:size]
+            ],
         }
 
     async def lookup(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:

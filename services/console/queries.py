@@ -11,11 +11,14 @@ event's field reads the field itself in `good` and the partly enriched event of 
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
+
+import orjson
 
 from libs.formats.enriched import shredded_name
 from libs.formats.iglu import IgluError, SchemaKey
@@ -237,6 +240,61 @@ def histogram_points(aggregations: Mapping[str, Any]) -> list[tuple[int, int]]:
         (int(bucket["key"]) // 1000, int(bucket["doc_count"]))
         for bucket in aggregations["histogram"]["buckets"]
     ]
+
+
+# -- columns -------------------------------------------------------------------------------------
+
+MAX_COLUMNS: Final = 10
+_COLUMN = re.compile(r"[A-Za-z0-9_@.\-]{1,200}")
+
+
+def columns(params: Mapping[str, str]) -> list[str]:
+    """The extra columns asked for: dotted paths into a document (`app_id`,
+    `contexts_com_acme_user_1.plan`), separated by commas."""
+    asked = [path.strip() for path in params.get("columns", "").split(",") if path.strip()]
+    if len(asked) > MAX_COLUMNS:
+        raise ParameterError(f"at most {MAX_COLUMNS} columns")
+    for path in asked:
+        if not _COLUMN.fullmatch(path):
+            raise ParameterError(
+                f"column {path!r} must be a dotted path of letters, digits, _, @, - and ."
+            )
+    return asked
+
+
+def value_at(document: Any, path: str) -> str:
+    """The value at a dotted path, through lists (an entity per element), as text."""
+    found = [document]
+    for part in path.split("."):
+        found = [
+            item
+            for value in found
+            if isinstance(value, dict) and part in value
+            for item in (value[part] if isinstance(value[part], list) else [value[part]])
+        ]
+    return ", ".join(
+        value if isinstance(value, str) else orjson.dumps(value).decode() for value in found
+    )
+
+
+def field_paths(documents: Iterable[Any], depth: int = 3) -> list[str]:
+    """The dotted paths to the leaves of `documents` (through lists), up to `depth` parts: the
+    columns one can pick, entity fields included."""
+    found: set[str] = set()
+
+    def walk(value: Any, prefix: str, left: int) -> None:
+        if isinstance(value, list):
+            for item in value:
+                walk(item, prefix, left)
+        elif isinstance(value, dict) and left > 0:
+            for key, child in value.items():
+                walk(child, f"{prefix}.{key}" if prefix else str(key), left - 1)
+        elif prefix:
+            found.add(prefix)
+
+    for document in documents:
+        walk(document, "", depth)
+    return sorted(found)
 
 
 # -- live tail -----------------------------------------------------------------------------------

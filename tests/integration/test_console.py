@@ -125,6 +125,16 @@ def test_filters_narrow_the_events(
     assert len(answer["rows"]) == sum(totals.values())
 
 
+LATITUDE = "contexts_com_snowplowanalytics_snowplow_geolocation_context_1.latitude"
+
+
+def test_picked_columns_reach_entity_fields(console: Console) -> None:
+    answer = console.json("/api/events", last="1h", event_name="page_view", columns=LATITUDE)
+    assert answer["columns"] == [LATITUDE]
+    assert [row["extra"] for row in answer["rows"]] == [["52.5"]] * 6
+    assert LATITUDE in answer["column_choices"]
+
+
 @pytest.mark.parametrize("value", INJECTIONS)
 @pytest.mark.parametrize("name", ["app_id", "event_name", "user_id", "q", "platform"])
 def test_injection_strings_are_data_that_match_nothing(
@@ -328,6 +338,7 @@ def test_each_view_loads_in_chromium_without_errors(
     assert seen["events"]["rows"] == shown + 1  # and the live tail's
     assert '"event_id"' in seen["events"]["panel"] or '"schema"' in seen["events"]["panel"]
     assert seen["events-filtered"]["rows"] == 7
+    assert seen["events-columns"]["picked"] == [LATITUDE, *["52.5"] * 6]
     assert "from=" in seen["events-histogram-click"]["url"]
     assert seen["events-histogram-click"]["rows"] == seen["events-histogram-click"]["bar"]
     assert [group[0] for group in seen["bad"]["groups"]] == ["3", "2", "1"]

@@ -60,6 +60,10 @@ try {
     await tab.waitForSelector("#histogram .uplot canvas");
     return { rows: await rows(tab) };
   });
+  const latitude = "contexts_com_snowplowanalytics_snowplow_geolocation_context_1.latitude";
+  await view("events-columns", `/events?last=1h&event_name=page_view&columns=${latitude}`, async (tab) => ({
+    picked: await tab.locator("#events .picked").allTextContents(),
+  }));
   await view("events-histogram-click", "/events?last=1h", async (tab) => {
     // Clicking the fullest bar narrows the range to it: the page reloads with from and to.
     const series = Object.values(JSON.parse(await tab.locator("#histogram-data").textContent()));

@@ -464,3 +464,65 @@ def test_logs_search(params: dict[str, str], clauses: list[dict[str, Any]]) -> N
     span = TimeRange(NOW - timedelta(hours=1), NOW)
     body = queries.logs_search(span, params, 100)
     assert body["query"]["bool"]["filter"] == [span.as_query(), *clauses]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, []),
+        ({"columns": "app_id"}, ["app_id"]),
+        (
+            {"columns": " app_id , contexts_com_acme_user_1.plan ,"},
+            ["app_id", "contexts_com_acme_user_1.plan"],
+        ),
+    ],
+)
+def test_columns_read(params: dict[str, str], expected: list[str]) -> None:
+    assert queries.columns(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (",".join(f"c{n}" for n in range(11)), "at most 10 columns"),
+        ("doc['x']", "must be a dotted path"),
+        ("a b", "must be a dotted path"),
+    ],
+)
+def test_columns_refuse(text: str, reason: str) -> None:
+    with pytest.raises(ParameterError, match=reason):
+        queries.columns({"columns": text})
+
+
+DOCUMENT = {
+    "app_id": "shop",
+    "se_value": 2.5,
+    "contexts_com_acme_user_1": [{"plan": "pro", "seats": 3}, {"plan": "free"}],
+    "data": {"failure": {"messages": [{"field": "eid"}]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("app_id", "shop"),
+        ("se_value", "2.5"),
+        ("contexts_com_acme_user_1.plan", "pro, free"),
+        ("contexts_com_acme_user_1.seats", "3"),
+        ("data.failure.messages.field", "eid"),
+        ("nothing.here", ""),
+        ("app_id.deeper", ""),
+    ],
+)
+def test_value_at(path: str, value: str) -> None:
+    assert queries.value_at(DOCUMENT, path) == value
+
+
+def test_field_paths_reach_entity_fields() -> None:
+    assert queries.field_paths([DOCUMENT]) == [
+        "app_id",
+        "contexts_com_acme_user_1.plan",
+        "contexts_com_acme_user_1.seats",
+        "data.failure.messages",
+        "se_value",
+    ]
