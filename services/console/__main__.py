@@ -17,9 +17,10 @@ from libs.log import configure_logging
 from services.console.app import Console, Registry, build_app
 from services.console.config import ConsoleConfig
 from services.console.micro_store import ElasticMicroStore
+from services.endpoints import endpoints
 
 
-def build(config: ConsoleConfig) -> Starlette:
+def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
     client = elasticsearch_client(config.elasticsearch, request_timeout=30)
     registry = (
         [
@@ -43,6 +44,7 @@ def build(config: ConsoleConfig) -> Starlette:
         registry=Registry(config.registry_url, config.registry_api_key)
         if config.registry_url
         else None,
+        components=endpoints(config_path),
     )
     app = build_app(console, micro, resolver.schema)
 
@@ -61,7 +63,11 @@ def run(config_path: Path | None) -> None:
     config = load_config(ConsoleConfig, "console", path=config_path)
     configure_logging("console", config.logging)
     uvicorn.run(
-        build(config), host=config.host, port=config.port, log_config=None, access_log=False
+        build(config, config_path),
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=False,
     )
 
 

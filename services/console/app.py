@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from libs.formats.iglu import SchemaKey, schema_key
 from services.console import queries
 from services.console.queries import EventFilters, Kind, ParameterError
+from services.endpoints import Endpoint
 from services.micro.api import MicroStore, OrjsonResponse, SchemaLookup, micro_app
 from services.micro.shapes import bad_row_summary, event_schema, object_at
 
@@ -35,6 +36,7 @@ EVENTS_PARAMETERS = (*RANGE, "kind", "size", "columns", *queries.EVENT_FILTERS)
 SHOWN = {"all": queries.KINDS, "good": ("good",), "bad": ("bad",)}
 MAX_EVENT_ID_CHARS = 200
 TAIL_POLL_S = 1.0
+HEALTH_TIMEOUT_S = 2.0
 
 
 def row_of(kind: Kind, source: dict[str, Any]) -> dict[str, Any]:
@@ -103,12 +105,14 @@ class Console:
         *,
         builtin: list[SchemaKey],
         registry: Registry | None,
+        components: list[Endpoint],
     ) -> None:
         self._client = client
         self._indices: dict[Kind, str] = {"good": good_index, "bad": bad_index}
         self._logs_index = logs_index
         self._builtin = builtin
         self._registry = registry
+        self._components = components
 
     async def events(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
         params = queries.only(given, EVENTS_PARAMETERS)
@@ -244,6 +248,20 @@ class Console:
             "schemas": [asdict(row) for row in rows],
         }
 
+    async def pipeline(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """Each component's health, as its own `/health` answers it."""
+        queries.only(given, ())
+        async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+            states = await asyncio.gather(
+                *(_health(client, component.health_url) for component in self._components)
+            )
+        return {
+            "components": [
+                {**asdict(component), "up": up, "says": says}
+                for component, (up, says) in zip(self._components, states, strict=True)
+            ]
+        }
+
     async def logs(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
         params = queries.only(given, (*RANGE, "size", *queries.LOG_FILTERS))
         span = queries.time_range(params, datetime.now(UTC))
@@ -299,6 +317,15 @@ class Console:
             index=self._indices[kind], **body, ignore_unavailable=True, allow_no_indices=True
         )
         return dict(answer.body)
+
+
+async def _health(client: httpx.AsyncClient, url: str) -> tuple[bool, str]:
+    """Whether `url` answers 200, and what it says (or why it does not answer)."""
+    try:
+        answer = await client.get(url)
+    except httpx.HTTPError as error:
+        return False, f"no answer: {error!r}"
+    return answer.status_code == 200, f"{answer.status_code} {answer.text[:300].strip()}"
 
 
 Handler = Callable[[Iterable[tuple[str, str]]], Awaitable[dict[str, Any]]]
@@ -373,6 +400,8 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
             Route("/tail", tail_page),
             Route("/schemas", page("schemas.html", console.schemas)),
             Route("/logs", page("logs.html", console.logs)),
+            Route("/pipeline", page("pipeline.html", console.pipeline)),
+            Route("/api/pipeline", api(console.pipeline)),
             Route("/api/logs", api(console.logs)),
             Route("/api/schemas", api(console.schemas)),
             Route("/api/tail", tail),

@@ -29,6 +29,14 @@ from tests.integration.test_real_trackers import chromium, in_chromium, node_pro
 
 __all__ = ["chromium", "node_project"]
 SCREENSHOTS = REPO_ROOT / "build" / "console"
+COMPONENT_PORTS = (
+    "FURROW_REGISTRY_PORT",
+    "FURROW_ENRICH_HEALTH_PORT",
+    "FURROW_SINK_GOOD_HEALTH_PORT",
+    "FURROW_SINK_BAD_HEALTH_PORT",
+    "FURROW_SINK_LOGS_HEALTH_PORT",
+    "FURROW_LOGS_HEALTH_PORT",
+)
 INJECTIONS = ['"} OR 1=1', '{"match_all": {}}', "*", "doc['x'].value", "</td><script>x()</script>"]
 
 
@@ -78,6 +86,10 @@ def console(
             "FURROW_CONSOLE_LOGS_INDEX": loaded.logs_alias,
             "FURROW_CONSOLE_REGISTRY_URL": "",
             "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
+            # The pipeline view asks each component's health: nothing answers on these ports,
+            # but the "collector"'s is the console's own.
+            "FURROW_COLLECTOR_PORT": str(port),
+            **{variable: str(unused_port()) for variable in COMPONENT_PORTS},
         },
         health_port=port,
         log=tmp_path_factory.mktemp("logs") / "console.log",
@@ -259,6 +271,24 @@ def test_logs_by_level_logger_and_message(
     assert len(answer["lines"]) == total
 
 
+def test_pipeline_shows_each_components_health(console: Console) -> None:
+    answer = console.json("/api/pipeline")
+    states = {component["component"]: component["up"] for component in answer["components"]}
+    assert states == {
+        "registry": False,
+        "collector": True,
+        "enrich": False,
+        "sink good": False,
+        "sink bad": False,
+        "sink logs": False,
+        "log listener": False,
+        "console": True,
+    }
+    down = next(c for c in answer["components"] if c["component"] == "enrich")
+    assert down["says"].startswith("no answer")
+    assert console.get("/api/pipeline", verbose="1").status_code == 400
+
+
 def test_micro_api_over_elasticsearch(console: Console) -> None:
     assert console.json("/micro/all") == {"total": 18, "good": 12, "bad": 6}
     views = httpx.post(
@@ -348,6 +378,7 @@ def test_each_view_loads_in_chromium_without_errors(
     assert seen["tail"]["shown"] == [tail_id]
     assert seen["schemas"]["schemas"] > 10
     assert (seen["logs"]["lines"], seen["logs"]["errors"]) == (6, 2)
+    assert seen["pipeline"]["states"].count("up") == 2
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

@@ -90,6 +90,9 @@ try {
     await Promise.all([tab.waitForURL(/level=ERROR/), tab.locator("#levels a", { hasText: "ERROR" }).click()]);
     return { lines, errors: await tab.locator("#logs tbody tr").count() };
   });
+  await view("pipeline", "/pipeline", async (tab) => ({
+    states: await tab.locator("#components td.state").allTextContents(),
+  }));
   for (const [name, eventId] of Object.entries(query.lookups)) {
     await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({
       status: await tab.locator("#status strong").textContent(),
