@@ -1,5 +1,6 @@
-"""Where each Furrow service answers, from the same configuration the services read: for `make
-run`'s table and its health checks, and the console's pipeline view."""
+"""Where each Furrow service answers and which consumer groups it runs, from the same
+configuration the services read: for `make run`'s table and its health checks, and the
+console's pipeline view."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from services.collector.config import CollectorConfig
 from services.console.config import ConsoleConfig
 from services.enrich.config import EnrichConfig
 from services.log_listener.config import LogListenerConfig
-from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
+from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults, source_topic
 
 
 @dataclass(frozen=True)
@@ -71,4 +72,24 @@ def endpoints(config_path: Path | None = None) -> list[Endpoint]:
             f"http://{console.host}:{console.port}/health",
         )
     )
+    return found
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    component: str
+    group_id: str
+    topic: str
+
+
+def consumer_groups(config_path: Path | None = None) -> list[ConsumerGroup]:
+    """The pipeline's consumer groups and the topic each reads, from the services' own
+    configuration."""
+    enrich = load_config(EnrichConfig, "enrich", path=config_path)
+    found = [ConsumerGroup("enrich", enrich.group_id, enrich.topics.raw)]
+    for kind in SINK_KINDS:
+        sink = load_config(
+            SinkConfig, f"sink_{kind}", path=config_path, defaults=sink_defaults(kind)
+        )
+        found.append(ConsumerGroup(f"sink {kind}", sink.group_id, source_topic(kind, sink.topics)))
     return found

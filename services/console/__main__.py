@@ -17,7 +17,7 @@ from libs.log import configure_logging
 from services.console.app import Console, Registry, build_app
 from services.console.config import ConsoleConfig
 from services.console.micro_store import ElasticMicroStore
-from services.endpoints import endpoints
+from services.endpoints import consumer_groups, endpoints
 
 
 def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
@@ -45,6 +45,8 @@ def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
         if config.registry_url
         else None,
         components=endpoints(config_path),
+        kafka=config.kafka,
+        groups=consumer_groups(config_path),
     )
     app = build_app(console, micro, resolver.schema)
 

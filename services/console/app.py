@@ -23,10 +23,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from libs.config import KafkaSettings
 from libs.formats.iglu import SchemaKey, schema_key
 from services.console import queries
+from services.console.lag import consumer_lags
 from services.console.queries import EventFilters, Kind, ParameterError
-from services.endpoints import Endpoint
+from services.endpoints import ConsumerGroup, Endpoint
 from services.micro.api import MicroStore, OrjsonResponse, SchemaLookup, micro_app
 from services.micro.shapes import bad_row_summary, event_schema, object_at
 
@@ -106,6 +108,8 @@ class Console:
         builtin: list[SchemaKey],
         registry: Registry | None,
         components: list[Endpoint],
+        kafka: KafkaSettings,
+        groups: list[ConsumerGroup],
     ) -> None:
         self._client = client
         self._indices: dict[Kind, str] = {"good": good_index, "bad": bad_index}
@@ -113,6 +117,8 @@ class Console:
         self._builtin = builtin
         self._registry = registry
         self._components = components
+        self._kafka = kafka
+        self._groups = groups
 
     async def events(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
         params = queries.only(given, EVENTS_PARAMETERS)
@@ -249,17 +255,23 @@ class Console:
         }
 
     async def pipeline(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:
-        """Each component's health, as its own `/health` answers it."""
+        """Each component's health, as its own `/health` answers it, and each consumer group's
+        lag per partition."""
         queries.only(given, ())
         async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
-            states = await asyncio.gather(
-                *(_health(client, component.health_url) for component in self._components)
+            states, (lags, kafka_problem) = await asyncio.gather(
+                asyncio.gather(
+                    *(_health(client, component.health_url) for component in self._components)
+                ),
+                consumer_lags(self._kafka, self._groups),
             )
         return {
+            "lags": lags,
+            "kafka_problem": kafka_problem,
             "components": [
                 {**asdict(component), "up": up, "says": says}
                 for component, (up, says) in zip(self._components, states, strict=True)
-            ]
+            ],
         }
 
     async def logs(self, given: Iterable[tuple[str, str]]) -> dict[str, Any]:

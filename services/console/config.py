@@ -1,4 +1,4 @@
-from libs.config import ElasticsearchSettings, LoggingSettings, Settings
+from libs.config import ElasticsearchSettings, KafkaSettings, LoggingSettings, Settings
 
 
 class ConsoleConfig(Settings):
@@ -17,4 +17,6 @@ class ConsoleConfig(Settings):
     # Micro's /micro/reset deletes every good and bad event of the pipeline: refused unless on.
     micro_reset_enabled: bool = False
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    # For the consumer lag of the pipeline view.
+    kafka: KafkaSettings = KafkaSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.process import REPO_ROOT
 from tests.integration.console_data import (
@@ -90,6 +92,8 @@ def console(
             # but the "collector"'s is the console's own.
             "FURROW_COLLECTOR_PORT": str(port),
             **{variable: str(unused_port()) for variable in COMPONENT_PORTS},
+            # No Kafka here (the lag has a test of its own).
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}",
         },
         health_port=port,
         log=tmp_path_factory.mktemp("logs") / "console.log",
@@ -286,7 +290,61 @@ def test_pipeline_shows_each_components_health(console: Console) -> None:
     }
     down = next(c for c in answer["components"] if c["component"] == "enrich")
     assert down["says"].startswith("no answer")
+    assert answer["kafka_problem"].startswith("Kafka did not answer")
     assert console.get("/api/pipeline", verbose="1").status_code == 400
+
+
+async def test_pipeline_shows_consumer_lag_per_partition(
+    kafka_bootstrap: str, elasticsearch_url: str, tmp_path: Path
+) -> None:
+    names = Names()
+    topic, group = names.topic("raw"), names.group("enrich")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        for partition, count in ((0, 5), (1, 3)):
+            for _ in range(count):
+                await producer.send_and_wait(topic, b"x", partition=partition)
+        await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+        consumer.assign([TopicPartition(topic, 0)])
+        await consumer.start()
+        await consumer.commit({TopicPartition(topic, 0): 2})
+        await consumer.stop()
+        port = unused_port()
+        service = start_service(
+            ["console"],
+            {
+                "FURROW_CONSOLE_PORT": str(port),
+                "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
+                "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                "FURROW_ENRICH_GROUP_ID": group,
+                "FURROW_TOPICS_RAW": topic,
+                "FURROW_TOPICS_GOOD": names.topic("good"),
+            },
+            health_port=port,
+            log=tmp_path / "console.log",
+        )
+        try:
+            async with httpx.AsyncClient(timeout=30) as client:
+                answer = (await client.get(f"http://127.0.0.1:{port}/api/pipeline")).json()
+        finally:
+            service.stop()
+    finally:
+        await admin.delete_topics([topic])
+        await admin.close()
+    assert answer["kafka_problem"] is None
+    enrich = next(row for row in answer["lags"] if row["component"] == "enrich")
+    assert (enrich["group_id"], enrich["topic"]) == (group, topic)
+    assert enrich["partitions"] == [
+        {"partition": 0, "end": 5, "committed": 2, "lag": 3},
+        {"partition": 1, "end": 3, "committed": None, "lag": 3},
+    ]
+    good = next(row for row in answer["lags"] if row["component"] == "sink good")
+    assert good["missing"] is True
 
 
 def test_micro_api_over_elasticsearch(console: Console) -> None:
@@ -379,6 +437,7 @@ def test_each_view_loads_in_chromium_without_errors(
     assert seen["schemas"]["schemas"] > 10
     assert (seen["logs"]["lines"], seen["logs"]["errors"]) == (6, 2)
     assert seen["pipeline"]["states"].count("up") == 2
+    assert seen["pipeline"]["kafkaProblem"] == 1
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

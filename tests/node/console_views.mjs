@@ -92,6 +92,7 @@ try {
   });
   await view("pipeline", "/pipeline", async (tab) => ({
     states: await tab.locator("#components td.state").allTextContents(),
+    kafkaProblem: await tab.locator("#kafka-problem").count(),
   }));
   for (const [name, eventId] of Object.entries(query.lookups)) {
     await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({

@@ -10,6 +10,7 @@ import pytest
 
 from libs.formats.iglu import SchemaKey
 from services.console import queries
+from services.console.lag import partition_lags
 from services.console.micro_store import bad_event, bad_query, good_event, good_query
 from services.console.queries import EventFilters, ParameterError, TimeRange
 from services.micro.shapes import BadFilters, FilterError, GoodFilters
@@ -526,3 +527,17 @@ def test_field_paths_reach_entity_fields() -> None:
         "data.failure.messages",
         "se_value",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ends", "committed", "lags"),
+    [
+        ({0: 5, 1: 3}, {0: 2}, [(0, 5, 2, 3), (1, 3, None, 3)]),
+        ({0: 5}, {0: 5}, [(0, 5, 5, 0)]),
+        ({0: 0}, {0: None}, [(0, 0, None, 0)]),
+    ],
+)
+def test_partition_lags(
+    ends: dict[int, int], committed: dict[int, int | None], lags: list[tuple[Any, ...]]
+) -> None:
+    assert [tuple(row.values()) for row in partition_lags(ends, committed)] == lags
