@@ -43,6 +43,8 @@ MAX_BUCKETS: Final = 2000
 # The widths a histogram picks from, the narrowest that keeps it under HISTOGRAM_BARS bars.
 HISTOGRAM_WIDTHS: Final = ("1m", "5m", "15m", "1h", "6h", "1d")
 HISTOGRAM_BARS: Final = 360
+# A bad-row group's sparkline: its rows over the range in at most this many bars.
+SPARKLINE_BARS: Final = 60
 
 
 def only(params: Iterable[tuple[str, str]], known: Iterable[str]) -> dict[str, str]:
@@ -114,10 +116,10 @@ def page_size(params: Mapping[str, str], default: int = 50) -> int:
     return int(text)
 
 
-def histogram_width(span: timedelta) -> str:
-    """The narrowest width of HISTOGRAM_WIDTHS that draws `span` in at most HISTOGRAM_BARS."""
+def histogram_width(span: timedelta, bars: int = HISTOGRAM_BARS) -> str:
+    """The narrowest width of HISTOGRAM_WIDTHS that draws `span` in at most `bars` bars."""
     for width in HISTOGRAM_WIDTHS:
-        if span / duration(width, "width") <= HISTOGRAM_BARS:
+        if span / duration(width, "width") <= bars:
             return width
     return HISTOGRAM_WIDTHS[-1]
 
@@ -385,8 +387,16 @@ EXAMPLES: Final = 3
 
 def bad_groups_search(span: TimeRange, filters: EventFilters) -> dict[str, Any]:
     """Bad rows in `span` by type, then schema, then what went wrong, with counts, first and
-    last seen, and the newest rows as examples."""
+    last seen, rows over time, and the newest rows as examples."""
     per_message = {
+        "over_time": {
+            "date_histogram": {
+                "field": "@timestamp",
+                "fixed_interval": histogram_width(span.end - span.start, SPARKLINE_BARS),
+                "min_doc_count": 0,
+                "extended_bounds": {"min": iso(span.start), "max": iso(span.end)},
+            }
+        },
         "first": {"min": {"field": "@timestamp"}},
         "last": {"max": {"field": "@timestamp"}},
         "examples": {"top_hits": {"size": EXAMPLES, "sort": [{"@timestamp": {"order": "desc"}}]}},
@@ -438,6 +448,8 @@ class BadGroup:
     first_seen: str
     last_seen: str
     examples: list[dict[str, Any]]
+    # Rows per bar over the range.
+    sparkline: list[int]
 
 
 def bad_groups(aggregations: Mapping[str, Any]) -> list[BadGroup]:
@@ -460,6 +472,7 @@ def bad_groups(aggregations: Mapping[str, Any]) -> list[BadGroup]:
                     first_seen=str(message["first"]["value_as_string"]),
                     last_seen=str(message["last"]["value_as_string"]),
                     examples=[hit["_source"] for hit in message["examples"]["hits"]["hits"]],
+                    sparkline=[int(bar["doc_count"]) for bar in message["over_time"]["buckets"]],
                 )
                 for position, label, message in named
                 if position == first

@@ -214,6 +214,7 @@ def test_bad_rows_are_grouped_by_type_schema_and_error(console: Console) -> None
     ]
     assert all(g["first_seen"] <= g["last_seen"] for g in groups)
     assert [len(g["examples"]) for g in groups] == [3, 2, 1]
+    assert [sum(g["sparkline"]) for g in groups] == [3, 2, 1]
     assert groups[0]["replay"] == (
         "furrow replay --type schema_violations --schema com.acme/checkout/jsonschema/1-0-0 "
         f"--since {groups[0]['first_seen']} --dry-run"
@@ -430,6 +431,7 @@ def test_each_view_loads_in_chromium_without_errors(
     assert "from=" in seen["events-histogram-click"]["url"]
     assert seen["events-histogram-click"]["rows"] == seen["events-histogram-click"]["bar"]
     assert [group[0] for group in seen["bad"]["groups"]] == ["3", "2", "1"]
+    assert seen["bad"]["sparklines"] == 3
     assert seen["lookup-good"]["status"] == "good"
     assert seen["lookup-bad"]["status"] == "bad"
     assert seen["lookup-unseen"]["status"] == "not seen"

@@ -77,6 +77,7 @@ try {
     return { url: tab.url(), rows: await rows(tab), bar: counts[fullest] };
   });
   await view("bad", "/bad?last=1h", async (tab) => ({
+    sparklines: await tab.locator(".sparkline canvas").count(),
     groups: await tab.locator("#groups tbody tr").evaluateAll((trs) =>
       trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 4).map((td) => td.textContent.trim())),
     ),

@@ -261,6 +261,7 @@ def _message_buckets(position: int, key: str, count: int) -> dict[str, Any]:
                 "first": {"value_as_string": "2026-12-03T10:00:00.000Z"},
                 "last": {"value_as_string": "2026-12-03T11:00:00.000Z"},
                 "examples": {"hits": {"hits": [{"_source": {"n": 1}}]}},
+                "over_time": {"buckets": [{"doc_count": 0}, {"doc_count": count}]},
             }
         ]
     }
@@ -289,6 +290,7 @@ def test_bad_groups_name_each_by_the_first_field_its_rows_have() -> None:
         ("tracker_protocol_violations", "", "parameter eid", 1),
     ]
     assert groups[0].examples == [{"n": 1}]
+    assert groups[0].sparkline == [0, 3]
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,29 @@ function leaveEmptyFiltersOut() {
   });
 }
 
+// A bad-row group's rows over the range, as a small line without axes.
+function drawSparklines() {
+  document.querySelectorAll(".sparkline").forEach((holder) => {
+    const counts = JSON.parse(holder.dataset.counts);
+    const xs = counts.map((_, index) => index);
+    new uPlot(
+      {
+        width: 160,
+        height: 36,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false } },
+        axes: [{ show: false }, { show: false }],
+        series: [{}, { stroke: "#c0392b", fill: "rgba(192, 57, 43, 0.2)", points: { show: false } }],
+      },
+      [xs, counts],
+      holder,
+    );
+  });
+}
+
 drawHistogram();
+drawSparklines();
 showRows();
 leaveEmptyFiltersOut();
 
