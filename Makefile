@@ -29,10 +29,13 @@ C_EXTENSIONS := libs/formats/_tsv_json.c
 PYTHON_INCLUDE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 EXTENSION_SUFFIX = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 NATIVE := $(VENV)/.native
+# The console's chart library, from npm (services/console/assets), served from static/vendor.
+CONSOLE_ASSETS := services/console/assets
+CONSOLE_VENDOR := services/console/static/vendor
 
 .PHONY: install run stop status test check unit fuzz bench drill clean
 
-install: $(NATIVE)
+install: $(NATIVE) $(CONSOLE_VENDOR)/.installed
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -60,6 +63,14 @@ $(NATIVE): $(INSTALLED) $(NATIVE_MODULES) $(C_EXTENSIONS)
 	@# The compiled modules share one library (`<hash>__mypyc`) at the top of the clone, which the
 	@# `furrow` command (run from .venv/bin, not from here) finds only through this path file.
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "furrow-native.pth").write_text("$(CURDIR)\n")'
+	touch $@
+
+$(CONSOLE_VENDOR)/.installed: $(CONSOLE_ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the console's charts: apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --prefix $(CONSOLE_ASSETS)
+	mkdir -p $(CONSOLE_VENDOR)
+	cp $(CONSOLE_ASSETS)/node_modules/uplot/dist/uPlot.iife.min.js \
+		$(CONSOLE_ASSETS)/node_modules/uplot/dist/uPlot.min.css $(CONSOLE_VENDOR)/
 	touch $@
 
 run: install
@@ -99,6 +110,6 @@ drill: install
 	$(BIN)/python -m drills $(DRILLS)
 
 clean: stop
-	rm -rf .run $(VENV) build
+	rm -rf .run $(VENV) build $(CONSOLE_VENDOR) $(CONSOLE_ASSETS)/node_modules
 	rm -f *__mypyc.*.so
 	find libs services -name '*.so' -delete

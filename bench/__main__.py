@@ -17,6 +17,7 @@ PARTS: dict[str, str] = {
     "sinks": "bench.sinks",
     "archive": "bench.archive",
     "pipeline": "bench.pipeline",
+    "console": "bench.console",
 }
 
 

@@ -25,9 +25,11 @@ from iglu_registry.config import RegistryConfig
 from libs.config import Settings
 from services.archive.config import ArchiveConfig
 from services.collector.config import CollectorConfig
+from services.console.config import ConsoleConfig
 from services.enrich.config import EnrichConfig
 from services.forward.config import ForwardConfig
 from services.log_listener.config import LogListenerConfig
+from services.micro.config import MicroConfig
 from services.replay.__main__ import ReplayConfig
 from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
 
@@ -56,6 +58,8 @@ SERVICES = (
     Service("furrow logs", "logs", LogListenerConfig, {}),
     Service("furrow registry", "registry", RegistryConfig, {}),
     Service("furrow replay", "replay", ReplayConfig, {}),
+    Service("furrow console", "console", ConsoleConfig, {}),
+    Service("furrow micro", "micro", MicroConfig, {}),
 )
 
 INTRODUCTION = """\

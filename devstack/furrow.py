@@ -8,7 +8,6 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.process import (
@@ -20,86 +19,12 @@ from devstack.process import (
     stop_process,
     wait_until,
 )
-from iglu_registry.config import RegistryConfig
-from libs.config import load_config, section_given
-from services.archive.config import ArchiveConfig
-from services.collector.config import CollectorConfig
-from services.enrich.config import EnrichConfig
-from services.forward.config import ForwardConfig
-from services.log_listener.config import LogListenerConfig
-from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults
+from services.endpoints import Endpoint, endpoints
+
+__all__ = ["Endpoint", "endpoints"]
 
 NAME = "furrow"
 SUPER_KEY_VARIABLE = "FURROW_REGISTRY_SUPER_KEY"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    component: str
-    listens: str
-    health_url: str
-
-
-def endpoints() -> list[Endpoint]:
-    """Every service's address and health URL, from the same configuration the services read."""
-    registry = load_config(RegistryConfig, "registry")
-    collector = load_config(CollectorConfig, "collector")
-    enrich = load_config(EnrichConfig, "enrich")
-    listener = load_config(LogListenerConfig, "logs")
-    found = [
-        Endpoint(
-            "registry",
-            f"http://{registry.host}:{registry.port}/api",
-            f"http://{registry.host}:{registry.port}/api/meta/health",
-        ),
-        Endpoint(
-            "collector",
-            f"http://{collector.host}:{collector.port}",
-            f"http://{collector.host}:{collector.port}/health",
-        ),
-        Endpoint(
-            "enrich",
-            f"raw -> good, bad (metrics :{enrich.health_port})",
-            f"http://{enrich.health_host}:{enrich.health_port}/health",
-        ),
-    ]
-    for kind in SINK_KINDS:
-        sink = load_config(SinkConfig, f"sink_{kind}", defaults=sink_defaults(kind))
-        found.append(
-            Endpoint(
-                f"sink {kind}",
-                f"{kind} -> index {sink.index} (metrics :{sink.health_port})",
-                f"http://{sink.health_host}:{sink.health_port}/health",
-            )
-        )
-    forward = load_config(ForwardConfig, "forward")
-    if forward.destinations:
-        names = ", ".join(destination.name for destination in forward.destinations)
-        found.append(
-            Endpoint(
-                "forward",
-                f"good -> {names} (metrics :{forward.health_port})",
-                f"http://{forward.health_host}:{forward.health_port}/health",
-            )
-        )
-    if section_given("archive"):
-        archive = load_config(ArchiveConfig, "archive")
-        target = archive.directory or f"s3://{archive.bucket}/{archive.prefix}"
-        found.append(
-            Endpoint(
-                "archive",
-                f"{', '.join(archive.kinds)} -> {target} (metrics :{archive.health_port})",
-                f"http://{archive.health_host}:{archive.health_port}/health",
-            )
-        )
-    found.append(
-        Endpoint(
-            "log listener",
-            f"tcp://{listener.host}:{listener.port} (metrics :{listener.health_port})",
-            f"http://{listener.health_host}:{listener.health_port}/health",
-        )
-    )
-    return found
 
 
 def answers(url: str) -> bool:

@@ -16,9 +16,11 @@ from services.sinks.config import SINK_KINDS
 SERVICE_MODULES = {
     "archive": "services.archive.__main__",
     "collector": "services.collector.__main__",
+    "console": "services.console.__main__",
     "enrich": "services.enrich.__main__",
     "forward": "services.forward.__main__",
     "logs": "services.log_listener.__main__",
+    "micro": "services.micro.__main__",
     "registry": "iglu_registry.__main__",
 }
 
@@ -39,6 +41,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("archive", help="good / bad / logs into gzip files: a directory or S3")
     commands.add_parser("logs", help="log listener for logback JSON lines (port 9600)")
     commands.add_parser("registry", help="Iglu-compatible schema registry (port 8081)")
+    commands.add_parser(
+        "console", help="web console over Elasticsearch, with Snowplow Micro's API (port 9190)"
+    )
+    commands.add_parser(
+        "micro", help="collector + enricher in one process with Snowplow Micro's API (port 9090)"
+    )
     commands.add_parser("up", help="every component above, supervised, until SIGTERM")
     _registry_commands(commands)
     _replay_command(commands)

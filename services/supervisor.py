@@ -24,6 +24,7 @@ COMPONENTS: tuple[tuple[str, ...], ...] = (
     ("sink", "bad"),
     ("sink", "logs"),
     ("logs",),
+    ("console",),
 )
 # Started only once a destination is configured: it has nothing to do before.
 FORWARD = ("forward",)

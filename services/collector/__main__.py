@@ -6,12 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import uvicorn
-
 from libs.config import load_config
 from libs.kafka import KafkaSink
 from libs.log import configure_logging
-from services.collector.app import build_app
+from services.collector.app import build_app, serve
 from services.collector.config import CollectorConfig
 
 
@@ -32,16 +30,7 @@ def run(config_path: Path | None) -> None:
         finally:
             await sink.stop()
 
-    uvicorn.run(
-        build_app(config, sink, lifespan=kafka_open),
-        host=config.host,
-        port=config.port,
-        lifespan="on",
-        # The collector decides itself whether to trust X-Forwarded-For (trust_proxy_headers).
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,
-    )
+    serve(build_app(config, sink, lifespan=kafka_open), config)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from libs.pipes import Message, Sink, SinkError
@@ -40,6 +41,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HeaderList = list[tuple[bytes, bytes]]
 
 COLLECTOR_NAME = f"furrow-{VERSION}-kafka"
@@ -371,3 +373,17 @@ class Collector:
 def build_app(config: CollectorConfig, sink: Sink, lifespan: Lifespan | None = None) -> Collector:
     """The collector ASGI app writing to `sink`."""
     return Collector(config, sink, lifespan)
+
+
+def serve(app: ASGIApp, config: CollectorConfig) -> None:
+    """Serve `app` (the collector, or an app around it) where `config` says, until SIGTERM."""
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        lifespan="on",
+        # The collector decides itself whether to trust X-Forwarded-For (trust_proxy_headers).
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+    )

@@ -12,12 +12,12 @@ from typing import Any, Final, Protocol
 import orjson
 
 from libs.formats import badrows
-from libs.formats.collector_payload import CollectorPayloadError, decode
+from libs.formats.collector_payload import CollectorPayload, CollectorPayloadError, decode
 from libs.formats.enriched import EnrichedEvent, to_tsv
 from libs.formats.iglu import IgluError
 from libs.iglu_client import Issue, ResolutionError
 from libs.version import VERSION
-from services.enrich.adapters import adapt
+from services.enrich.adapters import Adapted, adapt
 from services.enrich.model import Enrichment, EnrichmentFailure, RawEvent, SelfDescribingJson
 from services.enrich.protocol import read_event
 from services.enrich.rules import Deduplicator, ValidityRules
@@ -76,6 +76,14 @@ class Enricher:
                 badrows.collector_payload_format_violation(COMPONENT, raw, str(error), now=now),
             )
             return outputs
+        adapted = self.adapt(payload, now=now, outputs=outputs)
+        for raw_event in adapted.events:
+            self.enrich_event(raw_event, adapted.vendor, adapted.version, now, outputs)
+        return outputs
+
+    def adapt(self, payload: CollectorPayload, *, now: datetime, outputs: Outputs) -> Adapted:
+        """The events of one request, its adapter's and protocol's bad rows added to `outputs`;
+        each event is then enriched by `enrich_event`."""
         adapted = adapt(payload, self._check, telemetry_vendor=self.telemetry_vendor)
         if adapted.adapter_failures:
             outputs.add_bad(
@@ -101,9 +109,7 @@ class Enricher:
                     now=now,
                 ),
             )
-        for raw_event in adapted.events:
-            self._enrich_event(raw_event, adapted.vendor, adapted.version, now, outputs)
-        return outputs
+        return adapted
 
     def _check(self, instance: SelfDescribingJson) -> list[str]:
         return [f"{issue.path}: {issue.message}" for issue in self._validate(instance)[1]]
@@ -123,9 +129,10 @@ class Enricher:
             error = {"error": "ResolutionError", "lookupHistory": unresolved.lookup_history}
             return uri, [], {"schemaKey": uri, "error": error}
 
-    def _enrich_event(
+    def enrich_event(
         self, raw: RawEvent, vendor: str, version: str, now: datetime, outputs: Outputs
     ) -> None:
+        """Add one event's output to `outputs`: an enriched line, a bad row, or a duplicate."""
         reading = read_event(raw, etl_ms=int(now.timestamp() * 1000), etl_version=ETL_VERSION)
         event = reading.event
         if reading.violations:

@@ -191,25 +191,31 @@ def chromium() -> str:
     return found
 
 
+def in_chromium(node_project: Path, chromium: str, script: str, *arguments: str) -> str:
+    """The last line a script of tests/node printed, having driven `chromium` to success."""
+    done = subprocess.run(
+        ["node", script, *arguments],
+        cwd=node_project,
+        env={**os.environ, "CHROMIUM": chromium},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 async def test_browser_tracker_and_plugins_in_chromium_are_all_good(
     pipeline: FreshPipeline, node_project: Path, chromium: str
 ) -> None:
     marker = f"web-{uuid.uuid4()}"
 
     def send() -> int:
-        script = ["node", "browser_events.mjs", pipeline.collector, marker]
-        done = subprocess.run(
-            script,
-            cwd=node_project,
-            env={**os.environ, "CHROMIUM": chromium},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stderr
         # The number of events the collector accepted, as the tracker counted them.
-        return int(done.stdout.strip().splitlines()[-1])
+        return int(
+            in_chromium(node_project, chromium, "browser_events.mjs", pipeline.collector, marker)
+        )
 
     events = all_good(await outcome_of(pipeline, marker, send), "browser tracker")
     kinds = {event["event_name"] for event in events}
