@@ -5,6 +5,7 @@ no secret in any log line or answer, and wrong settings stopping a service at st
 from __future__ import annotations
 
 import asyncio
+import gzip
 import secrets
 import socket
 import subprocess
@@ -14,9 +15,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+import orjson
 import pytest
+import uvicorn
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._scram import (
@@ -26,6 +31,10 @@ from confluent_kafka.admin._scram import (
     UserScramCredentialUpsertion,
 )
 from elasticsearch import ApiError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from devstack import elasticsearch_tls, kafka
 from devstack.elasticsearch_tls import SecuredElasticsearch
@@ -35,8 +44,11 @@ from devstack.process import REPO_ROOT
 from devstack.tls import certificates
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.elastic import elasticsearch_client
-from libs.kafka_security import admin_client
+from libs.kafka_security import admin_client, aiokafka_options
+from tests.enriched_events import enriched_lines
 from tests.integration.processes import Names, Service, health_port, start_service
+
+T = TypeVar("T")
 
 # How long a service may take to stop on settings the servers refuse: no retry loop before.
 FAILS_WITHIN_S = 45.0
@@ -379,13 +391,14 @@ async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, obj
             if await client.indices.exists_alias(name=alias):
                 try:
                     found = await client.search(index=alias, query={"ids": {"values": [event_id]}})
+                    hits = found["hits"]["hits"]
                 except ApiError as error:
                     # A new index's shards may not be searchable yet on a busy machine.
                     if error.status_code != 503:
                         raise
-                    found = {"hits": {"hits": []}}
-                if found["hits"]["hits"]:
-                    return dict(found["hits"]["hits"][0]["_source"])
+                    hits = []
+                if hits:
+                    return dict(hits[0]["_source"])
             await asyncio.sleep(0.5)
     raise AssertionError(f"event {event_id} never searchable in {alias}")
 
@@ -414,6 +427,108 @@ def test_the_log_listener_and_replay_over_sasl_ssl(
     assert code == 0, output
     assert "read 0, matched 0, replayable 0" in output
     assert secured.secrets()[0] not in output + listener.log.read_text()
+
+
+async def test_the_archive_forward_and_console_over_sasl_ssl_and_tls(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """The services added last use the same settings: the archive sink archives `good` read over
+    SASL_SSL; the forwarder delivers it to an HTTP receiver; the console answers from the
+    Elasticsearch behind TLS. No secret in their logs."""
+    events = list(enriched_lines(3))
+    producer = AIOKafkaProducer(**aiokafka_options(secured.kafka_settings()))
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(names.topic("good"), event)
+    finally:
+        await producer.stop()
+    received: list[bytes] = []
+    receiver_port = free_ports(1)[0]
+    receiver = uvicorn.Server(
+        uvicorn.Config(_receiver(received), host="127.0.0.1", port=receiver_port, log_level="error")
+    )
+    serving = asyncio.create_task(receiver.serve())
+    config = tmp_path / "furrow.toml"
+    config.write_text(
+        "[[forward.destinations]]\n"
+        'name = "receiver"\n'
+        'target = "http"\n'
+        f'url = "http://127.0.0.1:{receiver_port}/events"\n'
+    )
+    environment = {
+        **secured.kafka_environment(),
+        **secured.elasticsearch_environment(),
+        "FURROW_CONFIG": str(config),
+        "FURROW_TOPICS_GOOD": names.topic("good"),
+        "FURROW_TOPICS_BAD": names.topic("bad"),
+        "FURROW_ARCHIVE_KINDS": "good",
+        "FURROW_ARCHIVE_DIRECTORY": str(tmp_path / "archive"),
+        "FURROW_ARCHIVE_MAX_AGE_S": "1",
+        "FURROW_ARCHIVE_GROUP_ID": names.group("archive"),
+        "FURROW_CONSOLE_REGISTRY_URL": "",
+    }
+    started: list[Service] = []
+    try:
+        for args, variable in (
+            (["archive"], "FURROW_ARCHIVE_HEALTH_PORT"),
+            (["forward"], "FURROW_FORWARD_HEALTH_PORT"),
+            (["console"], "FURROW_CONSOLE_PORT"),
+        ):
+            port = health_port()
+            started.append(
+                start_service(
+                    args,
+                    {**environment, variable: str(port)},
+                    health_port=port,
+                    log=tmp_path / f"{args[0]}.log",
+                )
+            )
+        archived = await _eventually(lambda: _archived_lines(tmp_path / "archive"))
+        assert sorted(archived) == sorted(events)
+        expected = {event.split(b"\t")[6].decode() for event in events}
+        await _eventually(lambda: _event_ids(received) >= expected)
+        assert _event_ids(received) == expected
+        console = started[2].health_url.removesuffix("/health")
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.get(f"{console}/api/events", params={"last": "1h"})
+        assert answer.status_code == 200, answer.text
+    finally:
+        for service in started:
+            service.stop()
+        receiver.should_exit = True
+        await serving
+    logs = "".join(service.log.read_text() for service in started)
+    for secret in secured.secrets():
+        assert secret not in logs
+
+
+def _receiver(received: list[bytes]) -> Starlette:
+    async def events(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(status_code=200)
+
+    return Starlette(routes=[Route("/events", events, methods=["POST"])])
+
+
+def _event_ids(bodies: list[bytes]) -> set[str]:
+    return {document["event_id"] for body in bodies for document in orjson.loads(body)}
+
+
+def _archived_lines(directory: Path) -> list[bytes]:
+    return [
+        line
+        for path in sorted(directory.rglob("*.gz"))
+        for line in gzip.decompress(path.read_bytes()).splitlines()
+    ]
+
+
+async def _eventually(check: Callable[[], T]) -> T:
+    deadline = time.monotonic() + 60
+    while not (found := check()):
+        assert time.monotonic() < deadline, "not within 60 s"
+        await asyncio.sleep(0.5)
+    return found
 
 
 def run_until_exit(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
