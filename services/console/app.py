@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from libs.config import KafkaSettings
 from libs.formats.iglu import SchemaKey, schema_key
+from libs.metrics import metrics_route
 from services.console import queries
 from services.console.lag import consumer_lags
 from services.console.queries import EventFilters, Kind, ParameterError
@@ -406,6 +407,7 @@ def build_app(console: Console, micro: MicroStore, schema: SchemaLookup) -> Star
         routes=[
             Route("/", home),
             Route("/health", health),
+            metrics_route(),
             Route("/events", page("events.html", console.events)),
             Route("/lookup", page("lookup.html", console.lookup)),
             Route("/bad", page("bad.html", console.bad_groups)),

@@ -55,6 +55,7 @@ def test_every_service_answers_health_and_metrics(furrow_stack: list[Endpoint]) 
         "sink bad",
         "sink logs",
         "log listener",
+        "console",
     }
     for endpoint in furrow_stack:
         health = httpx.get(endpoint.health_url)
