@@ -59,13 +59,19 @@ def file_path(prefix: str, key: FileKey, extension: str) -> str:
 
 def first_offset_in(name: str, topic: str, partition: int) -> int | None:
     """The first offset of a file of `topic`'s `partition` named `name`; None for any other
-    name (another partition, a file being written)."""
+    name (another partition, a file being written: ours, or an S3-compatible store's own partial
+    object, which s3proxy's filesystem backend lists as `<name>-<uuid>`)."""
     stem = file_stem(topic, partition)
     if not name.startswith(stem):
         return None
     digits = name[len(stem) : len(stem) + OFFSET_DIGITS]
     rest = name[len(stem) + OFFSET_DIGITS :]
-    if len(digits) != OFFSET_DIGITS or not digits.isdigit() or not rest.startswith("."):
+    if (
+        len(digits) != OFFSET_DIGITS
+        or not digits.isdigit()
+        or not rest.startswith(".")
+        or not rest.endswith(".gz")
+    ):
         return None
     return int(digits)
 

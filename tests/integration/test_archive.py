@@ -76,10 +76,15 @@ def s3_archive(server: S3Server) -> Archive:
             Bucket=server.bucket, Prefix=prefix
         ):
             for item in page.get("Contents", []):
-                if item["Key"].endswith("/"):
-                    # s3proxy's filesystem backend lists its directories too.
+                if not item["Key"].endswith(".gz"):
+                    # s3proxy's filesystem backend lists its directories, and an object being
+                    # uploaded as `<key>-<uuid>`.
                     continue
-                body = client.get_object(Bucket=server.bucket, Key=item["Key"])["Body"]
+                try:
+                    body = client.get_object(Bucket=server.bucket, Key=item["Key"])["Body"]
+                except client.exceptions.NoSuchKey:
+                    # A leftover deleted since the listing (see services/archive/layout.py).
+                    continue
                 found[item["Key"]] = body.read()
         return found
 

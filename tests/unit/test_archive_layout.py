@@ -67,6 +67,7 @@ def test_a_file_is_named_by_topic_partition_and_first_offset(
         ("good-0-42.tsv.gz", 0, None),
         ("good-0-0000000000000000004x.tsv.gz", 0, None),
         (".good-0-00000000000000000042.tsv.gz.1f2e.partial", 0, None),
+        ("good-0-00000000000000000042.tsv.gz-edde4b00-2b88-419e-aad1-6423dc3e57ae", 0, None),
         ("other-0-00000000000000000042.tsv.gz", 0, None),
     ],
 )
