@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -121,9 +122,15 @@ def _tree(root: Path) -> Path:
 
 def _push(root: Path) -> float:
     furrow = Path(sys.executable).with_name("furrow")
-    command = [str(furrow), "schemas", "push", str(root), "--registry", URL, "--apikey", SUPER_KEY]
+    command = [str(furrow), "schemas", "push", str(root), "--registry", URL]
     began = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "FURROW_APIKEY": SUPER_KEY},
+    )
     took = time.monotonic() - began
     print(result.stdout.strip(), flush=True)
     if result.returncode != 0 or f"created {NAMES * VERSIONS}," not in result.stdout:

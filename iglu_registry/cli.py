@@ -8,6 +8,7 @@ twice is harmless.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from tqdm import tqdm
 from iglu_registry import lint
 from iglu_registry.config import RegistryConfig
 from iglu_registry.tree import TreeProblem, TreeSchema, read_tree
-from libs.config import load_config
+from libs.config import load_config, read_secret
 from libs.formats.iglu import order_problem
 
 _TIMEOUT_S = 30.0
+APIKEY_VARIABLE = "FURROW_APIKEY"
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,19 @@ def run(arguments: argparse.Namespace) -> int:
     config = load_config(RegistryConfig, "registry", path=arguments.config)
     target = Target(
         arguments.registry or f"http://{config.host}:{config.port}",
-        arguments.apikey or config.super_key,
+        api_key(arguments.apikey_file, os.environ.get(APIKEY_VARIABLE), config.super_key),
     )
     if arguments.command == "keys":
         return create_keys(arguments.prefix, target)
     return push_tree(arguments.directory, target, is_public=arguments.public)
+
+
+def api_key(file: Path | None, from_environment: str | None, super_key: str | None) -> str | None:
+    """The key to send: from `--apikey-file`, else `$FURROW_APIKEY`, else the super key.
+    Raises ConfigError naming the flag when the file cannot be read or is empty."""
+    if file is not None:
+        return read_secret(None, file, "--apikey-file")
+    return from_environment or super_key
 
 
 def lint_tree(root: Path, out: TextIO | None = None) -> int:

@@ -82,7 +82,11 @@ def _registry_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--registry", metavar="URL", help="registry base URL (default: from [registry] config)"
     )
     registry.add_argument(
-        "--apikey", help="API key (default: $FURROW_REGISTRY_SUPER_KEY, the super key)"
+        "--apikey-file",
+        type=Path,
+        metavar="PATH",
+        help="a file holding the API key (default: $FURROW_APIKEY, else the super key, "
+        "$FURROW_REGISTRY_SUPER_KEY); never the key itself, which the command line would show",
     )
     schemas = commands.add_parser("schemas", help="lint or push a vendor/name/format/M-R-A tree")
     actions = schemas.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,16 @@ from tests.integration.registry_servers import RegistryServer
 from tests.schema_trees import write_schema
 
 
+def with_key(arguments: list[str], apikey: str) -> int:
+    """`furrow ARGUMENTS` given `apikey` the one way a secret may come: in a file."""
+    with tempfile.TemporaryDirectory() as directory:
+        key_file = Path(directory) / "apikey"
+        key_file.write_text(apikey + "\n")
+        return main([*arguments, "--apikey-file", str(key_file)])
+
+
 def push(registry: RegistryServer, root: Path, apikey: str, *extra: str) -> int:
-    return main(
-        ["schemas", "push", str(root), "--registry", registry.url, "--apikey", apikey, *extra]
-    )
+    return with_key(["schemas", "push", str(root), "--registry", registry.url, *extra], apikey)
 
 
 def test_push_publishes_in_schemaver_order_then_skips_what_is_unchanged(
@@ -55,10 +62,29 @@ def test_keys_create_prints_keys_that_work(
     registry: RegistryServer, vendor: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     arguments = ["keys", "create", vendor, "--registry", registry.url]
-    assert main([*arguments, "--apikey", registry.super_key]) == 0
+    assert with_key(arguments, registry.super_key) == 0
     lines = dict(line.split(":", 1) for line in capsys.readouterr().out.splitlines())
     write_key = lines["write"].strip()
     write_schema(tmp_path, vendor, "event", "1-0-0", type="object")
     assert push(registry, tmp_path, write_key) == 0
-    assert main([*arguments, "--apikey", write_key]) == 1
+    assert with_key(arguments, write_key) == 1
     assert "refused (403)" in capsys.readouterr().out
+
+
+def test_the_key_comes_from_furrow_apikey_and_an_unreadable_key_file_is_named(
+    registry: RegistryServer,
+    vendor: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arguments = ["keys", "create", vendor, "--registry", registry.url]
+    monkeypatch.setenv("FURROW_APIKEY", registry.super_key)
+    assert main(arguments) == 0
+    assert "write:" in capsys.readouterr().out
+    missing = tmp_path / "no-such-key"
+    assert main([*arguments, "--apikey-file", str(missing)]) == 2
+    assert f"--apikey-file {missing} cannot be read" in capsys.readouterr().err
+    monkeypatch.setenv("FURROW_APIKEY", "not-a-key")
+    assert main(arguments) == 1
+    assert "refused (400)" in capsys.readouterr().out

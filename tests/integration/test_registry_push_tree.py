@@ -131,8 +131,12 @@ def awkward_tree(root: Path) -> Path:
 
 
 def test_an_awkward_tree_pushes_whole_and_reads_back_equal(
-    fresh_registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fresh_registry: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("FURROW_APIKEY", SUPER_KEY)
     tree = awkward_tree(tmp_path)
     schemas, problems = read_tree(tree)
     assert problems == []
@@ -144,7 +148,7 @@ def test_an_awkward_tree_pushes_whole_and_reads_back_equal(
     assert server["schemaCount"] == 0
     assert server["builtInSchemaCount"] == len(builtin)
     arguments = ["schemas", "push", str(tree), "--registry", fresh_registry, "--public"]
-    assert main([*arguments, "--apikey", SUPER_KEY]) == 0
+    assert main(arguments) == 0
     out = capsys.readouterr().out
     assert out.endswith(f"created {len(schemas)}, updated 0, skipped 0, failed 0\n"), out
     with httpx.Client(base_url=fresh_registry) as client:
@@ -156,5 +160,5 @@ def test_an_awkward_tree_pushes_whole_and_reads_back_equal(
     published = [entry for entry in listed if not entry["metadata"].get("builtIn")]
     assert len(published) == len(schemas)
     # Pushed again, nothing changes.
-    assert main([*arguments, "--apikey", SUPER_KEY]) == 0
+    assert main(arguments) == 0
     assert capsys.readouterr().out.endswith(f"skipped {len(schemas)}, failed 0\n")
