@@ -4,8 +4,8 @@ The jars come from Maven Central through `mvn` (see `maven/kafka.pom.xml`) and a
 under the cache directory; the configuration, data, logs and pid file live in `.run/kafka/`.
 
 With FURROW_KAFKA_SASL_SSL_PORT set, the broker also listens there with SASL_SSL, as managed
-clusters do: a certificate signed by a CA of its own (made at the first start) and SCRAM users
-made when its storage is formatted (see `secured_listener()`).
+clusters do: a certificate signed by a CA of its own (made at the first start), SCRAM users
+made when its storage is formatted (see `secured_listener()`), and ACLs enforced.
 """
 
 from __future__ import annotations
@@ -99,6 +99,11 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\\
   org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location={keystore}
+# ACLs are enforced as on a managed cluster. Super users: the plaintext listener's clients
+# (ANONYMOUS: the controller and the repo's own tools) and the SCRAM user made at format; any
+# other user may do only what its ACLs allow.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:{user}
 """
 
 # Everything to a rotated server.log; warnings also to stdout, which start_background sends to
@@ -311,7 +316,7 @@ def _with_sasl_ssl(properties: str, address: str, home: Path) -> str:
         for line in properties.splitlines()
     ]
     properties = "\n".join(lines) + "\n"
-    return properties + _SASL_SSL_PROPERTIES.format(keystore=keystore)
+    return properties + _SASL_SSL_PROPERTIES.format(keystore=keystore, user=SCRAM_USER)
 
 
 def _format_storage(

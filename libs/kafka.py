@@ -133,6 +133,9 @@ class KafkaSink:
     async def stop(self) -> None:
         if self._flushers:
             await asyncio.gather(*self._flushers, return_exceptions=True)
+        if self._diagnosis is not None:
+            # Its answer has no one left to tell.
+            self._diagnosis.cancel()
         # Every write is answered by now: what a producer still holds was reported failed, and
         # brokers that refuse it (a rotated password) would keep it, and this process, forever.
         if self._producer is not None:

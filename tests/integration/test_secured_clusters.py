@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -23,7 +23,10 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAuthorizationFailedError
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
+from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 from confluent_kafka.admin._scram import (
     ScramCredentialInfo,
     ScramMechanism,
@@ -239,6 +242,11 @@ async def test_a_rotated_kafka_password_shows_on_health_and_is_taken_from_its_fi
     user = f"rotating-{uuid.uuid4().hex[:8]}"
     old, new = secrets.token_hex(16), secrets.token_hex(16)
     set_scram_password(secured.kafka_plaintext, user, old)
+    grant(
+        secured.kafka_plaintext,
+        user,
+        [(ResourceType.TOPIC, "*", AclOperation.ALL), (ResourceType.GROUP, "*", AclOperation.ALL)],
+    )
     password_file = tmp_path / "kafka-password"
     password_file.write_text(old + "\n")
     settings = {
@@ -284,6 +292,138 @@ async def test_a_rotated_kafka_password_shows_on_health_and_is_taken_from_its_fi
     shown = "\n".join(answers) + "".join(service.log.read_text() for service in started)
     assert old not in shown
     assert new not in shown
+
+
+async def test_each_service_needs_no_more_than_the_kafka_acls_documented(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """Collector, enricher and both sinks, each as a SCRAM user of its own holding only the ACLs
+    docs/operating.md lists for it: a page view reaches `good`, an event of an unknown schema
+    `bad`. A user without ACLs is refused, so the broker does check them."""
+    raw, good, bad = (names.topic(kind) for kind in ("raw", "good", "bad"))
+    groups = {
+        "enrich": names.group("enrich"),
+        "good": names.group("good"),
+        "bad": names.group("bad"),
+    }
+    read = (AclOperation.READ, AclOperation.DESCRIBE)
+    write = (AclOperation.WRITE, AclOperation.DESCRIBE)
+    topic, group = ResourceType.TOPIC, ResourceType.GROUP
+    acls: dict[str, list[tuple[ResourceType, str, AclOperation]]] = {
+        "collector": [(topic, raw, op) for op in write],
+        "enrich": [
+            *((topic, raw, op) for op in read),
+            *((topic, name, op) for name in (good, bad) for op in write),
+            *((group, groups["enrich"], op) for op in read),
+        ],
+        "good": [
+            *((topic, good, op) for op in read),
+            *((topic, bad, op) for op in write),
+            *((group, groups["good"], op) for op in read),
+        ],
+        "bad": [*((topic, bad, op) for op in read), *((group, groups["bad"], op) for op in read)],
+    }
+    environment = {
+        **pipeline_environment(secured, names),
+        "FURROW_SINK_BAD_INDEX": names.alias("bad"),
+        "FURROW_SINK_BAD_GROUP_ID": groups["bad"],
+        "FURROW_SINK_BAD_FLUSH_INTERVAL_S": "0.2",
+    }
+    users = {service: f"{service}-{names.tag}" for service in acls}
+    for service, user in users.items():
+        password = secrets.token_hex(16)
+        set_scram_password(secured.kafka_plaintext, user, password)
+        grant(secured.kafka_plaintext, user, acls[service])
+        (tmp_path / f"{service}-password").write_text(password + "\n")
+
+    def as_user(service: str) -> dict[str, str]:
+        return {
+            **environment,
+            "FURROW_KAFKA_SASL_USERNAME": users[service],
+            "FURROW_KAFKA_SASL_PASSWORD_FILE": str(tmp_path / f"{service}-password"),
+        }
+
+    collector_port = health_port()
+    started: list[Service] = []
+    try:
+        for args, service, port_variable in (
+            (["sink", "bad"], "bad", "FURROW_SINK_BAD_HEALTH_PORT"),
+            (["sink", "good"], "good", "FURROW_SINK_GOOD_HEALTH_PORT"),
+            (["enrich"], "enrich", "FURROW_ENRICH_HEALTH_PORT"),
+            (["collector"], "collector", "FURROW_COLLECTOR_PORT"),
+        ):
+            port = collector_port if service == "collector" else health_port()
+            started.append(
+                start_service(
+                    args,
+                    {**as_user(service), port_variable: str(port)},
+                    health_port=port,
+                    log=tmp_path / f"{service}.log",
+                )
+            )
+        async with httpx.AsyncClient() as http:
+            page_view = await _track(http, collector_port)
+            unknown = str(uuid.uuid4())
+            event = {"schema": "iglu:com.acme/unknown/jsonschema/1-0-0", "data": {}}
+            envelope = {"schema": UNSTRUCT_EVENT, "data": event}
+            answer = await http.get(
+                f"http://127.0.0.1:{collector_port}/i",
+                params={
+                    "e": "ue",
+                    "p": "web",
+                    "tv": "py-0.1",
+                    "eid": unknown,
+                    "ue_pr": orjson.dumps(envelope).decode(),
+                },
+            )
+            assert answer.status_code == 200
+            assert (await _indexed(secured, names.alias("good"), page_view))[
+                "event_id"
+            ] == page_view
+            bad_row = await _bad_row_naming(secured, names.alias("bad"), unknown)
+            assert "iglu:com.acme/unknown/jsonschema/1-0-0" in bad_row
+    finally:
+        for running in started:
+            running.stop()
+
+    nobody = f"nobody-{names.tag}"
+    set_scram_password(secured.kafka_plaintext, nobody, "no-acls-at-all")
+    password_file = tmp_path / "nobody-password"
+    password_file.write_text("no-acls-at-all\n")
+    settings = secured.kafka_settings().model_copy(
+        update={"sasl_username": nobody, "sasl_password_file": password_file}
+    )
+    producer = AIOKafkaProducer(**aiokafka_options(settings))
+    await producer.start()
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await producer.send_and_wait(raw, b"refused")
+    finally:
+        await producer.stop()
+
+
+UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
+
+
+def grant(
+    bootstrap_servers: str, user: str, acls: list[tuple[ResourceType, str, AclOperation]]
+) -> None:
+    """Allow `user` each (resource type, literal name, operation) from any host."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    bindings = [
+        AclBinding(
+            kind,
+            name,
+            ResourcePatternType.LITERAL,
+            f"User:{user}",
+            "*",
+            operation,
+            AclPermissionType.ALLOW,
+        )
+        for kind, name, operation in acls
+    ]
+    for done in admin.create_acls(bindings).values():
+        done.result(timeout=30)
 
 
 def restart_broker(secured: Secured) -> None:
@@ -378,6 +518,25 @@ async def _until(
 
 
 async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, object]:
+    hit = await _searched(secured, alias, {"ids": {"values": [event_id]}}, lambda hit: True)
+    return dict(hit["_source"])
+
+
+async def _bad_row_naming(secured: Secured, alias: str, event_id: str) -> str:
+    """The first schema-violation bad row in `alias` that holds `event_id`, as JSON text."""
+    hit = await _searched(
+        secured,
+        alias,
+        {"term": {"failure_type": "schema_violations"}},
+        lambda hit: event_id in orjson.dumps(hit["_source"]).decode(),
+    )
+    return orjson.dumps(hit["_source"]).decode()
+
+
+async def _searched(
+    secured: Secured, alias: str, query: dict[str, Any], wanted: Callable[[Any], bool]
+) -> Any:
+    """The first hit of `query` in `alias` that is `wanted`, waited for up to 60 s."""
     # A user and password this time, from a file: the API key was the services'.
     settings = ElasticsearchSettings(
         url=secured.elasticsearch.url,
@@ -390,17 +549,17 @@ async def _indexed(secured: Secured, alias: str, event_id: str) -> dict[str, obj
         while time.monotonic() < deadline:
             if await client.indices.exists_alias(name=alias):
                 try:
-                    found = await client.search(index=alias, query={"ids": {"values": [event_id]}})
+                    found = await client.search(index=alias, query=query)
                     hits = found["hits"]["hits"]
                 except ApiError as error:
                     # A new index's shards may not be searchable yet on a busy machine.
                     if error.status_code != 503:
                         raise
                     hits = []
-                if hits:
-                    return dict(hits[0]["_source"])
+                if chosen := [hit for hit in hits if wanted(hit)]:
+                    return chosen[0]
             await asyncio.sleep(0.5)
-    raise AssertionError(f"event {event_id} never searchable in {alias}")
+    raise AssertionError(f"nothing wanted matched {query} in {alias}")
 
 
 def test_the_log_listener_and_replay_over_sasl_ssl(
