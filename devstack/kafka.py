@@ -5,7 +5,9 @@ under the cache directory; the configuration, data, logs and pid file live in `.
 
 With FURROW_KAFKA_SASL_SSL_PORT set, the broker also listens there with SASL_SSL, as managed
 clusters do: a certificate signed by a CA of its own (made at the first start), SCRAM users
-made when its storage is formatted (see `secured_listener()`), and ACLs enforced.
+made when its storage is formatted (see `secured_listener()`), and ACLs enforced. With
+FURROW_KAFKA_SSL_PORT set as well, it listens there with SSL wanting a client certificate signed
+by the same CA (`mutual_tls_listener()`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from devstack.process import (
     stop_process,
     wait_until,
 )
-from devstack.tls import certificates
+from devstack.tls import ClientCertificate, certificates, client_certificate
 
 NAME = "kafka"
 VERSION = "3.9.2"
@@ -99,11 +101,18 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\\
   org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location={keystore}
-# ACLs are enforced as on a managed cluster. Super users: the plaintext listener's clients
-# (ANONYMOUS: the controller and the repo's own tools) and the SCRAM user made at format; any
-# other user may do only what its ACLs allow.
+# ACLs are enforced as on a managed cluster. Super users (`super.users`, added after): the
+# plaintext listener's clients (ANONYMOUS: the controller and the repo's own tools), the SCRAM
+# user made at format and the mutual-TLS client; any other user may do only what its ACLs allow.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:ANONYMOUS;User:{user}
+"""
+
+_MUTUAL_TLS_PROPERTIES = """\
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location={keystore}
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location={truststore}
 """
 
 # Everything to a rotated server.log; warnings also to stdout, which start_background sends to
@@ -279,6 +288,28 @@ def _fetched(libs: Path, digest: str) -> bool:
     return stamp.is_file() and stamp.read_text() == digest
 
 
+@dataclass(frozen=True)
+class MutualTlsListener:
+    """Where a client reaches the SSL listener that wants a client certificate, and the one it
+    trusts (a super user), both signed by the CA in `ca_file`."""
+
+    bootstrap_servers: str
+    ca_file: Path
+    client: ClientCertificate
+
+
+def mutual_tls_listener() -> MutualTlsListener | None:
+    """The SSL listener of the broker started with FURROW_KAFKA_SSL_PORT set (as well as
+    FURROW_KAFKA_SASL_SSL_PORT)."""
+    port = os.environ.get("FURROW_KAFKA_SSL_PORT")
+    if not port or not os.environ.get("FURROW_KAFKA_SASL_SSL_PORT"):
+        return None
+    tls = run_dir() / NAME / "tls"
+    return MutualTlsListener(
+        f"{_HOST}:{port}", certificates(tls).ca_file, client_certificate(tls, "furrow-client")
+    )
+
+
 def _launch(home: Path) -> None:
     libs = fetch()
     java = str(java_home() / "bin" / "java")
@@ -294,7 +325,7 @@ def _launch(home: Path) -> None:
     )
     secured = secured_listener()
     if secured is not None:
-        properties = _with_sasl_ssl(properties, secured.bootstrap_servers, home)
+        properties = _with_secured_listeners(properties, secured, home)
     server_properties.write_text(properties)
     log4j_properties = home / "log4j.properties"
     log4j_properties.write_text(_LOG4J_PROPERTIES.format(logs=logs))
@@ -303,20 +334,30 @@ def _launch(home: Path) -> None:
     start_background(NAME, [java, *_JVM_OPTIONS, *runtime, "kafka.Kafka", str(server_properties)])
 
 
-def _with_sasl_ssl(properties: str, address: str, home: Path) -> str:
-    """`properties` with a SASL_SSL listener at `address` added."""
-    keystore = certificates(home / "tls").key_and_cert_file
+def _with_secured_listeners(properties: str, secured: SecuredListener, home: Path) -> str:
+    """`properties` with the SASL_SSL listener added, and the mutual-TLS one if asked for."""
+    authority = certificates(home / "tls")
+    listeners = {"SASL_SSL": secured.bootstrap_servers}
+    super_users = [f"User:{SCRAM_USER}"]
+    extra = _SASL_SSL_PROPERTIES.format(keystore=authority.key_and_cert_file)
+    if (mutual := mutual_tls_listener()) is not None:
+        listeners["SSL"] = mutual.bootstrap_servers
+        super_users.append(mutual.client.principal)
+        extra += _MUTUAL_TLS_PROPERTIES.format(
+            keystore=authority.key_and_cert_file, truststore=authority.ca_file
+        )
+    addresses = ",".join(f"{name}://{where}" for name, where in listeners.items())
     added = {
-        "listeners": f"SASL_SSL://{address}",
-        "advertised.listeners": f"SASL_SSL://{address}",
-        "listener.security.protocol.map": "SASL_SSL:SASL_SSL",
+        "listeners": addresses,
+        "advertised.listeners": addresses,
+        "listener.security.protocol.map": ",".join(f"{name}:{name}" for name in listeners),
     }
     lines = [
         f"{line},{added[name]}" if (name := line.partition("=")[0]) in added else line
         for line in properties.splitlines()
     ]
-    properties = "\n".join(lines) + "\n"
-    return properties + _SASL_SSL_PROPERTIES.format(keystore=keystore, user=SCRAM_USER)
+    lines.append(extra + f"super.users=User:ANONYMOUS;{';'.join(super_users)}")
+    return "\n".join(lines) + "\n"
 
 
 def _format_storage(

@@ -1,5 +1,6 @@
 """A certificate authority and a server certificate for 127.0.0.1 signed by it, made with the
-`openssl` command, for the secured listeners the tests connect to."""
+`openssl` command, for the secured listeners the tests connect to; and client certificates
+signed by the same CA, for a listener that wants one (mutual TLS)."""
 
 from __future__ import annotations
 
@@ -63,4 +64,40 @@ def certificates(directory: Path) -> Certificates:
             [str(part) for part in (*argv, *what)], failure="openssl could not make a certificate"
         )
     made.key_and_cert_file.write_text(made.key_file.read_text() + made.cert_file.read_text())
+    return made
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    cert_file: Path
+    key_file: Path
+    # What Kafka names its holder: `User:` and the certificate's distinguished name.
+    principal: str
+
+
+def client_certificate(directory: Path, name: str) -> ClientCertificate:
+    """A certificate for CN=`name` signed by the CA in `directory` (made by `certificates`),
+    made on the first call."""
+    authority = certificates(directory)
+    made = ClientCertificate(
+        directory / f"client-{name}.pem", directory / f"client-{name}.key", f"User:CN={name}"
+    )
+    if made.cert_file.is_file():
+        return made
+    openssl = require_command("openssl", _OPENSSL_HINT)
+    request = directory / f"client-{name}.csr"
+    ca_key = directory / "ca.key"
+    for argv, what in (
+        (
+            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}"],
+            ["-keyout", made.key_file, "-out", request],
+        ),
+        (
+            [openssl, "x509", "-req", "-in", request, "-CA", authority.ca_file, "-CAkey", ca_key],
+            ["-CAcreateserial", "-days", _DAYS, "-out", made.cert_file],
+        ),
+    ):
+        run_tool(
+            [str(part) for part in (*argv, *what)], failure="openssl could not make a certificate"
+        )
     return made

@@ -147,6 +147,8 @@ def librdkafka_setup_problem(settings: KafkaSettings, error: LibrdkafkaError) ->
         if "Unsupported SASL mechanism" in reason:
             return _unsupported_mechanism(settings, reason)
         return _refused_credentials(settings)
+    if "alert bad certificate" in reason or "alert certificate required" in reason:
+        return _client_certificate_refused(settings)
     if "SSL handshake failed" in reason:
         if "certificate verify failed" in reason:
             return _untrusted_certificate(settings)
@@ -175,6 +177,20 @@ def _untrusted_certificate(settings: KafkaSettings) -> str:
     return (
         f"the certificate of Kafka at {settings.bootstrap_servers} is not signed by {trusted}: "
         "set [kafka] ssl_ca_file (FURROW_KAFKA_SSL_CA_FILE) to the CA that signed it"
+    )
+
+
+def _client_certificate_refused(settings: KafkaSettings) -> str:
+    # The brokers' TLS alert; librdkafka sends no certificate at all when the one set is not
+    # signed by a CA the brokers name, so both cases read the same.
+    if settings.ssl_cert_file is None:
+        return (
+            f"Kafka at {settings.bootstrap_servers} wants a client certificate: set [kafka] "
+            "ssl_cert_file and ssl_key_file (FURROW_KAFKA_SSL_CERT_FILE, FURROW_KAFKA_SSL_KEY_FILE)"
+        )
+    return (
+        f"Kafka at {settings.bootstrap_servers} refused the client certificate in [kafka] "
+        f"ssl_cert_file {settings.ssl_cert_file}: it must be signed by a CA the brokers trust"
     )
 
 

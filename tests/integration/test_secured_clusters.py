@@ -42,7 +42,7 @@ from starlette.routing import Route
 from devstack import elasticsearch_tls, kafka
 from devstack.elasticsearch_tls import SecuredElasticsearch
 from devstack.environment import environment
-from devstack.kafka import SecuredListener
+from devstack.kafka import MutualTlsListener, SecuredListener
 from devstack.process import REPO_ROOT
 from devstack.tls import certificates
 from libs.config import ElasticsearchSettings, KafkaSettings
@@ -67,6 +67,8 @@ class Secured:
     other_ca_file: Path
     # The run directory and ports of the broker, for restarting it.
     broker_environment: dict[str, str]
+    # The same broker's SSL listener that wants a client certificate.
+    kafka_mutual_tls: MutualTlsListener
 
     def kafka_environment(self) -> dict[str, str]:
         return {
@@ -130,11 +132,12 @@ def secured(elasticsearch_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     Elasticsearch; both stopped at the end."""
     run = tmp_path_factory.mktemp("secured")
     broker, _controller = free_ports(2, consecutive=True)
-    sasl_ssl, proxy = free_ports(2)
+    sasl_ssl, mutual_tls, proxy = free_ports(3)
     own = {
         "FURROW_RUN_DIR": str(run),
         "FURROW_KAFKA_PORT": str(broker),
         "FURROW_KAFKA_SASL_SSL_PORT": str(sasl_ssl),
+        "FURROW_KAFKA_SSL_PORT": str(mutual_tls),
         "FURROW_ES_TLS_PORT": str(proxy),
     }
     with environment(own):
@@ -142,13 +145,15 @@ def secured(elasticsearch_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             kafka.start(partitions=1)
             elasticsearch_tls.start()
             listener = kafka.secured_listener()
-            assert listener is not None
+            mutual = kafka.mutual_tls_listener()
+            assert listener is not None and mutual is not None
             yield Secured(
                 listener,
                 kafka.address(),
                 elasticsearch_tls.secured(),
                 certificates(run / "other-ca").ca_file,
                 own,
+                mutual,
             )
         finally:
             elasticsearch_tls.stop()
@@ -230,6 +235,35 @@ async def test_events_through_the_secured_pipeline_a_rotated_key_and_no_secret_s
     shown = "\n".join(answers) + "".join(service.log.read_text() for service in started)
     for secret in shown_secrets:
         assert secret not in shown
+
+
+async def test_an_event_through_kafka_over_mutual_tls(
+    secured: Secured, names: Names, tmp_path: Path
+) -> None:
+    """Collector, enricher and good sink authenticated to Kafka by a client certificate alone
+    (security_protocol SSL, no SASL), as an mTLS cluster wants."""
+    mutual = secured.kafka_mutual_tls
+    environment = {
+        name: value
+        for name, value in pipeline_environment(secured, names).items()
+        if not name.startswith("FURROW_KAFKA_")
+    }
+    environment |= {
+        "FURROW_KAFKA_BOOTSTRAP_SERVERS": mutual.bootstrap_servers,
+        "FURROW_KAFKA_SECURITY_PROTOCOL": "SSL",
+        "FURROW_KAFKA_SSL_CA_FILE": str(mutual.ca_file),
+        "FURROW_KAFKA_SSL_CERT_FILE": str(mutual.client.cert_file),
+        "FURROW_KAFKA_SSL_KEY_FILE": str(mutual.client.key_file),
+    }
+    collector_port, enrich_health, sink_health = health_port(), health_port(), health_port()
+    started = start_pipeline(environment, collector_port, enrich_health, sink_health, tmp_path)
+    try:
+        async with httpx.AsyncClient() as http:
+            event_id = await _track(http, collector_port)
+            assert (await _indexed(secured, names.alias("good"), event_id))["event_id"] == event_id
+    finally:
+        for service in started:
+            service.stop()
 
 
 async def test_a_rotated_kafka_password_shows_on_health_and_is_taken_from_its_file(
@@ -714,6 +748,8 @@ def run_until_exit(args: list[str], env: dict[str, str]) -> tuple[int, str, floa
         ("TLS to Kafka's plaintext port", "does not speak TLS: check [kafka] security_protocol"),
         ("unknown SASL mechanism", "[kafka] sasl_mechanism (FURROW_KAFKA_SASL_MECHANISM)"),
         ("unreadable password file", "sasl_password_file /run/secrets/none cannot be read"),
+        ("no client certificate for mutual TLS", "wants a client certificate: set [kafka]"),
+        ("a client certificate of another CA", "refused the client certificate in [kafka]"),
     ],
 )
 def test_kafka_settings_refused_stop_the_enricher_at_start(
@@ -721,6 +757,14 @@ def test_kafka_settings_refused_stop_the_enricher_at_start(
 ) -> None:
     wrong = tmp_path / "wrong-password"
     wrong.write_text("not-the-password\n")
+    mutual_tls = {
+        "FURROW_KAFKA_BOOTSTRAP_SERVERS": secured.kafka_mutual_tls.bootstrap_servers,
+        "FURROW_KAFKA_SECURITY_PROTOCOL": "SSL",
+        "FURROW_KAFKA_SASL_USERNAME": "",
+        "FURROW_KAFKA_SASL_MECHANISM": "",
+        "FURROW_KAFKA_SASL_PASSWORD_FILE": "",
+    }
+    other_ca = certificates(secured.other_ca_file.parent)
     changes = {
         "wrong Kafka password": {"FURROW_KAFKA_SASL_PASSWORD_FILE": str(wrong)},
         "unknown Kafka CA": {"FURROW_KAFKA_SSL_CA_FILE": str(secured.other_ca_file)},
@@ -733,6 +777,12 @@ def test_kafka_settings_refused_stop_the_enricher_at_start(
         },
         "unknown SASL mechanism": {"FURROW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-1"},
         "unreadable password file": {"FURROW_KAFKA_SASL_PASSWORD_FILE": "/run/secrets/none"},
+        "no client certificate for mutual TLS": mutual_tls,
+        "a client certificate of another CA": {
+            **mutual_tls,
+            "FURROW_KAFKA_SSL_CERT_FILE": str(other_ca.cert_file),
+            "FURROW_KAFKA_SSL_KEY_FILE": str(other_ca.key_file),
+        },
     }[case]
     environment = {
         **secured.kafka_environment(),

@@ -148,6 +148,12 @@ def test_a_rotated_password_file_is_read_by_the_next_client(tmp_path: Path) -> N
             "PLAINTEXT broker listener?",
             "does not speak TLS: check [kafka] security_protocol (SASL_SSL)",
         ),
+        (
+            LibrdkafkaError._TRANSPORT,
+            "ssl://k:9093/bootstrap: Receive failed: error:0A000412:SSL routines::ssl/tls alert "
+            "bad certificate: SSL alert number 42 (after 0ms in state APIVERSION_QUERY)",
+            "wants a client certificate: set [kafka] ssl_cert_file and ssl_key_file",
+        ),
         (LibrdkafkaError._TRANSPORT, "Connect to ipv4#127.0.0.1:9093 failed", None),
         (LibrdkafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down", None),
     ],
@@ -159,3 +165,18 @@ def test_librdkafka_errors_name_the_setting(code: int, reason: str, named: str |
     else:
         assert problem is not None and named in problem
         assert "s3cret" not in problem
+
+
+def test_a_client_certificate_the_brokers_refuse_is_named(tmp_path: Path) -> None:
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    for path in (cert, key):
+        path.write_text("-----BEGIN-----\n")
+    with_certificate = settings(security_protocol="SSL", ssl_cert_file=cert, ssl_key_file=key)
+    alert = "Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate"
+    problem = librdkafka_setup_problem(
+        with_certificate, LibrdkafkaError(LibrdkafkaError._TRANSPORT, alert)
+    )
+    assert problem == (
+        f"Kafka at k:9093 refused the client certificate in [kafka] ssl_cert_file {cert}: it "
+        "must be signed by a CA the brokers trust"
+    )
