@@ -61,6 +61,13 @@ def generic_error(component: str, errors: list[str], payload: str, *, now: datet
     return _encode(GENERIC_ERROR, component, failure, payload)
 
 
+def unexpected_error(component: str, record: bytes, error: Exception, *, now: datetime) -> bytes:
+    """A record whose processing raised an exception no one expected (a bug): a generic error
+    naming the exception, with the record, base64-encoded as it may be binary."""
+    message = f"unexpected {type(error).__name__}: {error}"[:512]
+    return generic_error(component, [message], base64.b64encode(record).decode(), now=now)
+
+
 def size_violation(
     component: str,
     *,

@@ -20,7 +20,7 @@ from libs.backoff import Backoff
 from libs.pipes import Record, Source
 from services.archive.config import ArchivedKind, GoodFormat
 from services.archive.layout import FileKey, RotationPolicy, file_path, hour_of
-from services.archive.lines import archive_line, extension
+from services.archive.lines import archive_line, extension, unexpected_error_row
 from services.archive.targets import ArchiveTarget, PendingFile, PublishError
 from services.sinks.bulks import BadRow, CommitTracker
 from services.sinks.documents import UnreadableRecord
@@ -103,6 +103,13 @@ class Archiver:
                 line = archive_line(self._kinds[record.topic], self._good_format, record)
             except UnreadableRecord as unreadable:
                 bad_rows.append(BadRow(record, unreadable.bad_row))
+                self._tracker.add(bad_ticket, record)
+                continue
+            except Exception as error:
+                # A bug, not the record's fault: the record goes to bad (to be replayed once
+                # fixed) rather than crash the sink every time it is read again.
+                logger.exception("a record made the archive sink fail; it goes to bad")
+                bad_rows.append(BadRow(record, unexpected_error_row(record, error)))
                 self._tracker.add(bad_ticket, record)
                 continue
             hour = hour_of(record.timestamp_ms)

@@ -59,8 +59,16 @@ def _json_line(record: Record) -> bytes:
     return record.value + b"\n"
 
 
+def unexpected_error_row(record: Record, error: Exception) -> bytes:
+    """The bad row for a record whose archiving raised an exception no one expected."""
+    return badrows.unexpected_error(COMPONENT, record.value, error, now=_record_time(record))
+
+
 def _generic_error(record: Record, error: str) -> bytes:
-    # The record's own time, not the clock: a redelivered record makes the very same row.
-    moment = datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
     payload = record.value.decode("utf-8", errors="replace")
-    return badrows.generic_error(COMPONENT, [error], payload, now=moment)
+    return badrows.generic_error(COMPONENT, [error], payload, now=_record_time(record))
+
+
+def _record_time(record: Record) -> datetime:
+    # The record's own time, not the clock: a redelivered record makes the very same row.
+    return datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)

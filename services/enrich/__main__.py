@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +85,7 @@ async def serve(config: EnrichConfig) -> None:
         RAW_RECORDS.inc(len(batch))
         GOOD_EVENTS.inc(len(outputs.good))
         DUPLICATES.inc(outputs.duplicates)
-        for kind, count in outputs.bad_types.items():
+        for kind, count in collections.Counter(outputs.bad_kinds).items():
             BAD_ROWS.labels(kind).inc(count)
 
     await serve_consumer(

@@ -4,6 +4,7 @@ TSV lines, and bad rows that say why, one output for every event."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,8 @@ from services.enrich.adapters import Adapted, adapt
 from services.enrich.model import Enrichment, EnrichmentFailure, RawEvent, SelfDescribingJson
 from services.enrich.protocol import read_event
 from services.enrich.rules import Deduplicator, ValidityRules
+
+logger = logging.getLogger(__name__)
 
 COMPONENT: Final = "enrich"
 ETL_VERSION: Final = f"furrow-enrich-{VERSION}"
@@ -43,12 +46,23 @@ class Outputs:
     good: list[str] = field(default_factory=list)
     bad: list[bytes] = field(default_factory=list)
     duplicates: int = 0
-    # Bad rows by type, for metrics: "schema_violations" -> 2.
-    bad_types: dict[str, int] = field(default_factory=dict)
+    # The type of each row of `bad`, in order, for metrics.
+    bad_kinds: list[str] = field(default_factory=list)
 
     def add_bad(self, kind: str, row: bytes) -> None:
         self.bad.append(row)
-        self.bad_types[kind] = self.bad_types.get(kind, 0) + 1
+        self.bad_kinds.append(kind)
+
+    def mark(self) -> tuple[int, int, int]:
+        """Where the outputs end now, for `roll_back`."""
+        return len(self.good), len(self.bad), self.duplicates
+
+    def roll_back(self, mark: tuple[int, int, int]) -> None:
+        """Forget what was added since `mark`."""
+        good, bad, self.duplicates = mark
+        del self.good[good:]
+        del self.bad[bad:]
+        del self.bad_kinds[bad:]
 
 
 @dataclass
@@ -66,8 +80,23 @@ class Enricher:
         self._steps = [(e, e.apply, e.reads_derived_contexts) for e in self.enrichments]
 
     def enrich(self, raw: bytes, *, now: datetime, outputs: Outputs | None = None) -> Outputs:
-        """The outputs for one raw record (appended to `outputs` when given)."""
+        """The outputs for one raw record (appended to `outputs` when given). An exception no
+        one expected (a bug) leaves the record's outputs at a `generic_error` bad row carrying
+        it, so the service goes on and the record can be replayed once the bug is fixed;
+        read again after a crash instead, it would crash the enricher every time."""
         outputs = outputs if outputs is not None else Outputs()
+        mark = outputs.mark()
+        try:
+            self._enrich(raw, now, outputs)
+        except Exception as error:
+            outputs.roll_back(mark)
+            logger.exception("a raw record made the enricher fail; it goes to bad")
+            outputs.add_bad(
+                "generic_error", badrows.unexpected_error(COMPONENT, raw, error, now=now)
+            )
+        return outputs
+
+    def _enrich(self, raw: bytes, now: datetime, outputs: Outputs) -> None:
         try:
             payload = decode(raw)
         except CollectorPayloadError as error:
@@ -75,11 +104,10 @@ class Enricher:
                 "collector_payload_format_violation",
                 badrows.collector_payload_format_violation(COMPONENT, raw, str(error), now=now),
             )
-            return outputs
+            return
         adapted = self.adapt(payload, now=now, outputs=outputs)
         for raw_event in adapted.events:
             self.enrich_event(raw_event, adapted.vendor, adapted.version, now, outputs)
-        return outputs
 
     def adapt(self, payload: CollectorPayload, *, now: datetime, outputs: Outputs) -> Adapted:
         """The events of one request, its adapter's and protocol's bad rows added to `outputs`;

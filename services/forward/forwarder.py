@@ -114,7 +114,16 @@ class Forwarder:
         left_out = shipments.new_ticket()
         any_left_out = False
         for at, record in enumerate(records, 1):
-            outcome = self._outcome(record)
+            try:
+                outcome = self._outcome(record)
+            except Exception as error:
+                # A bug, not the record's fault: the record goes to bad (to be replayed once
+                # fixed) rather than crash the forwarder every time it is read again.
+                logger.exception("a record made destination %s fail; it goes to bad", self._name)
+                row = badrows.unexpected_error(
+                    COMPONENT, record.value, error, now=datetime.now(UTC)
+                )
+                outcome = BadRow(record, row)
             if outcome is None:
                 shipments.tracker.add(left_out, record)
                 any_left_out = True

@@ -5,6 +5,7 @@ order."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,15 @@ import orjson
 
 from libs.pipes import Record
 from services.sinks.config import SinkKind
-from services.sinks.documents import Document, UnreadableRecord, to_document
+from services.sinks.documents import (
+    Document,
+    UnreadableRecord,
+    to_document,
+    unexpected_error_row,
+)
 from services.sinks.mappings import index_name
+
+logger = logging.getLogger(__name__)
 
 
 class BulkItem:
@@ -139,6 +147,9 @@ def add_records(
             document = to_document(kind, record)
         except UnreadableRecord as unreadable:
             bulk.add_bad_row(BadRow(record, unreadable.bad_row), now)
+        except Exception as error:
+            logger.exception("a record made the %s sink fail; it goes to bad", kind)
+            bulk.add_bad_row(BadRow(record, unexpected_error_row(kind, record, error)), now)
         else:
             bulk.add_item(bulk_item(alias, document), now)
         tracker.add(bulk.ticket, record)

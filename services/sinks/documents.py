@@ -192,6 +192,12 @@ def _json_object(value: bytes, kind: SinkKind, record: Record) -> dict[str, Any]
     return parsed
 
 
+def unexpected_error_row(kind: SinkKind, record: Record, error: Exception) -> bytes:
+    """The bad row for a record whose conversion raised an exception no one expected (a bug):
+    the sink goes on instead of reading the record again after a crash, and crashing again."""
+    return badrows.unexpected_error(component(kind), record.value, error, now=_record_time(record))
+
+
 def _generic_error(kind: SinkKind, record: Record, error: str) -> bytes:
     # The record's own time, not the clock: the row for a redelivered record is then the very
     # same bytes, which the bad index stores once.

@@ -108,13 +108,20 @@ class Service:
 
 
 def start_service(
-    args: list[str], env: dict[str, str], *, health_port: int, log: Path, timeout_s: float = 60
+    args: list[str],
+    env: dict[str, str],
+    *,
+    health_port: int,
+    log: Path,
+    timeout_s: float = 60,
+    module: str = "services.cli",
 ) -> Service:
-    """`furrow <args>` with `env` over a clean FURROW_* environment, once its health answers."""
+    """`furrow <args>` (or `python -m <module> <args>`) with `env` over a clean FURROW_*
+    environment, once its health answers."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args],
+            [sys.executable, "-m", module, *args],
             env={**clean, **env},
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,

@@ -3,6 +3,7 @@ a real malformed input, and good events the Snowplow Analytics SDK reads."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -374,3 +375,35 @@ def test_pii_masks_the_derived_contexts_of_the_enrichments_before_it() -> None:
     (line,) = enricher(enrichments=[Tagging(), masking]).enrich(get(page_view()), now=NOW).good
     (tag,) = transform(line)["contexts_com_acme_tag_1"]
     assert tag == {"ip": "203xxxxxxxx"}
+
+
+class FailsOnUser:
+    """A validator with a bug: it raises on the user entity's schema."""
+
+    def __init__(self) -> None:
+        self._resolver = Resolver([Schemas()])
+
+    def validate(self, instance: dict[str, Any]) -> list[Any]:
+        if instance.get("schema") == USER:
+            raise KeyError("a bug")
+        return self._resolver.validate(instance)
+
+
+def test_an_unexpected_exception_makes_one_generic_error_for_the_record_and_no_more() -> None:
+    user = {"schema": USER, "data": {"plan": "pro"}}
+    # The record's first event is good, its second hits the bug: neither is output.
+    failing = post([page_view(), self_describing({"total": 1}, contexts=[user])])
+    buggy = Enricher(validator=FailsOnUser())
+    result = buggy.enrich(get(page_view()), now=NOW)
+    buggy.enrich(failing, now=NOW, outputs=result)
+    buggy.enrich(post([page_view(), self_describing({"total": -1})]), now=NOW, outputs=result)
+    assert len(result.good) == 2
+    assert result.bad_kinds == ["generic_error", "schema_violations"]
+    document = bad(result.bad[0])
+    assert schema_type(document) == "generic_error"
+    assert document["data"]["failure"]["errors"] == ["unexpected KeyError: 'a bug'"]
+    assert base64.b64decode(document["data"]["payload"]) == failing
+    core_schemas = Resolver(
+        [DirectoryRepository(RepositorySettings(name="core", path=CORE_SCHEMAS))]
+    )
+    assert core_schemas.validate(document) == []
