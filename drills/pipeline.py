@@ -89,8 +89,9 @@ class Pipeline:
             "sink_bad": f"{self.tag}-sink-bad",
             "archive": f"{self.tag}-archive",
         }
-        # With `archives`, `good` is also archived to files here.
-        self.archive_dir = work_dir / "archive" if archives else None
+        # With `archives`, `good` is also archived to files here: a directory of this pipeline's
+        # own, as the files of an earlier run in the same work directory would be counted too.
+        self.archive_dir = work_dir / "archive" / self.tag if archives else None
         self.collector_url = f"http://127.0.0.1:{ports.collector}"
         self.registry_url = f"http://127.0.0.1:{ports.registry}"
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -249,8 +250,11 @@ class Pipeline:
         ]
 
     async def cleanup(self) -> None:
-        """Delete this pipeline's topics, indices, index templates and registry database."""
+        """Delete this pipeline's topics, indices, index templates, registry database and
+        archive files."""
         shutil.rmtree(self.registry_database.parent, ignore_errors=True)
+        if self.archive_dir is not None:
+            shutil.rmtree(self.archive_dir, ignore_errors=True)
         admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
         await admin.start()
         try:
