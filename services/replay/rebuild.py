@@ -5,7 +5,9 @@ parameters and the request's IP, user agent, headers and time; they become a GET
 again, with the same `eid`, so reprocessing keeps the event id and the sinks stay idempotent. A
 bad row about a whole request (`tracker_protocol_violations`, `adapter_failures`) holds that
 request field by field, and it is rebuilt as it was, its path from the adapter's vendor and
-version. The other types are not replayable: NOT_REPLAYABLE says why.
+version. A `generic_error` of the enricher (a record that met a bug) holds the raw record
+itself, base64-encoded: once the bug is fixed, it is enriched again as it was. The other types
+are not replayable: NOT_REPLAYABLE says why.
 
 Snowplow's schemas keep a parameter to 512 characters. A longer context or self-describing
 event (`cx`, `ue_px`, ...) is taken whole from the partially enriched event of an event's row;
@@ -14,6 +16,8 @@ any other parameter that long may have been cut, and its row is not replayed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,11 +25,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from libs.formats import badrows
-from libs.formats.collector_payload import ENCODING, CollectorPayload
+from libs.formats.collector_payload import (
+    ENCODING,
+    CollectorPayload,
+    CollectorPayloadError,
+    decode,
+)
+from libs.version import ARTIFACT
 
 EVENT_TYPES = ("schema_violations", "enrichment_failures")
 REQUEST_TYPES = ("tracker_protocol_violations", "adapter_failures")
-REPLAYABLE_TYPES = (*EVENT_TYPES, *REQUEST_TYPES)
+RECORD_TYPES = ("generic_error",)
+REPLAYABLE_TYPES = (*EVENT_TYPES, *REQUEST_TYPES, *RECORD_TYPES)
 NOT_REPLAYABLE = {
     "collector_payload_format_violation": "the raw record was not a CollectorPayload; "
     "enriching it again fails the same way",
@@ -33,8 +44,9 @@ NOT_REPLAYABLE = {
     "loader_parsing_error": "a loader's failure: the event was enriched already",
     "loader_runtime_error": "a loader's failure: the event was enriched already",
     "loader_iglu_error": "a loader's failure: the event was enriched already",
-    "generic_error": "it holds no request to rebuild",
 }
+# The processor of the generic errors that hold a raw record: the enricher's.
+_ENRICHER = f"{ARTIFACT}-enrich"
 # The collector name a rebuilt request carries when the bad row does not name one.
 REPLAY_COLLECTOR = "furrow-replay"
 _PIXEL_PATH = "/i"
@@ -91,6 +103,8 @@ def rebuild(row: Mapping[str, Any]) -> CollectorPayload | NotReplayable:
     if bad_type not in REPLAYABLE_TYPES:
         return NotReplayable(NOT_REPLAYABLE.get(bad_type, f"{bad_type} is not replayable"))
     payload = _field(row, "data", "payload")
+    if bad_type in RECORD_TYPES:
+        return _from_record(row, payload)
     if not isinstance(payload, dict):
         return NotReplayable("the payload is not an object")
     try:
@@ -103,6 +117,15 @@ def rebuild(row: Mapping[str, Any]) -> CollectorPayload | NotReplayable:
 
 class _Malformed(ValueError):
     pass
+
+
+def _from_record(row: Mapping[str, Any], payload: object) -> CollectorPayload | NotReplayable:
+    if _field(row, "data", "processor", "artifact") != _ENRICHER:
+        return NotReplayable("only the enricher's generic errors hold a raw record")
+    try:
+        return decode(base64.b64decode(str(payload), validate=True))
+    except (binascii.Error, CollectorPayloadError):
+        return NotReplayable("the payload is not a base64-encoded raw record")
 
 
 def _from_event(payload: Mapping[str, Any]) -> CollectorPayload:

@@ -1,6 +1,6 @@
-"""`furrow enrich` with a bug planted in it: its validator raises on one schema, as a real bug
-would on some record no test foresaw. Run as `python -m tests.integration.enricher_with_a_bug`
-with the enricher's usual environment."""
+"""`furrow enrich` with a bug planted in it: its validator raises on one standard schema, as a
+real bug would on some record no test foresaw. Run as
+`python -m tests.integration.enricher_with_a_bug` with the enricher's usual environment."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from libs.iglu_client import Issue
 from services.enrich.config import EnrichConfig
 from services.enrich.core import Enricher, Validator
 
-PLANTED_BUG_SCHEMA = "iglu:com.acme/planted_bug/jsonschema/1-0-0"
+# Built in: the enricher without the bug finds such an event good.
+PLANTED_BUG_SCHEMA = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
 BUILD_ENRICHER = enrich.build_enricher
 
 

@@ -1,5 +1,6 @@
 """An enricher that meets a bug on one record sends that record to `bad` as a `generic_error`
-and goes on: no crash, no crash loop, nothing lost, everything committed."""
+and goes on: no crash, no crash loop, nothing lost, everything committed. With the bug fixed,
+`furrow replay --type generic_error` enriches those records again, into `good`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import orjson
 
+from libs.formats.collector_payload import decode
+from libs.formats.enriched import to_json
 from tests.integration.enricher_with_a_bug import PLANTED_BUG_SCHEMA
 from tests.integration.kafka import created_topics, produce, wait_until_consumed
 from tests.integration.processes import health_port, start_service
-from tests.integration.raw import TopicTail
-from tests.integration.test_replay import raw_get
+from tests.integration.raw import TopicTail, tracker_events
+from tests.integration.test_replay import furrow_replay, raw_get
 
 UNSTRUCT_EVENT = "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0"
 
@@ -23,11 +26,12 @@ def raw_record(**parameters: str) -> bytes:
 
 
 def meets_the_bug() -> bytes:
-    event = {"schema": UNSTRUCT_EVENT, "data": {"schema": PLANTED_BUG_SCHEMA, "data": {}}}
+    click = {"targetUrl": "https://shop.example.com/next"}
+    event = {"schema": UNSTRUCT_EVENT, "data": {"schema": PLANTED_BUG_SCHEMA, "data": click}}
     return raw_record(e="ue", ue_pr=orjson.dumps(event).decode())
 
 
-async def test_a_record_that_meets_a_bug_goes_to_bad_and_the_enricher_goes_on(
+async def test_a_record_that_meets_a_bug_goes_to_bad_the_enricher_goes_on_and_replay_mends_it(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     topics = {role: f"test-{role}-{uuid.uuid4().hex[:8]}" for role in ("raw", "good", "bad")}
@@ -66,10 +70,28 @@ async def test_a_record_that_meets_a_bug_goes_to_bad_and_the_enricher_goes_on(
                 # Nothing more comes: each record had its one output.
                 assert await good_tail.fetch(wait_s=2) == []
                 assert await bad_tail.fetch(wait_s=0.1) == []
-            assert enricher.process.poll() is None, enricher.output()
-            assert enricher.is_healthy()
+                assert enricher.process.poll() is None, enricher.output()
+                assert enricher.is_healthy()
+                enricher.stop()
+
+                # The bug fixed: the released enricher, and the rows replayed.
+                fixed = start_service(
+                    ["enrich"], environment, health_port=port, log=tmp_path / "fixed.log"
+                )
+                try:
+                    replay = await furrow_replay(environment, "generic_error")
+                    assert replay.returncode == 0, replay.stderr
+                    assert replay.stdout.splitlines()[0] == (
+                        "read 2, matched 2, replayed 2, not replayable 0"
+                    )
+                    mended = await good_tail.read(lambda values: len(values) >= 2)
+                finally:
+                    fixed.stop()
         finally:
             enricher.stop()
+    assert sorted(to_json(line.decode())["event_id"] for line in mended) == sorted(
+        tracker_events(decode(record))[0]["eid"] for record in buggy
+    )
     assert len(good) == 3
     rows = [orjson.loads(row) for row in bad]
     assert [row["schema"].split("/")[1] for row in rows] == ["generic_error", "generic_error"]

@@ -123,6 +123,21 @@ def signup(event_id: str) -> bytes:
     return raw_get(parameters)
 
 
+async def furrow_replay(
+    environment: dict[str, str], bad_type: str
+) -> subprocess.CompletedProcess[str]:
+    """`furrow replay --type BAD_TYPE` run to its end with `environment` only."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "services.cli", "replay", "--type", bad_type],
+        env={**environment, "PATH": "/usr/bin:/bin"},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def raw_get(parameters: dict[str, str]) -> bytes:
     return encode(
         CollectorPayload(
@@ -166,15 +181,7 @@ async def test_a_missing_schema_registered_later_then_replay_puts_the_event_into
         )
         assert registered.status_code == 201, registered.text
 
-        replay = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "services.cli", "replay", "--type", "schema_violations"],
-            env={**environment, "PATH": "/usr/bin:/bin"},
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        replay = await furrow_replay(environment, "schema_violations")
 
         assert replay.returncode == 0, replay.stderr
         assert replay.stdout.splitlines() == ["read 2, matched 1, replayed 1, not replayable 0"]

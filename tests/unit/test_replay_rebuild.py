@@ -215,6 +215,36 @@ def test_other_types_are_refused_with_their_reason(bad_type: str) -> None:
     assert rebuild(row) == NotReplayable(NOT_REPLAYABLE[bad_type])
 
 
+def test_the_enrichers_generic_error_replays_as_the_raw_record_it_holds() -> None:
+    raw = encode(REQUEST)
+    row = orjson.loads(badrows.unexpected_error("enrich", raw, KeyError("a bug"), now=NOW))
+
+    assert rebuild(row) == REQUEST
+
+
+@pytest.mark.parametrize(
+    ("component", "record", "reason"),
+    [
+        (
+            "sink-good",
+            b"an\tenriched\tline",
+            "only the enricher's generic errors hold a raw record",
+        ),
+        (
+            "enrich",
+            b"\x00not a collector payload",
+            "the payload is not a base64-encoded raw record",
+        ),
+    ],
+)
+def test_other_generic_errors_are_refused_with_their_reason(
+    component: str, record: bytes, reason: str
+) -> None:
+    row = orjson.loads(badrows.unexpected_error(component, record, KeyError("a bug"), now=NOW))
+
+    assert rebuild(row) == NotReplayable(reason)
+
+
 def _event_row(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": badrows.SCHEMA_VIOLATIONS,
