@@ -19,22 +19,22 @@ from devstack import kafka
 from devstack.environment import environment
 from devstack.process import wait_until
 from libs.formats.collector_payload import decode
+from tests.integration.processes import free_ports, unused_port
 from tests.integration.raw import TopicTail, tracker_events
-
-KAFKA_PORT = "19092"
-COLLECTOR_PORT = 18000
-COLLECTOR = f"http://127.0.0.1:{COLLECTOR_PORT}"
 
 
 class DrillKafka:
-    """A Kafka of the drill's own, in its own run directory and on its own port."""
+    """A Kafka of the drill's own, in its own run directory and on ports nothing else uses."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self.bootstrap = f"127.0.0.1:{KAFKA_PORT}"
+        self.port = free_ports(2, consecutive=True)[0]
+        self.bootstrap = f"127.0.0.1:{self.port}"
 
     def _environment(self) -> AbstractContextManager[None]:
-        return environment({"FURROW_RUN_DIR": str(self.run_dir), "FURROW_KAFKA_PORT": KAFKA_PORT})
+        return environment(
+            {"FURROW_RUN_DIR": str(self.run_dir), "FURROW_KAFKA_PORT": str(self.port)}
+        )
 
     def start(self) -> None:
         with self._environment():
@@ -57,16 +57,18 @@ def drill_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillKafka
 
 @pytest.fixture(scope="module")
 def drill_collector(drill_kafka: DrillKafka) -> Iterator[str]:
+    port = unused_port()
+    collector = f"http://127.0.0.1:{port}"
     environment = {
         **os.environ,
-        "FURROW_COLLECTOR_PORT": str(COLLECTOR_PORT),
+        "FURROW_COLLECTOR_PORT": str(port),
         "FURROW_KAFKA_BOOTSTRAP_SERVERS": drill_kafka.bootstrap,
         "FURROW_COLLECTOR_WRITE_TIMEOUT_S": "2",
     }
     process = subprocess.Popen([sys.executable, "-m", "services.cli", "collector"], env=environment)
     try:
-        wait_until(lambda: _answers(f"{COLLECTOR}/health"), what="drill collector", timeout=30)
-        yield COLLECTOR
+        wait_until(lambda: _answers(f"{collector}/health"), what="drill collector", timeout=30)
+        yield collector
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -4,6 +4,7 @@ SIGTERM mid-stream, the other takes over, and every event sent is on `good`."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -24,12 +25,12 @@ from libs.formats.enriched import to_json
 from libs.kafka import KafkaSink
 from libs.pipes import Message
 from tests.integration.kafka import created_topics
+from tests.integration.processes import health_port
 from tests.integration.raw import TopicTail
 from tests.integration.test_stack import group_state
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = 3000
-HEALTH_PORTS = (19201, 19202)
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def group() -> str:
 def enrichers(
     kafka_bootstrap: str, topics: dict[str, str], group: str
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
+    health_ports = (health_port(), health_port())
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "services.cli", "enrich"],
@@ -62,11 +64,11 @@ def enrichers(
                 "FURROW_ENRICH_HEALTH_PORT": str(port),
             },
         )
-        for port in HEALTH_PORTS
+        for port in health_ports
     ]
     try:
-        for port in HEALTH_PORTS:
-            wait_until(lambda port=port: _healthy(port), what=f"enricher on {port}", timeout=60)
+        for port in health_ports:
+            wait_until(functools.partial(_healthy, port), what=f"enricher on {port}", timeout=60)
         yield processes
     finally:
         for process in processes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -49,7 +48,7 @@ from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.elastic import elasticsearch_client
 from libs.kafka_security import admin_client, aiokafka_options
 from tests.enriched_events import enriched_lines
-from tests.integration.processes import Names, Service, health_port, start_service
+from tests.integration.processes import Names, Service, free_ports, health_port, start_service
 
 T = TypeVar("T")
 
@@ -106,24 +105,6 @@ class Secured:
             self.elasticsearch.password_file,
         )
         return [path.read_text().strip() for path in files]
-
-
-def free_ports(count: int, *, consecutive: bool = False) -> list[int]:
-    """Ports nothing listens on now; `consecutive` for a broker and its controller."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        ports = list(range(first, first + count)) if consecutive else [first]
-        if all(_free(port) for port in ports):
-            if consecutive or count == 1:
-                return ports
-            return ports + free_ports(count - 1)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Elasticsearch stopped and started again under a running good sink: nothing lost, nothing twice.
 
 The drill needs an Elasticsearch of its own (the shared one is never stopped): devstack runs a
-second node on port 9250 from `.run/test-es-outage`, where its unpacked distribution is kept
-between runs and its data is wiped before each.
+second node on a port the system hands out, from `.run/test-es-outage`, where its unpacked
+distribution is kept between runs and its data is wiped before each.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from elasticsearch import AsyncElasticsearch
@@ -21,50 +23,60 @@ from devstack.process import REPO_ROOT, wait_until
 from tests.enriched_events import enriched_lines
 from tests.integration.elastic import connected, wait_for_count
 from tests.integration.kafka import produce, wait_until_consumed
-from tests.integration.processes import Names, health_port, start_service
+from tests.integration.processes import Names, health_port, start_service, unused_port
 
-PORT = 9250
 RUN_DIR = REPO_ROOT / ".run" / "test-es-outage"
 BEFORE, DURING = 2000, 2000
 
 
-def drill_node() -> contextlib.AbstractContextManager[None]:
-    """devstack's view of the drill node while in the block (it reads these at each call)."""
-    return environment({"FURROW_ES_PORT": str(PORT), "FURROW_RUN_DIR": str(RUN_DIR)})
+@dataclass(frozen=True)
+class DrillNode:
+    """The second Elasticsearch node: its port and run directory."""
+
+    port: int
+    run_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def as_devstack_sees_it(self) -> contextlib.AbstractContextManager[None]:
+        """devstack's view of the node while in the block (it reads these at each call)."""
+        return environment({"FURROW_ES_PORT": str(self.port), "FURROW_RUN_DIR": str(self.run_dir)})
 
 
 @pytest.fixture
-def node(elasticsearch_url: str, kafka_bootstrap: str) -> Iterator[str]:
+def node(elasticsearch_url: str, kafka_bootstrap: str) -> Iterator[DrillNode]:
     """A fresh, empty second node; the shared servers' fixtures are settled first so that none of
     them ever sees the drill's environment."""
-    with drill_node():
+    drill = DrillNode(unused_port(), RUN_DIR)
+    with drill.as_devstack_sees_it():
         elasticsearch.stop()
         shutil.rmtree(RUN_DIR / "elasticsearch" / "data", ignore_errors=True)
         elasticsearch.start()
-        url = elasticsearch.address()
     try:
-        yield url
+        yield drill
     finally:
-        with drill_node():
+        with drill.as_devstack_sees_it():
             elasticsearch.stop()
 
 
 @pytest.fixture
-async def client(node: str) -> AsyncIterator[AsyncElasticsearch]:
+async def client(node: DrillNode) -> AsyncIterator[AsyncElasticsearch]:
     """A client of the drill node (in place of the shared one)."""
-    async with connected(node) as es:
+    async with connected(node.url) as es:
         yield es
 
 
 async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
-    names: Names, kafka_bootstrap: str, node: str, client: AsyncElasticsearch
+    names: Names, kafka_bootstrap: str, node: DrillNode, client: AsyncElasticsearch
 ) -> None:
     port = health_port()
     sink = start_service(
         ["sink", "good"],
         {
             "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "FURROW_ELASTICSEARCH_URL": node,
+            "FURROW_ELASTICSEARCH_URL": node.url,
             "FURROW_TOPICS_GOOD": names.topic("good"),
             "FURROW_TOPICS_BAD": names.topic("bad"),
             "FURROW_SINK_GOOD_INDEX": names.alias("good"),
@@ -77,14 +89,14 @@ async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
             "FURROW_KAFKA_STALL_AFTER_S": "5",
         },
         health_port=port,
-        log=RUN_DIR / "sink-good.log",
+        log=node.run_dir / "sink-good.log",
     )
     lines = list(enriched_lines(BEFORE + DURING, seed=9))
     alias = names.alias("good")
     try:
         await produce(kafka_bootstrap, names.topic("good"), lines[:BEFORE])
         assert await wait_for_count(client, alias, 500) >= 500
-        with drill_node():
+        with node.as_devstack_sees_it():
             elasticsearch.stop()
             await produce(kafka_bootstrap, names.topic("good"), lines[BEFORE:])
             # The node takes longer to come back than the sink takes to notice it is gone.
