@@ -80,6 +80,9 @@ def assert_passed(result: DrillResult) -> None:
     assert result.drain_s is not None, result.notes
     if not result.restart_allowed:
         assert result.restarted == [], result.notes
+    if result.forward is not None:
+        # The outage was felt: the forwarder tried the destination while it answered 503.
+        assert result.forward.unavailable_answers > 0, result.notes
     assert result.passed, result.notes
 
 
