@@ -4,7 +4,8 @@ failure.
 
 Phase lengths come from FURROW_DRILL_KAFKA_DOWN_S (30), FURROW_DRILL_KAFKA_LONG_DOWN_S (120),
 FURROW_DRILL_KAFKA_FLAP_S (10), FURROW_DRILL_ES_DOWN_S (60),
-FURROW_DRILL_REGISTRY_DOWN_S (10), FURROW_DRILL_WARMUP_S (10) and FURROW_DRILL_SETTLE_S (10).
+FURROW_DRILL_REGISTRY_DOWN_S (10), FURROW_DRILL_FORWARD_DOWN_S (30), FURROW_DRILL_WARMUP_S (10)
+and FURROW_DRILL_SETTLE_S (10).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def timings_from(environ: dict[str, str]) -> Timings:
         kafka_flap_s=seconds("KAFKA_FLAP_S", defaults.kafka_flap_s),
         elasticsearch_down_s=seconds("ES_DOWN_S", defaults.elasticsearch_down_s),
         registry_down_s=seconds("REGISTRY_DOWN_S", defaults.registry_down_s),
+        forward_down_s=seconds("FORWARD_DOWN_S", defaults.forward_down_s),
     )
 
 

@@ -67,13 +67,72 @@ class ArchiveTally:
 
 def archive_tally(good_ids: Iterable[str], archived_ids: Iterable[str]) -> ArchiveTally:
     """Compare the event ids in the archive's files with those in the good index."""
-    indexed = set(good_ids)
-    archived = Counter(archived_ids)
+    copies = _copies(good_ids, archived_ids)
     return ArchiveTally(
-        archived=sum(archived.values()),
-        missing=sum(1 for event_id in indexed if not archived[event_id]),
-        duplicates=sum(count - 1 for count in archived.values() if count > 1),
-        unindexed=sum(1 for event_id in archived if event_id not in indexed),
+        archived=copies.total,
+        missing=copies.missing,
+        duplicates=copies.duplicates,
+        unindexed=copies.unindexed,
+    )
+
+
+@dataclass(frozen=True)
+class ForwardTally:
+    """What the forwarding destination received against the good index: every event there at
+    least once (repeats are at-least-once's due, counted), nothing else, none given up."""
+
+    received: int
+    missing: int
+    duplicates: int
+    unexpected: int
+    # `event_forwarding_error` rows in `bad`: events the forwarder gave up on.
+    forwarding_errors: int
+    # Requests the destination answered 503 while it was down.
+    unavailable_answers: int
+
+    @property
+    def passed(self) -> bool:
+        return self.missing == 0 and self.unexpected == 0 and self.forwarding_errors == 0
+
+
+def forward_tally(
+    good_ids: Iterable[str],
+    received_ids: Iterable[str],
+    *,
+    forwarding_errors: int,
+    unavailable_answers: int,
+) -> ForwardTally:
+    """Compare the event ids the destination received with those in the good index."""
+    copies = _copies(good_ids, received_ids)
+    return ForwardTally(
+        received=copies.total,
+        missing=copies.missing,
+        duplicates=copies.duplicates,
+        unexpected=copies.unindexed,
+        forwarding_errors=forwarding_errors,
+        unavailable_answers=unavailable_answers,
+    )
+
+
+@dataclass(frozen=True)
+class _Copies:
+    total: int
+    missing: int
+    duplicates: int
+    unindexed: int
+
+
+def _copies(good_ids: Iterable[str], copied_ids: Iterable[str]) -> _Copies:
+    """How the copies of good events made elsewhere (files, a destination) match the good index:
+    the ids indexed but not copied, the copies past the first, and the ids copied but never
+    indexed."""
+    indexed = set(good_ids)
+    copied = Counter(copied_ids)
+    return _Copies(
+        total=sum(copied.values()),
+        missing=sum(1 for event_id in indexed if not copied[event_id]),
+        duplicates=sum(count - 1 for count in copied.values() if count > 1),
+        unindexed=sum(1 for event_id in copied if event_id not in indexed),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ class Timings:
     kafka_flap_s: float = 10.0
     elasticsearch_down_s: float = 60.0
     registry_down_s: float = 10.0
+    # The forwarding destination refuses connections for the first half, answers 503 the second.
+    forward_down_s: float = 30.0
     recover_timeout_s: float = 120.0
     drain_timeout_s: float = 180.0
     # The consumers' session timeout: how long a killed member keeps its partitions, and how
@@ -68,6 +71,8 @@ class Drill:
     restart_allowed: bool = True
     # The pipeline also archives `good` to files, counted against the good index.
     archives: bool = False
+    # The pipeline also forwards `good` to the drill's receiver, counted against the good index.
+    forwards: bool = False
 
 
 async def _killed_and_restarted(scene: Scene, component: str) -> Fault:
@@ -136,6 +141,19 @@ async def _elasticsearch_down(scene: Scene) -> Fault:
         servers.stop_elasticsearch,
         servers.start_elasticsearch,
         scene.timings.elasticsearch_down_s,
+    )
+
+
+async def _forward_down(scene: Scene) -> Fault:
+    """The forwarder's destination refuses connections, then answers 503, then takes events
+    again; recovered once the forwarder is healthy after that."""
+    receiver = scene.pipeline.receiver
+    assert receiver is not None, "forward-down drills a pipeline that forwards"
+    half_s = scene.timings.forward_down_s / 2
+    await asyncio.to_thread(receiver.refuse)
+    await asyncio.sleep(half_s)
+    return await _server_down(
+        scene, functools.partial(receiver.serve, unavailable=True), receiver.serve, half_s
     )
 
 
@@ -216,6 +234,13 @@ DRILLS = {
             _elasticsearch_down,
             needs_own_servers=True,
             restart_allowed=False,
+        ),
+        Drill(
+            "forward-down",
+            "forwarding destination refusing connections, then answering 503, then back",
+            _forward_down,
+            restart_allowed=False,
+            forwards=True,
         ),
         Drill(
             "registry-down",

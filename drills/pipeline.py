@@ -1,5 +1,6 @@
-"""One pipeline under drill: registry, collector, enricher and the good and bad sinks as real
-processes on topics, aliases and consumer groups of their own; and what it has stored."""
+"""One pipeline under drill: registry, collector, enricher and the good and bad sinks (and, for
+some drills, the archive sink or the forwarder) as real processes on topics, aliases and consumer
+groups of their own; and what it has stored."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from elasticsearch.helpers import async_scan
 
 from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.processes import Component, answers
+from drills.receiver import Receiver
 from drills.servers import Servers
 from drills.traffic import drill_schemas
 from libs.config import ElasticsearchSettings
 from libs.elastic import elasticsearch_client
+from libs.formats import badrows
 from libs.formats.enriched import FIELDS
 from libs.formats.iglu import SchemaKey
 from services.sinks.mappings import template_name
@@ -43,10 +46,13 @@ class Ports:
     sink_good_health: int
     sink_bad_health: int
     archive_health: int
+    forward_health: int
+    # Where the forwarder sends `good`: the drill's own HTTP receiver.
+    receiver: int
 
 
-# The drills' own: collector 18400, health 18410-18419, registry 18481.
-DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412, 18413)
+# The drills' own: collector 18400, health 18410-18419, registry 18481, receiver 18482.
+DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412, 18413, 18414, 18482)
 
 
 @dataclass
@@ -74,6 +80,7 @@ class Pipeline:
         session_timeout_s: float,
         stall_exit_after_s: float,
         archives: bool = False,
+        forwards: bool = False,
     ) -> None:
         self.servers = servers
         self.ports = ports
@@ -88,10 +95,13 @@ class Pipeline:
             "sink_good": f"{self.tag}-sink-good",
             "sink_bad": f"{self.tag}-sink-bad",
             "archive": f"{self.tag}-archive",
+            "forward": f"{self.tag}-forward",
         }
         # With `archives`, `good` is also archived to files here: a directory of this pipeline's
         # own, as the files of an earlier run in the same work directory would be counted too.
         self.archive_dir = work_dir / "archive" / self.tag if archives else None
+        # With `forwards`, `furrow forward` also sends `good` to this receiver.
+        self.receiver = Receiver(ports.receiver) if forwards else None
         self.collector_url = f"http://127.0.0.1:{ports.collector}"
         self.registry_url = f"http://127.0.0.1:{ports.registry}"
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +116,7 @@ class Pipeline:
                 self._sink("good", ports.sink_good_health),
                 self._sink("bad", ports.sink_bad_health),
                 *([self._archive(self.archive_dir)] if self.archive_dir is not None else []),
+                *([self._forwarder(self.receiver)] if self.receiver is not None else []),
             )
         }
 
@@ -113,14 +124,26 @@ class Pipeline:
         await self._create_topics()
         await asyncio.to_thread(self.components["registry"].start)
         await asyncio.to_thread(self._push_schemas)
-        for name in ("archive", "sink_good", "sink_bad", "enrich", "collector"):
+        if self.receiver is not None:
+            await asyncio.to_thread(self.receiver.serve)
+        for name in ("archive", "forward", "sink_good", "sink_bad", "enrich", "collector"):
             if name in self.components:
                 await asyncio.to_thread(self.components[name].start)
 
     def stop(self) -> None:
-        for name in ("collector", "enrich", "sink_good", "sink_bad", "archive", "registry"):
+        for name in (
+            "collector",
+            "enrich",
+            "sink_good",
+            "sink_bad",
+            "archive",
+            "forward",
+            "registry",
+        ):
             if name in self.components:
                 self.components[name].stop()
+        if self.receiver is not None:
+            self.receiver.stop()
 
     def unhealthy(self) -> list[str]:
         """The components not healthy now, and `collector/sink-health` while its last Kafka
@@ -221,6 +244,8 @@ class Pipeline:
                 ]
                 if self.archive_dir is not None:
                     lags.append(await self.lag(self.groups["archive"], self.topics["good"]))
+                if self.receiver is not None:
+                    lags.append(await self.lag(self.groups["forward"], self.topics["good"]))
                 if not any(lags):
                     if caught_up_once:
                         return time.monotonic() - started
@@ -239,6 +264,18 @@ class Pipeline:
             async for hit in self._every(client, self.aliases["bad"], source=True):
                 bad.extend(events_of_bad_row(hit["_source"]))
         return good, bad
+
+    async def forwarding_errors(self) -> int:
+        """How many `event_forwarding_error` rows the bad index holds."""
+        async with self._elasticsearch() as client:
+            if not await client.indices.exists_alias(name=self.aliases["bad"]):
+                return 0
+            await client.indices.refresh(index=self.aliases["bad"])
+            counted = await client.count(
+                index=self.aliases["bad"],
+                query={"term": {"schema": badrows.EVENT_FORWARDING_ERROR}},
+            )
+        return int(counted["count"])
 
     def archived(self) -> list[str]:
         """The event id of every enriched event in the archive's files."""
@@ -373,6 +410,27 @@ class Pipeline:
             "FURROW_ARCHIVE_MAX_AGE_S": "2",
         }
         return self._component("archive", ["archive"], settings, _health(self.ports.archive_health))
+
+    def _forwarder(self, receiver: Receiver) -> Component:
+        # A destination is a table in the config file: it has no environment variables.
+        config = self.work_dir / "forward.toml"
+        config.write_text(
+            "[[forward.destinations]]\n"
+            'name = "receiver"\n'
+            'target = "http"\n'
+            f'url = "{receiver.url}"\n'
+            f'group_id = "{self.groups["forward"]}"\n'
+            # Retries at least every 2 s once the receiver is back, and gives up on an event
+            # only after far longer than any outage of the drill.
+            "max_backoff_s = 2\n"
+            "max_attempts = 1000\n"
+        )
+        settings = {
+            **self._kafka(),
+            "FURROW_CONFIG": str(config),
+            "FURROW_FORWARD_HEALTH_PORT": str(self.ports.forward_health),
+        }
+        return self._component("forward", ["forward"], settings, _health(self.ports.forward_health))
 
 
 def _health(port: int) -> str:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from drills.accounting import ArchiveTally, Tally, archive_tally, tally
+from drills.accounting import (
+    ArchiveTally,
+    ForwardTally,
+    Tally,
+    archive_tally,
+    forward_tally,
+    tally,
+)
 from drills.catalog import Drill, Fault, Scene, Timings
 from drills.load import Load
 from drills.pipeline import Pipeline, Ports
@@ -34,12 +41,15 @@ class DrillResult:
     restart_allowed: bool = True
     # Drills that archive `good` too: the files against the good index.
     archive: ArchiveTally | None = None
+    # Drills that forward `good` too: what the receiver got against the good index.
+    forward: ForwardTally | None = None
 
     @property
     def passed(self) -> bool:
         return (
             self.error is None
             and (self.archive is None or self.archive.passed)
+            and (self.forward is None or self.forward.passed)
             and self.recovery_s is not None
             and self.drain_s is not None
             and self.tally is not None
@@ -64,6 +74,7 @@ async def run_drill(
         session_timeout_s=timings.session_timeout_s,
         stall_exit_after_s=timings.stall_exit_after_s,
         archives=drill.archives,
+        forwards=drill.forwards,
     )
     try:
         await pipeline.start()
@@ -88,6 +99,14 @@ async def run_drill(
         if pipeline.archive_dir is not None:
             result.archive = archive_tally(good, await asyncio.to_thread(pipeline.archived))
             result.notes.append(f"archive: {result.archive}")
+        if pipeline.receiver is not None:
+            result.forward = forward_tally(
+                good,
+                list(pipeline.receiver.received),
+                forwarding_errors=await pipeline.forwarding_errors(),
+                unavailable_answers=pipeline.receiver.unavailable_answers,
+            )
+            result.notes.append(f"forward: {result.forward}")
     except (ComponentError, TimeoutError, OSError, httpx.HTTPError) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:

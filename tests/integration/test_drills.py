@@ -9,6 +9,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ SCALED = Timings(
     kafka_flap_s=5,
     elasticsearch_down_s=20,
     registry_down_s=5,
+    forward_down_s=10,
     recover_timeout_s=120,
     drain_timeout_s=150,
     # A killed member's partitions go to its successor after this long.
@@ -61,7 +63,7 @@ def own_servers() -> Iterator[Servers]:
 
 
 async def drilled(name: str, servers: Servers, work_dir: Path = LOGS) -> DrillResult:
-    ports = Ports(*(unused_port() for _ in range(6)))
+    ports = Ports(*(unused_port() for _ in fields(Ports)))
     result = await run_drill(DRILLS[name], servers, ports, SCALED, work_dir)
     with REPORT.open("a") as report:
         report.write(table([result]) + "\n\n")
@@ -78,6 +80,9 @@ def assert_passed(result: DrillResult) -> None:
     assert result.drain_s is not None, result.notes
     if not result.restart_allowed:
         assert result.restarted == [], result.notes
+    if result.forward is not None:
+        # The outage was felt: the forwarder tried the destination while it answered 503.
+        assert result.forward.unavailable_answers > 0, result.notes
     assert result.passed, result.notes
 
 

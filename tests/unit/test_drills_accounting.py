@@ -14,10 +14,12 @@ import pytest
 from drills.accounting import (
     ArchiveTally,
     BadRowEvent,
+    ForwardTally,
     Sent,
     Tally,
     archive_tally,
     events_of_bad_row,
+    forward_tally,
     tally,
 )
 from drills.traffic import TrackerRequest, broken_base64, checkout, page_view, requests
@@ -227,3 +229,30 @@ def test_the_archive_holds_every_indexed_event_once(
     found = archive_tally(good, archived)
     assert found == expected
     assert found.passed is (expected == ArchiveTally(len(good), 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("good", "received", "forwarding_errors", "expected", "passes"),
+    [
+        (["a", "b"], ["b", "a"], 0, ForwardTally(2, 0, 0, 0, 0, 3), True),
+        # At least once: a batch sent again after a lost answer is no failure.
+        (["a", "b"], ["a", "b", "a", "a"], 0, ForwardTally(4, 0, 2, 0, 0, 3), True),
+        (["a", "b"], ["a"], 0, ForwardTally(1, 1, 0, 0, 0, 3), False),
+        (["a"], ["a", "z"], 0, ForwardTally(2, 0, 0, 1, 0, 3), False),
+        # Given up on as a bad row: the drill's retry budget outlasts its outage.
+        (["a", "b"], ["a"], 1, ForwardTally(1, 1, 0, 0, 1, 3), False),
+        (["a"], ["a"], 1, ForwardTally(1, 0, 0, 0, 1, 3), False),
+    ],
+)
+def test_the_destination_receives_every_indexed_event_at_least_once(
+    good: list[str],
+    received: list[str],
+    forwarding_errors: int,
+    expected: ForwardTally,
+    passes: bool,
+) -> None:
+    found = forward_tally(
+        good, received, forwarding_errors=forwarding_errors, unavailable_answers=3
+    )
+    assert found == expected
+    assert found.passed is passes
