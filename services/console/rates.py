@@ -15,7 +15,7 @@ MIN_INTERVAL_S = 1.0
 @dataclass(frozen=True)
 class OffsetsSample:
     """Offsets per partition at one moment: each topic's end, and each group's committed offset
-    where it has one."""
+    where it is known."""
 
     taken: float
     ends: dict[str, dict[int, int]]
@@ -28,10 +28,12 @@ def offsets_sample(lags: list[dict[str, Any]], taken: float) -> OffsetsSample:
     committed: dict[str, dict[int, int]] = {}
     for group in lags:
         ends[group["topic"]] = {row["partition"]: row["end"] for row in group["partitions"]}
+        # A group that has committed nothing in an empty partition has nothing to commit: it
+        # is at 0. Elsewhere, where it would start is not known.
         committed[group["group_id"]] = {
-            row["partition"]: row["committed"]
+            row["partition"]: row["committed"] if row["committed"] is not None else 0
             for row in group["partitions"]
-            if row["committed"] is not None
+            if row["committed"] is not None or row["end"] == 0
         }
     return OffsetsSample(taken, ends, committed)
 

@@ -35,17 +35,19 @@ LAGS = [
         "partitions": [
             {"partition": 0, "end": 100, "committed": 90, "lag": 10},
             {"partition": 1, "end": 40, "committed": None, "lag": 40},
+            {"partition": 2, "end": 0, "committed": None, "lag": 0},
         ],
     },
     {"component": "sink good", "group_id": "furrow-sink-good", "topic": "good", "partitions": []},
 ]
 
 
-def test_a_sample_holds_the_ends_and_the_commits_made() -> None:
+def test_a_sample_holds_the_ends_and_the_committed_offsets_known() -> None:
+    # Nothing committed in an empty partition is offset 0; in one holding records, unknown.
     assert offsets_sample(LAGS, 7.5) == OffsetsSample(
         7.5,
-        {"raw": {0: 100, 1: 40}, "good": {}},
-        {"furrow-enrich": {0: 90}, "furrow-sink-good": {}},
+        {"raw": {0: 100, 1: 40, 2: 0}, "good": {}},
+        {"furrow-enrich": {0: 90, 2: 0}, "furrow-sink-good": {}},
     )
 
 
