@@ -32,7 +32,7 @@ from tests.integration.console_data import (
 )
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.kafka import partitions_of, produce, wait_until_consumed
-from tests.integration.processes import Names, Service, health_port, start_service, unused_port
+from tests.integration.processes import Names, Service, start_service, unused_port
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 from tests.integration.test_sinks import sink_environment
 
@@ -391,7 +391,7 @@ async def test_pipeline_shows_rates_and_the_time_from_collector_to_indexed(
     per second were written to the good topic and committed by the sink, and how long they took
     from collector to indexed."""
     topic, group, events = names.topic("good"), names.group("good"), 500
-    sink_port = health_port()
+    sink_port = unused_port()
     sink = start_service(
         ["sink", "good"],
         sink_environment(names, "good", kafka_bootstrap, elasticsearch_url, 0, sink_port),
