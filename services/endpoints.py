@@ -15,7 +15,7 @@ from services.console.config import ConsoleConfig
 from services.enrich.config import EnrichConfig
 from services.forward.config import ForwardConfig
 from services.log_listener.config import LogListenerConfig
-from services.sinks.config import SINK_KINDS, SinkConfig, sink_defaults, source_topic
+from services.sinks.config import SINK_KINDS, SinkKind, load_sink_config, source_topic
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,7 @@ def endpoints(config_path: Path | None = None) -> list[Endpoint]:
         ),
     ]
     for kind in SINK_KINDS:
-        sink = load_config(
-            SinkConfig, f"sink_{kind}", path=config_path, defaults=sink_defaults(kind)
-        )
+        sink = load_sink_config(kind, config_path)
         found.append(
             Endpoint(
                 f"sink {kind}",
@@ -102,16 +100,31 @@ class ConsumerGroup:
     component: str
     group_id: str
     topic: str
+    # Who writes the topic: its end offsets grow with their output.
+    topic_written_by: str
+
+
+# The writers of each sink's topic.
+TOPIC_WRITERS: dict[SinkKind, str] = {
+    "good": "enrich",
+    "bad": "enrich, and any stage's bad rows",
+    "logs": "log listener",
+}
 
 
 def consumer_groups(config_path: Path | None = None) -> list[ConsumerGroup]:
     """The pipeline's consumer groups and the topic each reads, from the services' own
     configuration."""
     enrich = load_config(EnrichConfig, "enrich", path=config_path)
-    found = [ConsumerGroup("enrich", enrich.group_id, enrich.topics.raw)]
+    found = [ConsumerGroup("enrich", enrich.group_id, enrich.topics.raw, "collector")]
     for kind in SINK_KINDS:
-        sink = load_config(
-            SinkConfig, f"sink_{kind}", path=config_path, defaults=sink_defaults(kind)
+        sink = load_sink_config(kind, config_path)
+        found.append(
+            ConsumerGroup(
+                f"sink {kind}",
+                sink.group_id,
+                source_topic(kind, sink.topics),
+                TOPIC_WRITERS[kind],
+            )
         )
-        found.append(ConsumerGroup(f"sink {kind}", sink.group_id, source_topic(kind, sink.topics)))
     return found

@@ -193,6 +193,7 @@ EnrichedEvent = dict[str, str]
 
 # The loader bad-row event shape (`loader_runtime_error`) spells this one column differently.
 _EVENT_NAMES = {"refr_device_tstamp": "refr_dvce_tstamp"}
+_COLLECTOR_TSTAMP: Final = FIELD_NAMES.index("collector_tstamp")
 _LATITUDE: Final = FIELD_NAMES.index("geo_latitude")
 _LONGITUDE: Final = FIELD_NAMES.index("geo_longitude")
 # Integers are 32-bit in the canonical event model (and in the Scala SDK that reads it).
@@ -261,6 +262,18 @@ def _second(epoch_s: int) -> str:
     # Events of one batch share a handful of seconds; formatting a date is slow. (Milliseconds
     # rarely repeat: caching whole timestamps costs more than it saves.)
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def collector_time(line: bytes) -> datetime:
+    """When the collector received the event of an enriched line: its `collector_tstamp`, in
+    UTC. Only the columns up to it are split off. ValueError if it is missing or no timestamp."""
+    columns = line.split(b"\t", _COLLECTOR_TSTAMP + 1)
+    if len(columns) <= _COLLECTOR_TSTAMP:
+        raise ValueError("the line ends before collector_tstamp")
+    text = columns[_COLLECTOR_TSTAMP].decode("ascii", errors="replace")
+    if _TIMESTAMP.fullmatch(text) is None:
+        raise ValueError(f"collector_tstamp {text!r} is not a timestamp")
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def to_json(line: str) -> dict[str, Any]:

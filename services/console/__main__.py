@@ -16,8 +16,10 @@ from libs.iglu_repositories import BuiltinRepository, resolver_repositories
 from libs.log import configure_logging
 from services.console.app import Console, Registry, build_app
 from services.console.config import ConsoleConfig
+from services.console.latency import IndexedLatencySource
 from services.console.micro_store import ElasticMicroStore
 from services.endpoints import consumer_groups, endpoints
+from services.sinks.config import load_sink_config
 
 
 def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
@@ -35,6 +37,7 @@ def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
     micro = ElasticMicroStore(
         client, config.good_index, config.bad_index, reset_enabled=config.micro_reset_enabled
     )
+    good_sink = load_sink_config("good", config_path)
     console = Console(
         client,
         config.good_index,
@@ -47,6 +50,10 @@ def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
         components=endpoints(config_path),
         kafka=config.kafka,
         groups=consumer_groups(config_path),
+        indexed_latency=IndexedLatencySource(
+            f"http://{good_sink.health_host}:{good_sink.health_port}/metrics",
+            good_sink.refresh_interval,
+        ),
     )
     app = build_app(console, micro, resolver.schema)
 

@@ -9,13 +9,12 @@ from pathlib import Path
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
-from libs.config import load_config
 from libs.consumer import first_problem, serve_source
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from libs.memory import freeze_long_lived_objects
 from services.sinks.bulks import BulkLimits
-from services.sinks.config import SinkConfig, SinkKind, sink_defaults, source_topic
+from services.sinks.config import SinkConfig, SinkKind, load_sink_config, source_topic
 from services.sinks.documents import component
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
 from services.sinks.loader import BadRowOutlet, IndexedBadRows, KafkaBadRows, Loader
@@ -85,6 +84,6 @@ async def _sweep_expired(client: AsyncElasticsearch, config: SinkConfig) -> None
 
 
 def run(config_path: Path | None, kind: SinkKind) -> None:
-    config = load_config(SinkConfig, f"sink_{kind}", path=config_path, defaults=sink_defaults(kind))
+    config = load_sink_config(kind, config_path)
     configure_logging(component(kind), config.logging)
     asyncio.run(serve(kind, config))

@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -8,6 +9,7 @@ from libs.config import (
     LoggingSettings,
     Settings,
     TopicSettings,
+    load_config,
 )
 
 SinkKind = Literal["good", "bad", "logs"]
@@ -64,6 +66,11 @@ def sink_defaults(kind: SinkKind) -> dict[str, Any]:
         "health_port": health_port,
         "retention_days": 30 if kind == "bad" else 0,
     }
+
+
+def load_sink_config(kind: SinkKind, path: Path | None = None) -> SinkConfig:
+    """`[sink_<kind>]` and `FURROW_SINK_<KIND>_*` over the kind's defaults, as the sink reads it."""
+    return load_config(SinkConfig, f"sink_{kind}", path=path, defaults=sink_defaults(kind))
 
 
 def source_topic(kind: SinkKind, topics: TopicSettings) -> str:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
+from libs.formats.enriched import collector_time
 from libs.pipes import Message, Record, Sink, SinkError, Source
 from services.sinks.bulks import (
     BadRow,
@@ -38,6 +39,16 @@ BAD_ROWS = Counter("furrow_sink_bad_rows_total", "Bad rows stored by a sink", ["
 BULK_SECONDS = Histogram(
     "furrow_sink_bulk_seconds", "Time to store a bulk, retries included", ["index"]
 )
+COLLECTOR_TO_INDEXED = Histogram(
+    "furrow_sink_collector_to_indexed_seconds",
+    "From an event's collector_tstamp to Elasticsearch acknowledging its document (good sink, "
+    "a sample of each bulk)",
+    ["index"],
+    buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 30, 60, 120, 300, 600, 1800),
+)
+# Events of a bulk whose latency is observed: they were acknowledged together, so a few spread
+# over the bulk tell its spread, and parsing every timestamp would cost the hot path.
+LATENCY_SAMPLES_PER_BULK = 16
 
 
 class Indexer(Protocol):
@@ -150,6 +161,8 @@ class Loader:
 
     async def _store(self, bulk: Bulk) -> None:
         rejections = await self._indexer.index(bulk.items)
+        if self._kind == "good":
+            _observe_collector_to_indexed(self._indexer.alias, bulk.items, rejections)
         bad_rows = bulk.bad_rows + [
             BadRow(
                 rejection.item.record,
@@ -166,3 +179,23 @@ class Loader:
                 "documents refused by Elasticsearch became bad rows",
                 extra={"documents": len(rejections), "reason": rejections[0].reason},
             )
+
+
+def _observe_collector_to_indexed(
+    alias: str, items: Sequence[BulkItem], rejections: Sequence[Rejection]
+) -> None:
+    """Into COLLECTOR_TO_INDEXED, the age of up to LATENCY_SAMPLES_PER_BULK evenly spaced events
+    of those Elasticsearch acknowledged."""
+    refused = {id(rejection.item) for rejection in rejections}
+    acknowledged = [item for item in items if id(item) not in refused] if refused else items
+    samples = min(LATENCY_SAMPLES_PER_BULK, len(acknowledged))
+    now = time.time()
+    histogram = COLLECTOR_TO_INDEXED.labels(alias)
+    for sample in range(samples):
+        item = acknowledged[sample * len(acknowledged) // samples]
+        try:
+            collected = collector_time(item.record.value)
+        except ValueError:
+            # Indexed with a timestamp Elasticsearch read but this does not: no latency to tell.
+            continue
+        histogram.observe(now - collected.timestamp())

@@ -5,6 +5,9 @@ headless Chromium without an error, with a screenshot under build/console/."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +20,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.process import REPO_ROOT
+from libs.formats.enriched import timestamp, to_tsv
+from services.console.rates import MIN_INTERVAL_S
 from tests.integration.console_data import (
     GEOLOCATION,
     Loaded,
@@ -26,8 +31,10 @@ from tests.integration.console_data import (
     write_schemas,
 )
 from tests.integration.elastic import connected, delete_alias_and_indices
+from tests.integration.kafka import partitions_of, produce, wait_until_consumed
 from tests.integration.processes import Names, Service, start_service, unused_port
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
+from tests.integration.test_sinks import sink_environment
 
 __all__ = ["chromium", "node_project"]
 SCREENSHOTS = REPO_ROOT / "build" / "console"
@@ -292,6 +299,16 @@ def test_pipeline_shows_each_components_health(console: Console) -> None:
     down = next(c for c in answer["components"] if c["component"] == "enrich")
     assert down["says"].startswith("no answer")
     assert answer["kafka_problem"].startswith("Kafka did not answer")
+    latency = answer["collector_to_indexed"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics did not answer: .+", latency["problem"])
+    assert latency["refresh_interval"] == "500ms"
+    assert "p50_s" not in latency
+    # The module's first look at the pipeline.
+    assert answer["rates"] == {
+        "unit": "records/s",
+        "over_s": None,
+        "note": "first look since the console started: reload for rates",
+    }
     assert console.get("/api/pipeline", verbose="1").status_code == 400
 
 
@@ -325,6 +342,8 @@ async def test_pipeline_shows_consumer_lag_per_partition(
                 "FURROW_ENRICH_GROUP_ID": group,
                 "FURROW_TOPICS_RAW": topic,
                 "FURROW_TOPICS_GOOD": names.topic("good"),
+                # Not the metrics of a good sink some other run may have on its usual port.
+                "FURROW_SINK_GOOD_HEALTH_PORT": str(unused_port()),
             },
             health_port=port,
             log=tmp_path / "console.log",
@@ -339,13 +358,106 @@ async def test_pipeline_shows_consumer_lag_per_partition(
         await admin.close()
     assert answer["kafka_problem"] is None
     enrich = next(row for row in answer["lags"] if row["component"] == "enrich")
-    assert (enrich["group_id"], enrich["topic"]) == (group, topic)
+    assert (enrich["group_id"], enrich["topic"], enrich["topic_written_by"]) == (
+        group,
+        topic,
+        "collector",
+    )
+    # A first look: no rates yet.
+    assert (enrich["written_per_s"], enrich["committed_per_s"]) == (None, None)
     assert enrich["partitions"] == [
         {"partition": 0, "end": 5, "committed": 2, "lag": 3},
         {"partition": 1, "end": 3, "committed": None, "lag": 3},
     ]
     good = next(row for row in answer["lags"] if row["component"] == "sink good")
     assert good["missing"] is True
+
+
+def fresh_lines(count: int) -> list[bytes]:
+    """Enriched events the collector received just now."""
+    collected = timestamp(int(time.time() * 1000))
+    return [
+        to_tsv(
+            {"event_id": str(uuid.uuid4()), "collector_tstamp": collected, "event": "page_view"}
+        ).encode()
+        for _ in range(count)
+    ]
+
+
+async def test_pipeline_shows_rates_and_the_time_from_collector_to_indexed(
+    names: Names, kafka_bootstrap: str, elasticsearch_url: str, tmp_path: Path
+) -> None:
+    """Events through a real good sink into Elasticsearch: the second look tells how many records
+    per second were written to the good topic and committed by the sink, and how long they took
+    from collector to indexed."""
+    topic, group, events = names.topic("good"), names.group("good"), 500
+    sink_port = unused_port()
+    sink = start_service(
+        ["sink", "good"],
+        sink_environment(names, "good", kafka_bootstrap, elasticsearch_url, 0, sink_port),
+        health_port=sink_port,
+        log=tmp_path / "sink-good.log",
+    )
+    port = unused_port()
+    console = start_service(
+        ["console"],
+        {
+            "FURROW_CONSOLE_PORT": str(port),
+            "FURROW_CONSOLE_REGISTRY_URL": "",
+            "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+            **{
+                f"FURROW_TOPICS_{kind.upper()}": names.topic(kind)
+                for kind in ("raw", "good", "bad", "logs")
+            },
+            "FURROW_SINK_GOOD_GROUP_ID": group,
+            "FURROW_SINK_GOOD_HEALTH_PORT": str(sink_port),
+        },
+        health_port=port,
+        log=tmp_path / "console.log",
+    )
+    try:
+        # Committed offsets in every partition before the first look, for the second to compare.
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            for partition in await partitions_of(kafka_bootstrap, topic):
+                for line in fresh_lines(50):
+                    await producer.send(topic, line, partition=partition)
+        finally:
+            await producer.stop()
+        await wait_until_consumed(kafka_bootstrap, group, topic)
+        async with httpx.AsyncClient(timeout=30) as client:
+            first = (await client.get(f"http://127.0.0.1:{port}/api/pipeline")).json()
+            await produce(kafka_bootstrap, topic, fresh_lines(events))
+            await wait_until_consumed(kafka_bootstrap, group, topic)
+            await asyncio.sleep(MIN_INTERVAL_S)
+            second = (await client.get(f"http://127.0.0.1:{port}/api/pipeline")).json()
+    finally:
+        console.stop()
+        assert sink.stop() == 0, sink.output()
+    print(orjson.dumps(second, option=orjson.OPT_INDENT_2).decode())
+    (before,) = (row for row in first["lags"] if row["component"] == "sink good")
+    assert (before["written_per_s"], before["committed_per_s"]) == (None, None)
+    assert first["rates"]["note"].startswith("first look")
+    assert first["collector_to_indexed"]["over"].endswith("(no earlier look at it)")
+
+    assert second["kafka_problem"] is None
+    over_s = second["rates"]["over_s"]
+    assert over_s >= MIN_INTERVAL_S
+    assert second["rates"]["note"] is None
+    (good,) = (row for row in second["lags"] if row["component"] == "sink good")
+    assert (good["topic"], good["group_id"], good["topic_written_by"]) == (topic, group, "enrich")
+    # Every record of the second batch was written, and committed, between the two looks.
+    assert good["written_per_s"] * over_s == pytest.approx(events)
+    assert good["committed_per_s"] * over_s == pytest.approx(events)
+    latency = second["collector_to_indexed"]
+    assert latency["problem"] is None
+    assert latency["over"] == f"the last {over_s:.1f} s"
+    # Up to 16 of each bulk, and the second batch needs at least one.
+    assert 1 <= latency["observations"] <= events
+    assert 0 < latency["p50_s"] <= latency["p95_s"] <= latency["p99_s"] < 60
+    assert latency["refresh_interval"] == "500ms"
 
 
 def test_micro_api_over_elasticsearch(console: Console) -> None:
@@ -440,6 +552,10 @@ def test_each_view_loads_in_chromium_without_errors(
     assert (seen["logs"]["lines"], seen["logs"]["errors"]) == (6, 2)
     assert seen["pipeline"]["states"].count("up") == 2
     assert seen["pipeline"]["kafkaProblem"] == 1
+    # No rates without Kafka's answer, nor latency without the good sink's.
+    (rates,) = seen["pipeline"]["rates"]
+    assert rates.startswith(("No rates:", "Over the last"))
+    assert seen["pipeline"]["latencyProblem"] == 1
     assert sorted(path.name for path in SCREENSHOTS.glob("*.png")) == sorted(
         f"{name}.png" for name in seen
     )

@@ -94,6 +94,8 @@ try {
   await view("pipeline", "/pipeline", async (tab) => ({
     states: await tab.locator("#components td.state").allTextContents(),
     kafkaProblem: await tab.locator("#kafka-problem").count(),
+    rates: await tab.locator("#rates-note, #rates-over").allTextContents(),
+    latencyProblem: await tab.locator("#latency-problem").count(),
   }));
   for (const [name, eventId] of Object.entries(query.lookups)) {
     await view(`lookup-${name}`, `/lookup?event_id=${encodeURIComponent(eventId)}`, async (tab) => ({

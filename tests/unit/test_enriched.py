@@ -3,6 +3,7 @@
 import json
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from libs.formats.enriched import (
     FIELD_NAMES,
     HANDED_BACK,
     EnrichedEventError,
+    collector_time,
     shredded_name,
     to_event,
     to_json,
@@ -128,6 +130,35 @@ def test_timestamps_with_other_precisions_are_read(written: str, read: str) -> N
     line = to_tsv({"etl_tstamp": usual, "collector_tstamp": written, "derived_tstamp": usual})
     event = to_json(line)
     assert (event["etl_tstamp"], event["collector_tstamp"]) == ("2026-11-23T09:00:00.000Z", read)
+
+
+@pytest.mark.parametrize(
+    ("line", "collected"),
+    [
+        (
+            to_tsv({"collector_tstamp": "2026-11-23 10:00:00.123"}).encode(),
+            datetime(2026, 11, 23, 10, 0, 0, 123000, tzinfo=UTC),
+        ),
+        (
+            to_tsv({"collector_tstamp": "2026-11-23 10:00:00"}).encode(),
+            datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC),
+        ),
+        # Only the columns up to it are read.
+        (
+            b"app\tweb\t2026-11-23 09:00:00.000\t2026-11-23 10:00:00.5",
+            datetime(2026, 11, 23, 10, 0, 0, 500000, tzinfo=UTC),
+        ),
+        (b"app\tweb\t\t2026-11-23T10:00:00.123\t", None),
+        (to_tsv({"event_id": "x"}).encode(), None),
+        (b"no columns", None),
+    ],
+)
+def test_the_collector_time_of_a_line(line: bytes, collected: datetime | None) -> None:
+    if collected is None:
+        with pytest.raises(ValueError):
+            collector_time(line)
+    else:
+        assert collector_time(line) == collected
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from libs.formats import badrows
+from libs.formats.enriched import timestamp, to_tsv
 from libs.pipes import MemoryPipe, Record, SinkError
 from services.sinks.bulks import BulkItem, BulkLimits
 from services.sinks.elastic import Rejection
@@ -168,3 +171,36 @@ async def test_the_bad_sink_indexes_its_own_bad_rows_in_place_of_their_records()
     assert stand_in["data"]["payload_string"] == refused_row.decode()
     assert len(indexer.indexed) == 2
     assert pipe.committed == {("logs", 0): 2}
+
+
+async def test_the_good_sink_observes_the_age_of_a_sample_of_acknowledged_events() -> None:
+    pipe, indexer = MemoryPipe(), FakeIndexer(lambda id_, source: id_ == "old")
+    indexer.alias = "latency-test"
+    now_ms = int(time.time() * 1000)
+    ages_s = {f"event-{number}": 2 for number in range(39)} | {"old": 3600}
+    records = [
+        Record(
+            topic="good",
+            partition=0,
+            offset=offset,
+            value=to_tsv(
+                {"event_id": id_, "collector_tstamp": timestamp(now_ms - age_s * 1000)}
+            ).encode(),
+            timestamp_ms=now_ms,
+        )
+        for offset, (id_, age_s) in enumerate(ages_s.items())
+    ]
+    limits = BulkLimits(max_documents=40, max_bytes=10_000_000, flush_interval_s=0.05)
+    good = Loader("good", indexer, KafkaBadRows(pipe, "bad"), limits, max_concurrent=1)
+    await run(good, pipe, [records])
+    assert len(indexer.indexed) == 39
+
+    def observed(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(
+            f"furrow_sink_collector_to_indexed_seconds_{name}", {"index": "latency-test", **labels}
+        )
+
+    # 16 of the 39 acknowledged events, none of them the refused hour-old one.
+    assert observed("count") == 16
+    assert observed("bucket", le="1.5") == 0
+    assert observed("bucket", le="3.0") == 16
