@@ -104,8 +104,8 @@ fuzz: install
 bench: install
 	$(BIN)/python -m bench $(PARTS)
 
-# Fault drills on a Kafka and an Elasticsearch of their own (ports 19096 and 9260); about 15
-# minutes. `make drill DRILLS="kafka-down"` runs one; see `python -m drills --help`.
+# Fault drills on a Kafka and an Elasticsearch of their own (on ports the system hands out);
+# about 20 minutes. `make drill DRILLS="kafka-down"` runs one; see `python -m drills --help`.
 drill: install
 	$(BIN)/python -m drills $(DRILLS)
 

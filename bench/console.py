@@ -17,6 +17,7 @@ import httpx
 
 from bench.report import Measurement
 from devstack import elasticsearch
+from devstack.process import unused_port
 from libs.config import ElasticsearchSettings
 from libs.formats import badrows
 from libs.pipes import Record
@@ -26,7 +27,7 @@ from services.sinks.documents import to_document
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
 from tests.enriched_events import START, enriched_lines
 from tests.integration.elastic import delete_alias_and_indices
-from tests.integration.processes import start_service, unused_port
+from tests.integration.processes import start_service
 
 PART = "console"
 GOOD_EVENTS = 1_000_000

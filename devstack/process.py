@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -210,3 +211,34 @@ def _log_hint(log: Path | None) -> str:
     if log is None or not log.exists():
         return ""
     return f"; see {log}:\n" + tail(log.read_text(errors="replace"))
+
+
+def unused_port() -> int:
+    """A port the system hands out as free, not the next of a fixed range: other runs on the
+    machine would take those in the same order, and a health check could be answered by their
+    process instead of ours."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def free_ports(count: int, *, consecutive: bool = False) -> list[int]:
+    """`count` ports nothing listens on now, handed out by the system; `consecutive` for a
+    broker and its controller."""
+    if not consecutive:
+        ports: list[int] = []
+        while len(ports) < count:
+            if (port := unused_port()) not in ports:
+                ports.append(port)
+        return ports
+    while True:
+        first = unused_port()
+        ports = list(range(first, first + count))
+        if all(_free(port) for port in ports):
+            return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from drills import servers
 from drills.catalog import DRILLS, Timings
-from drills.pipeline import DRILL_PORTS
+from drills.pipeline import unused_ports
 from drills.report import table, write_json
 from drills.run import DrillResult, run_drill
 
@@ -49,7 +49,7 @@ async def run(names: list[str], timings: Timings) -> list[DrillResult]:
     results = []
     for name in names:
         logging.getLogger("drills").info("%s: starting", name)
-        result = await run_drill(DRILLS[name], own, DRILL_PORTS, timings, servers.RUN_DIR)
+        result = await run_drill(DRILLS[name], own, unused_ports(), timings, servers.RUN_DIR)
         results.append(result)
         print(table([result]), flush=True)
     return results

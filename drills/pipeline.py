@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
+from devstack.process import free_ports
 from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.processes import Component, answers
 from drills.receiver import Receiver
@@ -51,8 +52,9 @@ class Ports:
     receiver: int
 
 
-# The drills' own: collector 18400, health 18410-18419, registry 18481, receiver 18482.
-DRILL_PORTS = Ports(18400, 18481, 18410, 18411, 18412, 18413, 18414, 18482)
+def unused_ports() -> Ports:
+    """Ports the system hands out, so that two runs of the drills never meet."""
+    return Ports(*free_ports(len(fields(Ports))))
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.integration.processes import Names, start_service, unused_port
+from devstack.process import unused_port
+from tests.integration.processes import Names, start_service
 from tests.integration.raw import TopicTail
 from tests.integration.registry_servers import empty_registry
 

@@ -36,33 +36,6 @@ def free_port(ports: Iterator[int]) -> int:
     raise AssertionError("unreachable: the port cycles never end")
 
 
-def unused_port() -> int:
-    """A port the system hands out as free, not the next of the shared test ranges: other
-    sessions on the machine take those in the same order, and a health check could be answered
-    by their process instead of ours."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def free_ports(count: int, *, consecutive: bool = False) -> list[int]:
-    """Ports nothing listens on now, handed out by the system; `consecutive` for a broker and
-    its controller."""
-    while True:
-        first = unused_port()
-        ports = list(range(first, first + count)) if consecutive else [first]
-        if all(_free(port) for port in ports):
-            if consecutive or count == 1:
-                return ports
-            return ports + free_ports(count - 1)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
 def health_port() -> int:
     return free_port(_HEALTH_PORTS)
 

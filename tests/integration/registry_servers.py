@@ -14,8 +14,8 @@ import httpx
 import psycopg
 import pytest
 
+from devstack.process import unused_port
 from devstack.registry import running_registry
-from tests.integration.processes import unused_port
 
 SUPER_KEY = "test-super-key"
 # Small, so the oversized-body tests send little.

@@ -17,9 +17,8 @@ import pytest
 
 from devstack import kafka
 from devstack.environment import environment
-from devstack.process import wait_until
+from devstack.process import free_ports, unused_port, wait_until
 from libs.formats.collector_payload import decode
-from tests.integration.processes import free_ports, unused_port
 from tests.integration.raw import TopicTail, tracker_events
 
 

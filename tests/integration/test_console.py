@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from devstack.process import REPO_ROOT
+from devstack.process import REPO_ROOT, unused_port
 from libs.formats.enriched import timestamp, to_tsv
 from services.console.rates import MIN_INTERVAL_S
 from tests.integration.console_data import (
@@ -32,7 +32,7 @@ from tests.integration.console_data import (
 )
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.kafka import partitions_of, produce, wait_until_consumed
-from tests.integration.processes import Names, Service, start_service, unused_port
+from tests.integration.processes import Names, Service, start_service
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 from tests.integration.test_sinks import sink_environment
 

@@ -9,7 +9,6 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from drills import servers as drill_servers
 from drills.catalog import DRILLS, Timings
-from drills.pipeline import Ports
+from drills.pipeline import unused_ports
 from drills.report import table
 from drills.run import DrillResult, run_drill
 from drills.servers import Servers
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.pipes import Message, Record
-from tests.integration.processes import unused_port
 
 BUILD = Path(__file__).resolve().parents[2] / "build"
 REPORT = BUILD / "drills-ci.txt"
@@ -63,7 +61,7 @@ def own_servers() -> Iterator[Servers]:
 
 
 async def drilled(name: str, servers: Servers, work_dir: Path = LOGS) -> DrillResult:
-    ports = Ports(*(unused_port() for _ in fields(Ports)))
+    ports = unused_ports()
     result = await run_drill(DRILLS[name], servers, ports, SCALED, work_dir)
     with REPORT.open("a") as report:
         report.write(table([result]) + "\n\n")

@@ -23,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from devstack.process import unused_port
 from libs.formats import badrows
 from libs.formats.enriched import to_json
 from tests.enriched_events import enriched_lines
 from tests.integration.kafka import created_topics, produce, wait_until_consumed
-from tests.integration.processes import Service, start_service, unused_port
+from tests.integration.processes import Service, start_service
 
 EVENTS = 600
 SCHEMA = orjson.loads(

@@ -22,8 +22,9 @@ from snowplow_tracker import (
     Tracker,
 )
 
+from devstack.process import unused_port
 from tests.integration.console_data import CHECKOUT, CHECKOUT_SCHEMA, write_schemas
-from tests.integration.processes import Service, start_service, unused_port
+from tests.integration.processes import Service, start_service
 from tests.integration.test_real_trackers import node_project
 
 __all__ = ["node_project"]

@@ -42,13 +42,13 @@ from devstack import elasticsearch_tls, kafka
 from devstack.elasticsearch_tls import SecuredElasticsearch
 from devstack.environment import environment
 from devstack.kafka import MutualTlsListener, SecuredListener
-from devstack.process import REPO_ROOT
+from devstack.process import REPO_ROOT, free_ports
 from devstack.tls import certificates
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.elastic import elasticsearch_client
 from libs.kafka_security import admin_client, aiokafka_options
 from tests.enriched_events import enriched_lines
-from tests.integration.processes import Names, Service, free_ports, health_port, start_service
+from tests.integration.processes import Names, Service, health_port, start_service
 
 T = TypeVar("T")
 

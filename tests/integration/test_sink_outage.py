@@ -19,11 +19,11 @@ from elasticsearch import AsyncElasticsearch
 
 from devstack import elasticsearch
 from devstack.environment import environment
-from devstack.process import REPO_ROOT, wait_until
+from devstack.process import REPO_ROOT, unused_port, wait_until
 from tests.enriched_events import enriched_lines
 from tests.integration.elastic import connected, wait_for_count
 from tests.integration.kafka import produce, wait_until_consumed
-from tests.integration.processes import Names, health_port, start_service, unused_port
+from tests.integration.processes import Names, health_port, start_service
 
 RUN_DIR = REPO_ROOT / ".run" / "test-es-outage"
 BEFORE, DURING = 2000, 2000
