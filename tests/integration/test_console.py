@@ -33,8 +33,10 @@ from tests.integration.console_data import (
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.kafka import partitions_of, produce, wait_until_consumed
 from tests.integration.processes import Names, Service, start_service
+from tests.integration.registry_servers import SUPER_KEY, empty_registry
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 from tests.integration.test_sinks import sink_environment
+from tests.schema_trees import write_schema
 
 __all__ = ["chromium", "node_project"]
 SCREENSHOTS = REPO_ROOT / "build" / "console"
@@ -66,6 +68,26 @@ async def loaded(elasticsearch_url: str, schemas: Path) -> AsyncIterator[Loaded]
                 await delete_alias_and_indices(client, alias)
 
 
+def console_environment(
+    loaded: Loaded, elasticsearch_url: str, port: int, registry_url: str = ""
+) -> dict[str, str]:
+    """A console on `port` over the loaded indices; no registry unless `registry_url`."""
+    return {
+        "FURROW_CONSOLE_PORT": str(port),
+        "FURROW_CONSOLE_GOOD_INDEX": loaded.good_alias,
+        "FURROW_CONSOLE_BAD_INDEX": loaded.bad_alias,
+        "FURROW_CONSOLE_LOGS_INDEX": loaded.logs_alias,
+        "FURROW_CONSOLE_REGISTRY_URL": registry_url,
+        "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
+        # The pipeline view asks each component's health: nothing answers on these ports,
+        # but the "collector"'s is the console's own.
+        "FURROW_COLLECTOR_PORT": str(port),
+        **{variable: str(unused_port()) for variable in COMPONENT_PORTS},
+        # No Kafka here (the lag has a test of its own).
+        "FURROW_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}",
+    }
+
+
 class Console:
     def __init__(self, service: Service, url: str, loaded: Loaded) -> None:
         self.service = service
@@ -88,20 +110,7 @@ def console(
     port = unused_port()
     service = start_service(
         ["console"],
-        {
-            "FURROW_CONSOLE_PORT": str(port),
-            "FURROW_CONSOLE_GOOD_INDEX": loaded.good_alias,
-            "FURROW_CONSOLE_BAD_INDEX": loaded.bad_alias,
-            "FURROW_CONSOLE_LOGS_INDEX": loaded.logs_alias,
-            "FURROW_CONSOLE_REGISTRY_URL": "",
-            "FURROW_ELASTICSEARCH_URL": elasticsearch_url,
-            # The pipeline view asks each component's health: nothing answers on these ports,
-            # but the "collector"'s is the console's own.
-            "FURROW_COLLECTOR_PORT": str(port),
-            **{variable: str(unused_port()) for variable in COMPONENT_PORTS},
-            # No Kafka here (the lag has a test of its own).
-            "FURROW_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{unused_port()}",
-        },
+        console_environment(loaded, elasticsearch_url, port),
         health_port=port,
         log=tmp_path_factory.mktemp("logs") / "console.log",
     )
@@ -262,6 +271,48 @@ def test_schemas_list_built_in_and_seen_ones_with_counts(console: Console) -> No
     assert (checkout["sources"], checkout["good"], checkout["bad"]) == (["events"], 2, 3)
     assert versions["iglu:com.acme/nowhere/jsonschema/1-0-0"]["bad"] == 2
     assert answer["registry_problem"] is None
+
+
+def test_schemas_list_the_registrys_public_schemas_and_with_a_key_its_private_ones(
+    loaded: Loaded, elasticsearch_url: str, tmp_path: Path
+) -> None:
+    vendor = f"com.acme.console{uuid.uuid4().hex[:6]}"
+    shown, private = (f"iglu:{vendor}/{name}/jsonschema/1-0-0" for name in ("shown", "private"))
+    seen: dict[str, dict[str, list[str]]] = {}
+    with empty_registry("sqlite", tmp_path) as registry_url:
+        with httpx.Client(base_url=registry_url, headers={"apikey": SUPER_KEY}) as admin:
+            for name, public in (("shown", "true"), ("private", "false")):
+                path = write_schema(tmp_path / "schemas", vendor, name, "1-0-0", type="object")
+                answer = admin.put(
+                    f"/api/schemas/{vendor}/{name}/jsonschema/1-0-0",
+                    params={"isPublic": public},
+                    content=path.read_bytes(),
+                    headers={"content-type": "application/json"},
+                )
+                assert answer.status_code == 201, answer.text
+        for label, key in (("without a key", None), ("with a key", SUPER_KEY)):
+            port = unused_port()
+            environment = console_environment(loaded, elasticsearch_url, port, registry_url)
+            if key is not None:
+                environment["FURROW_CONSOLE_REGISTRY_API_KEY"] = key
+            service = start_service(
+                ["console"], environment, health_port=port, log=tmp_path / f"{port}.log"
+            )
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/api/schemas", params={"last": "1h"}, timeout=30
+                ).json()
+            finally:
+                service.stop()
+            assert answer["registry_problem"] is None
+            seen[label] = {
+                version["uri"]: version["sources"]
+                for schema in answer["schemas"]
+                for version in schema["versions"]
+                if version["uri"].startswith(f"iglu:{vendor}/")
+            }
+    assert seen["without a key"] == {shown: ["registry"]}
+    assert seen["with a key"] == {shown: ["registry"], private: ["registry"]}
 
 
 @pytest.mark.parametrize(
