@@ -111,6 +111,16 @@ class DirectoryRepository:
             raise RepositoryError(f"{self._root / key.path} is not JSON: {error}") from error
         return schema if isinstance(schema, dict) else None
 
+    def schema_keys(self) -> list[SchemaKey]:
+        """The key of every file laid out as vendor/name/format/version, in SchemaVer order."""
+        keys = []
+        for path in self._root.glob("*/*/*/*"):
+            try:
+                keys.append(SchemaKey.of(*path.relative_to(self._root).parts))
+            except IgluError:
+                continue
+        return sorted(keys)
+
 
 class HttpRepository:
     # Where an Iglu Server keeps its schemas, and the statuses that mean it has not got one.

@@ -16,9 +16,12 @@ from libs.iglu_repositories import BuiltinRepository, resolver_repositories
 from libs.log import configure_logging
 from services.console.app import Console, Registry, build_app
 from services.console.config import ConsoleConfig
+from services.console.index import ElasticIndex, ElasticLogs
 from services.console.latency import IndexedLatencySource
 from services.console.micro_store import ElasticMicroStore
+from services.console.pipeline import PipelineView
 from services.endpoints import consumer_groups, endpoints
+from services.micro.api import micro_app
 from services.sinks.config import load_sink_config
 
 
@@ -39,23 +42,23 @@ def build(config: ConsoleConfig, config_path: Path | None) -> Starlette:
     )
     good_sink = load_sink_config("good", config_path)
     console = Console(
-        client,
-        config.good_index,
-        config.bad_index,
-        config.logs_index,
-        builtin=BuiltinRepository().schema_keys(),
+        ElasticIndex(client, config.good_index, config.bad_index),
+        listed={"built-in": BuiltinRepository().schema_keys},
         registry=Registry(config.registry_url, config.registry_api_key)
         if config.registry_url
         else None,
-        components=endpoints(config_path),
-        kafka=config.kafka,
-        groups=consumer_groups(config_path),
-        indexed_latency=IndexedLatencySource(
-            f"http://{good_sink.health_host}:{good_sink.health_port}/metrics",
-            good_sink.refresh_interval,
+        logs=ElasticLogs(client, config.logs_index),
+        pipeline=PipelineView(
+            components=endpoints(config_path),
+            kafka=config.kafka,
+            groups=consumer_groups(config_path),
+            indexed_latency=IndexedLatencySource(
+                f"http://{good_sink.health_host}:{good_sink.health_port}/metrics",
+                good_sink.refresh_interval,
+            ),
         ),
     )
-    app = build_app(console, micro, resolver.schema)
+    app = build_app(console, micro_app(micro, resolver.schema))
 
     @asynccontextmanager
     async def client_open(app: Starlette) -> AsyncIterator[None]:

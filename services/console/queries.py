@@ -264,8 +264,8 @@ def columns(params: Mapping[str, str]) -> list[str]:
     return asked
 
 
-def value_at(document: Any, path: str) -> str:
-    """The value at a dotted path, through lists (an entity per element), as text."""
+def values_at(document: Any, path: str) -> list[Any]:
+    """The values at a dotted path, through lists (an entity per element)."""
     found = [document]
     for part in path.split("."):
         found = [
@@ -274,8 +274,14 @@ def value_at(document: Any, path: str) -> str:
             if isinstance(value, dict) and part in value
             for item in (value[part] if isinstance(value[part], list) else [value[part]])
         ]
+    return found
+
+
+def value_at(document: Any, path: str) -> str:
+    """The value at a dotted path, through lists, as text."""
     return ", ".join(
-        value if isinstance(value, str) else orjson.dumps(value).decode() for value in found
+        value if isinstance(value, str) else orjson.dumps(value).decode()
+        for value in values_at(document, path)
     )
 
 
@@ -510,8 +516,9 @@ def _flattened(
             yield key, int(bucket["doc_count"])
 
 
-def counts_search(span: TimeRange, by: str, bucket: str) -> dict[str, Any]:
-    """Good events in `span` per `bucket` (a duration) and per value of `by`."""
+def counts_width(span: TimeRange, by: str, bucket: str) -> timedelta:
+    """The width of `bucket`, once `by` names what can be counted and `span` takes at most
+    MAX_BUCKETS of them."""
     if by not in COUNTED_BY:
         raise ParameterError(f"by must be one of {', '.join(COUNTED_BY)}")
     width = duration(bucket, "bucket")
@@ -519,6 +526,12 @@ def counts_search(span: TimeRange, by: str, bucket: str) -> dict[str, Any]:
         raise ParameterError(
             f"more than {MAX_BUCKETS} buckets: choose a wider bucket or a shorter range"
         )
+    return width
+
+
+def counts_search(span: TimeRange, by: str, bucket: str) -> dict[str, Any]:
+    """Good events in `span` per `bucket` (a duration) and per value of `by`."""
+    counts_width(span, by, bucket)
     return {
         "size": 0,
         "query": {"bool": {"filter": [span.as_query()]}},

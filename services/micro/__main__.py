@@ -1,21 +1,27 @@
 """`furrow micro`: the collector and the enricher in one process, with no Kafka and no
-Elasticsearch, answering Snowplow Micro's API, for testing tracking in CI."""
+Elasticsearch, answering Snowplow Micro's API, for testing tracking in CI, with the console's
+pages under `/micro/ui` over the same events."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
 
 from libs.config import load_config
-from libs.iglu_client import RepositorySettings, Resolver
-from libs.iglu_repositories import resolver_repositories
+from libs.formats.iglu import SchemaKey
+from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
+from libs.iglu_repositories import BuiltinRepository, resolver_repositories
 from libs.log import configure_logging
 from services.collector.app import Collector, Receive, Scope, Send, serve
 from services.collector.config import CollectorConfig
+from services.console.app import Console, Registry
+from services.console.app import build_app as console_app
+from services.console.memory import MemoryIndex
 from services.enrich.core import Enricher
-from services.micro.api import micro_app
+from services.micro.api import UI_PATH, micro_app
 from services.micro.config import MicroConfig
 from services.micro.sink import EnrichingSink
 from services.micro.store import MemoryStore
@@ -38,8 +44,19 @@ def build_resolver(config: MicroConfig) -> Resolver:
     return resolver
 
 
+def console_sources(config: MicroConfig) -> dict[str, Callable[[], list[SchemaKey]]]:
+    """The schemas the console lists besides the registry's: the built-in ones, and the
+    schema directory's as it is at each look."""
+    listed: dict[str, Callable[[], list[SchemaKey]]] = {"built-in": BuiltinRepository().schema_keys}
+    if config.schema_dir:
+        directory = RepositorySettings(name="schema directory", path=config.schema_dir)
+        listed["schema directory"] = DirectoryRepository(directory).schema_keys
+    return listed
+
+
 class MicroApp:
-    """Micro's API under `/micro/`, the collector for every other path (and the lifespan)."""
+    """Micro's API under `/micro/` (the console's pages under `/micro/ui`), the collector for
+    every other path (and the lifespan)."""
 
     def __init__(self, collector: Collector, micro: Starlette) -> None:
         self._collector = collector
@@ -61,11 +78,26 @@ def build_app(config: MicroConfig, collector_config: CollectorConfig) -> MicroAp
         from services.enrich.enrichments import load_enrichments
 
         enrichments = load_enrichments(config.enrichments_dir)
-    store = MemoryStore(config.max_events)
+    documents = MemoryIndex(config.max_events)
+    store = MemoryStore(config.max_events, kept_alongside=[documents])
     sink = EnrichingSink(
-        Enricher(validator=resolver, enrichments=enrichments), store, collector_config.topics.raw
+        Enricher(validator=resolver, enrichments=enrichments),
+        store,
+        documents,
+        collector_config.topics.raw,
     )
-    return MicroApp(Collector(collector_config, sink), micro_app(store, resolver.schema))
+    console = Console(
+        documents,
+        listed=console_sources(config),
+        registry=Registry(config.registry_url, config.registry_api_key)
+        if config.registry_url
+        else None,
+        logs=None,
+        pipeline=None,
+    )
+    return MicroApp(
+        Collector(collector_config, sink), micro_app(store, resolver.schema, console_app(console))
+    )
 
 
 def run(config_path: Path | None) -> None:
@@ -76,7 +108,8 @@ def run(config_path: Path | None) -> None:
         update={"host": config.host, "port": config.port}
     )
     app = build_app(config, collector_config)
-    logger.info("micro listening", extra={"url": f"http://{config.host}:{config.port}/micro/all"})
+    url = f"http://{config.host}:{config.port}"
+    logger.info("micro listening", extra={"url": f"{url}/micro/all", "console": f"{url}{UI_PATH}"})
     serve(app, collector_config)
 
 

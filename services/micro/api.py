@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from libs.formats.iglu import IgluError, SchemaKey
 from libs.iglu_client import ResolutionError
@@ -54,6 +54,8 @@ SchemaLookup = Callable[[SchemaKey], dict[str, Any]]
 """The schema for a key; ResolutionError if no repository has it."""
 
 MICRO_PATHS = "Micro's paths are /micro/all, /micro/good, /micro/bad, /micro/reset and /micro/iglu"
+# Where Snowplow Micro serves its UI, and `furrow micro` the console's pages.
+UI_PATH = "/micro/ui"
 
 
 class OrjsonResponse(JSONResponse):
@@ -61,8 +63,9 @@ class OrjsonResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def micro_app(store: MicroStore, schema: SchemaLookup) -> Starlette:
-    """The API, answering CORS requests from any origin (tests run in browsers too)."""
+def micro_app(store: MicroStore, schema: SchemaLookup, ui: Starlette | None = None) -> Starlette:
+    """The API, answering CORS requests from any origin (tests run in browsers too), and `ui`
+    under UI_PATH if given."""
 
     async def all_events(request: Request) -> Response:
         return OrjsonResponse((await store.summary()).as_json())
@@ -99,6 +102,9 @@ def micro_app(store: MicroStore, schema: SchemaLookup) -> Starlette:
                 status_code=404,
             )
 
+    async def to_ui(request: Request) -> Response:
+        return RedirectResponse(f"{UI_PATH}/")
+
     async def unknown(request: Request) -> Response:
         return PlainTextResponse(MICRO_PATHS, status_code=404)
 
@@ -110,6 +116,7 @@ def micro_app(store: MicroStore, schema: SchemaLookup) -> Starlette:
             Route("/micro/bad", bad, methods=both),
             Route("/micro/reset", reset, methods=both),
             Route("/micro/iglu/{vendor}/{name}/jsonschema/{version}", iglu, methods=["GET"]),
+            *([Route(UI_PATH, to_ui), Mount(UI_PATH, ui)] if ui is not None else []),
             Route("/micro/{rest:path}", unknown),
         ],
         middleware=[

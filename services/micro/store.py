@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from services.micro.shapes import BadFilters, GoodFilters
 
@@ -47,13 +47,19 @@ def _newest(events: Iterable[dict[str, Any]], limit: int | None) -> list[dict[st
     return selected if limit is None else selected[:limit]
 
 
+class Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
 class MemoryStore:
     """The last `max_events` good events and as many bad ones, newest first; a MicroStore (its
-    readers are coroutines only to share the API with stores that do I/O)."""
+    readers are coroutines only to share the API with stores that do I/O). A reset also clears
+    `kept_alongside` (the console's index of the same events)."""
 
-    def __init__(self, max_events: int) -> None:
+    def __init__(self, max_events: int, kept_alongside: Iterable[Clearable] = ()) -> None:
         self._good: deque[dict[str, Any]] = deque(maxlen=max_events)
         self._bad: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self._kept_alongside = list(kept_alongside)
 
     def add_good(self, event: dict[str, Any]) -> None:
         self._good.appendleft(event)
@@ -76,4 +82,6 @@ class MemoryStore:
     async def reset(self) -> Summary:
         self._good.clear()
         self._bad.clear()
+        for other in self._kept_alongside:
+            other.clear()
         return self._count()

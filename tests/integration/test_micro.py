@@ -22,12 +22,12 @@ from snowplow_tracker import (
     Tracker,
 )
 
-from devstack.process import unused_port
+from devstack.process import REPO_ROOT, unused_port
 from tests.integration.console_data import CHECKOUT, CHECKOUT_SCHEMA, write_schemas
 from tests.integration.processes import Service, start_service
-from tests.integration.test_real_trackers import node_project
+from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 
-__all__ = ["node_project"]
+__all__ = ["chromium", "node_project"]
 
 SP = "iglu:com.snowplowanalytics.snowplow"
 
@@ -197,3 +197,122 @@ def test_micro_starts_in_seconds(micro: Micro) -> None:
     # Seconds even on a busy machine; the time itself is printed (-s) for the report.
     assert micro.started_s < 20
     assert Path(micro.service.log).exists()
+
+
+def sent_for_the_console(micro: Micro) -> tuple[str, dict[str, int]]:
+    """A new app's events, sent by the real tracker: 2 page views, 1 checkout (good); 3
+    checkouts with a negative total, 1 of a schema nobody has (bad). Its app id, and what
+    /micro/all counted before."""
+    before = micro.get("/micro/all").json()
+    marker = f"console-{uuid.uuid4()}"
+    tracker = micro.tracker(marker)
+    for page in ("home", "cart"):
+        tracker.track(PageView(page_url=f"https://shop.example.com/{page}"))
+    tracker.track(SelfDescribing(SelfDescribingJson(CHECKOUT, {"total": 12.5})))
+    for total in (-1, -2, -3):
+        tracker.track(SelfDescribing(SelfDescribingJson(CHECKOUT, {"total": total})))
+    tracker.track(SelfDescribing(SelfDescribingJson("iglu:com.acme/nowhere/jsonschema/1-0-0", {})))
+    tracker.flush()
+    wait_for_total(micro, before["total"] + 7)
+    return marker, before
+
+
+def test_the_console_pages_under_micro_ui_show_what_the_tracker_sent(micro: Micro) -> None:
+    marker, _ = sent_for_the_console(micro)
+    ui = "/micro/ui"
+    events = micro.get(f"{ui}/api/events", last="1h", app_id=marker).json()
+    assert events["totals"] == {"good": 3, "bad": 4}
+    assert sum(count for _, count in events["histogram"]["good"]) == 3
+    assert {row["what"] for row in events["rows"] if row["kind"] == "good"} == {
+        "page_view",
+        "checkout",
+    }
+    narrowed = micro.get(f"{ui}/api/events", last="1h", app_id=marker, event_name="page_view")
+    assert narrowed.json()["totals"] == {"good": 2, "bad": 0}
+
+    groups = micro.get(f"{ui}/api/bad-groups", last="1h", app_id=marker).json()["groups"]
+    assert [(g["failure_type"], g["schema"], g["count"]) for g in groups] == [
+        ("schema_violations", CHECKOUT, 3),
+        ("schema_violations", "iglu:com.acme/nowhere/jsonschema/1-0-0", 1),
+    ]
+    # Nothing to replay from: micro has no `bad` topic.
+    assert [g["replay"] for g in groups] == [None, None]
+
+    good_id = next(row["event_id"] for row in events["rows"] if row["kind"] == "good")
+    bad_id = groups[0]["examples"][0]["data"]["payload"]["enriched"]["event_id"]
+    for event_id, status in ((good_id, "good"), (bad_id, "bad"), (str(uuid.uuid4()), "not seen")):
+        assert micro.get(f"{ui}/api/lookup", event_id=event_id).json()["status"] == status
+
+    counts = micro.get(f"{ui}/api/counts", last="1h", bucket="1h", by="app_id").json()
+    assert sum(bucket["counts"].get(marker, 0) for bucket in counts["buckets"]) == 3
+
+    schemas = micro.get(f"{ui}/api/schemas", last="1h").json()["schemas"]
+    [checkout] = [s for s in schemas if (s["vendor"], s["name"]) == ("com.acme", "checkout")]
+    [version] = checkout["versions"]
+    assert version["sources"] == ["schema directory"]
+    assert version["good"] >= 1 and version["bad"] >= 3
+    assert any(s["name"] == "web_page" for s in schemas)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "reason"),
+    [
+        ("/micro/ui/api/pipeline", {}, 404, "no Kafka"),
+        ("/micro/ui/api/logs", {}, 404, "no logs index"),
+        ("/micro/ui/pipeline", {}, 404, "no Kafka"),
+        ("/micro/ui/api/events", {"last": "1y"}, 400, "last must be"),
+        ("/micro/ui/api/events", {"colour": "red"}, 400, "unknown parameter 'colour'"),
+        ("/micro/ui/api/counts", {"by": "price"}, 400, "by must be one of"),
+        ("/micro/ui/api/tail", {"kind": "both"}, 400, "kind must be"),
+    ],
+)
+def test_the_micro_console_refuses_what_it_cannot_answer_with_the_reason(
+    micro: Micro, path: str, params: dict[str, str], status: int, reason: str
+) -> None:
+    answer = micro.get(path, **params)
+    assert answer.status_code == status
+    assert reason in answer.text
+
+
+@pytest.mark.parametrize("injection", ['"} OR 1=1', '{"match_all": {}}', "*", "doc['x'].value"])
+def test_injection_strings_match_nothing_in_the_micro_console(micro: Micro, injection: str) -> None:
+    for name in ("app_id", "q", "user_id"):
+        answer = micro.get("/micro/ui/api/events", last="1h", **{name: injection}).json()
+        assert answer["totals"] == {"good": 0, "bad": 0}
+
+
+def test_each_micro_console_view_loads_in_chromium(
+    micro: Micro, node_project: Path, chromium: str
+) -> None:
+    marker, _ = sent_for_the_console(micro)
+    tail_id = str(uuid.uuid4())
+    screenshots = REPO_ROOT / "build" / "micro"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    query = {"app_id": marker, "tail_id": tail_id, "collector": micro.url}
+    arguments = (f"{micro.url}/micro/ui", str(screenshots), orjson.dumps(query).decode())
+    seen = orjson.loads(in_chromium(node_project, chromium, "micro_views.mjs", *arguments))
+    print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
+    assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
+    # Newest first, after the 7 sent just before the page opened (a tail looks back 30 s).
+    assert seen["tail"]["shown"][0] == tail_id
+    assert len(seen["tail"]["shown"]) == 8
+    assert seen["lookup"]["status"] == "good"
+    assert seen["events"]["rows"] == 8  # the 7 sent, and the live tail's
+    assert seen["events-good"]["rows"] == 4
+    assert [group[:2] for group in seen["bad"]["groups"]] == [
+        ["3", "schema_violations"],
+        ["1", "schema_violations"],
+    ]
+    assert seen["schemas"]["directory"] == 1
+    assert seen["events"]["nav"] == [
+        "Events",
+        "Lookup",
+        "Bad rows",
+        "Live tail",
+        "Schemas",
+        "Counts API",
+        "Micro API",
+    ]
+    assert sorted(path.name for path in screenshots.glob("*.png")) == sorted(
+        f"{name}.png" for name in seen
+    )

@@ -3,36 +3,11 @@
 // playwright-core), takes a screenshot of it, and prints as JSON what each showed and every
 // console error, page error or failed request it met. QUERY_JSON names the event ids and app id
 // the views are asked about.
-import { chromium } from "playwright-core";
+import { eventRows as rows, viewer } from "./views.mjs";
 
 const [consoleUrl, screenshots, queryJson] = process.argv.slice(2);
 const query = JSON.parse(queryJson);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-});
-const seen = {};
-
-async function view(name, path, look, settled = "networkidle") {
-  const tab = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const problems = [];
-  tab.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
-  });
-  tab.on("pageerror", (error) => problems.push(`page: ${error}`));
-  tab.on("requestfailed", (request) => problems.push(`request: ${request.url()}`));
-  tab.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
-  });
-  await tab.goto(`${consoleUrl}${path}`);
-  await tab.waitForLoadState(settled);
-  const found = await look(tab);
-  await tab.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-  seen[name] = { ...found, problems };
-  await tab.close();
-}
-
-const rows = (tab) => tab.locator("#events tbody tr[data-index]").count();
+const { view, seen, close } = await viewer(consoleUrl, screenshots);
 
 try {
   // First: the event is made just before this script runs, and a tail looks back 30 s only.
@@ -103,6 +78,6 @@ try {
     }));
   }
 } finally {
-  await browser.close();
+  await close();
 }
 console.log(JSON.stringify(seen));

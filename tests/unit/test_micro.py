@@ -3,7 +3,7 @@ runs the enricher's core on what the collector would have written to Kafka."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -13,6 +13,8 @@ from libs.formats import badrows
 from libs.iglu_client import Resolver
 from libs.iglu_repositories import BuiltinRepository
 from libs.pipes import Message
+from services.console.memory import MemoryIndex
+from services.console.queries import EventFilters, TimeRange
 from services.enrich.core import Enricher
 from services.micro.shapes import (
     BadFilters,
@@ -238,11 +240,34 @@ def raw(query: dict[str, str], path: str = "/i") -> Message:
     return Message("raw", get(query, path))
 
 
-async def sent(*messages: Message) -> MemoryStore:
-    store = MemoryStore(max_events=100)
-    sink = EnrichingSink(Enricher(validator=Resolver([BuiltinRepository()])), store, "raw")
+async def sent(*messages: Message, documents: MemoryIndex | None = None) -> MemoryStore:
+    documents = documents or MemoryIndex(100)
+    store = MemoryStore(max_events=100, kept_alongside=[documents])
+    sink = EnrichingSink(
+        Enricher(validator=Resolver([BuiltinRepository()])), store, documents, "raw"
+    )
     await sink.write(messages)
     return store
+
+
+async def test_the_consoles_index_gets_the_documents_the_sinks_would_index() -> None:
+    documents = MemoryIndex(100)
+    store = await sent(
+        raw({"e": "pv", "p": "web", "tv": "py-1", "eid": EID, "aid": "shop"}),
+        raw({"e": "pp", "p": "web", "tv": "py-1", "eid": "not-a-uuid"}),
+        Message("bad", badrows.generic_error("collector", ["too big"], "x", now=NOW)),
+        documents=documents,
+    )
+    span = TimeRange(NOW - timedelta(days=3650), datetime.now(UTC) + timedelta(minutes=1))
+    good = await documents.events("good", span, EventFilters(), 10, "1d")
+    assert [(d["event_id"], d["app_id"]) for d in good.sources] == [(EID, "shop")]
+    bad = await documents.events("bad", span, EventFilters(), 10, "1d")
+    assert sorted(d["failure_type"] for d in bad.sources) == [
+        "generic_error",
+        "tracker_protocol_violations",
+    ]
+    await store.reset()
+    assert (await documents.events("good", span, EventFilters(), 10, "1d")).total == 0
 
 
 async def test_a_good_event_is_stored_with_its_raw_event() -> None:

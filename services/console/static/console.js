@@ -110,7 +110,7 @@ function liveTail() {
     body.prepend(line);
     while (body.rows.length > 500) body.deleteRow(-1);
   };
-  const stream = new EventSource(`/api/tail${window.location.search}`);
+  const stream = new EventSource(`${document.body.dataset.base}/api/tail${window.location.search}`);
   stream.onopen = () => { state.textContent = "live"; };
   stream.onerror = () => { state.textContent = "reconnecting"; };
   stream.onmessage = (message) => {
