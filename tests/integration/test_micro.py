@@ -290,7 +290,7 @@ def test_each_micro_console_view_loads_in_chromium(
     screenshots.mkdir(parents=True, exist_ok=True)
     query = {"app_id": marker, "tail_id": tail_id, "collector": micro.url}
     arguments = (f"{micro.url}/micro/ui", str(screenshots), orjson.dumps(query).decode())
-    seen = orjson.loads(in_chromium(node_project, chromium, "micro_views.mjs", *arguments))
+    seen = orjson.loads(in_chromium(node_project, chromium, "tracked_views.mjs", *arguments))
     print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
     assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
     # Newest first, after the 7 sent just before the page opened (a tail looks back 30 s).

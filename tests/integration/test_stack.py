@@ -6,21 +6,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch
+from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJson, Tracker
 
 from devstack.furrow import Endpoint
+from devstack.process import REPO_ROOT
 from libs.config import LoggingSettings
 from libs.log import configure_logging
 from tests.integration.elastic import connected
+from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 
+__all__ = ["chromium", "node_project"]
+
+LINK_CLICK = "iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1"
 CONSUMER_GROUPS = ("furrow-enrich", "furrow-sink-good", "furrow-sink-bad", "furrow-sink-logs")
 
 
@@ -174,3 +183,47 @@ async def test_a_tracked_page_view_is_enriched_and_searchable_in_good(
     (bucket,) = [b for b in found["aggregations"]["per_minute"]["buckets"] if b["doc_count"]]
     assert bucket["doc_count"] == 1
     assert found["aggregations"]["names"]["buckets"] == [{"key": "page_view", "doc_count": 1}]
+
+
+def test_the_console_shows_in_chromium_what_a_real_tracker_sent(
+    furrow_stack: list[Endpoint], node_project: Path, chromium: str
+) -> None:
+    collector = urlsplit(next(e for e in furrow_stack if e.component == "collector").listens)
+    console = next(e for e in furrow_stack if e.component == "console").listens
+    marker = f"stack-console-{uuid.uuid4()}"
+    emitter = Emitter(collector.hostname or "", protocol="http", port=collector.port, batch_size=1)
+    tracker = Tracker("stack-test", emitter, app_id=marker)
+    for page in ("home", "cart"):
+        tracker.track(PageView(page_url=f"https://shop.example.com/{page}"))
+    tracker.track(SelfDescribing(SelfDescribingJson(LINK_CLICK, {"targetUrl": "https://x.io"})))
+    for element in ("a", "b", "c"):  # no targetUrl: it is required
+        tracker.track(SelfDescribing(SelfDescribingJson(LINK_CLICK, {"elementId": element})))
+    tracker.track(SelfDescribing(SelfDescribingJson("iglu:com.acme/nowhere/jsonschema/1-0-0", {})))
+    tracker.flush()
+    deadline = time.monotonic() + 60
+    while (
+        totals := httpx.get(f"{console}/api/events", params={"last": "1h", "app_id": marker})
+        .raise_for_status()
+        .json()["totals"]
+    ) != {"good": 3, "bad": 4}:
+        assert time.monotonic() < deadline, totals
+        time.sleep(0.5)
+
+    screenshots = REPO_ROOT / "build" / "console-stack"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    tail_id = str(uuid.uuid4())
+    query = {"app_id": marker, "tail_id": tail_id, "collector": collector.geturl()}
+    arguments = (console, str(screenshots), orjson.dumps(query).decode())
+    seen = orjson.loads(in_chromium(node_project, chromium, "tracked_views.mjs", *arguments))
+    print(orjson.dumps(seen, option=orjson.OPT_INDENT_2).decode())
+    assert {name: view["problems"] for name, view in seen.items()} == {name: [] for name in seen}
+    assert seen["tail"]["shown"][0] == tail_id
+    assert seen["lookup"]["status"] == "good"
+    assert seen["events"]["rows"] == 8  # the 7 sent, and the live tail's
+    assert seen["events-good"]["rows"] == 4
+    assert [group[1:] for group in seen["bad"]["groups"]] == [
+        ["schema_violations", LINK_CLICK],
+        ["schema_violations", "iglu:com.acme/nowhere/jsonschema/1-0-0"],
+    ]
+    assert [group[0] for group in seen["bad"]["groups"]] == ["3", "1"]
+    assert {"Logs", "Pipeline"} <= set(seen["events"]["nav"])

@@ -1,9 +1,10 @@
-// Usage: [CHROMIUM=/usr/bin/chromium] node micro_views.mjs UI_URL SCREENSHOT_DIR QUERY_JSON
-// Opens each view of the console that `furrow micro` serves under /micro/ui in Debian's
-// Chromium (headless, driven by playwright-core), takes a screenshot of it, and prints as JSON
-// what each showed and every console error, page error or failed request it met. QUERY_JSON
-// names the app id the tracker sent as, the event id the live tail must show, and the
-// collector to send that event to once the tail listens.
+// Usage: [CHROMIUM=/usr/bin/chromium] node tracked_views.mjs UI_URL SCREENSHOT_DIR QUERY_JSON
+// Opens the event views of a console fed by a real tracker (the pipeline's, or the one
+// `furrow micro` serves under /micro/ui) in Debian's Chromium (headless, driven by
+// playwright-core), takes a screenshot of each, and prints as JSON what each showed and every
+// console error, page error or failed request it met. QUERY_JSON names the app id the tracker
+// sent as, the event id the live tail must show, and the collector to send that event to once
+// the tail listens.
 import { eventRows as rows, viewer } from "./views.mjs";
 
 const [uiUrl, screenshots, queryJson] = process.argv.slice(2);
