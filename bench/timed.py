@@ -18,6 +18,12 @@ class Timed:
         self._left = count
         self.first_batch_at: float | None = None
 
+    async def start(self) -> None:
+        await self._source.start()
+
+    async def stop(self) -> None:
+        await self._source.stop()
+
     def health_problem(self) -> str | None:
         return self._source.health_problem()
 

@@ -1,25 +1,18 @@
-"""Run a consumer service: its Kafka source, the Kafka sinks it writes to, a health and metrics
-port, and a clean drain on SIGTERM or SIGINT."""
+"""Run a consumer service (libs.service): its sources, the sinks it writes to, and a drain on a
+stop signal that closes the sources, finishes the batch in hand and commits it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 
-from libs.kafka import KafkaSink, KafkaSource
-from libs.metrics import embedded_server, health_app
-from libs.pipes import BatchHandler, run_pipe
-
-logger = logging.getLogger(__name__)
+from libs.pipes import BatchHandler, Sink, Source, run_pipe
+from libs.service import run_service
 
 
 async def serve_consumer(
-    source: KafkaSource,
-    sink: KafkaSink,
+    source: Source,
+    sink: Sink,
     handle: BatchHandler,
     *,
     health_host: str,
@@ -37,15 +30,15 @@ async def serve_consumer(
     )
 
 
-def first_problem(source: KafkaSource, sinks: Sequence[KafkaSink]) -> str | None:
+def first_problem(source: Source, sinks: Sequence[Sink]) -> str | None:
     return source.health_problem() or next(
         (problem for sink in sinks if (problem := sink.health_problem()) is not None), None
     )
 
 
 async def serve_source(
-    source: KafkaSource,
-    sinks: Sequence[KafkaSink],
+    source: Source,
+    sinks: Sequence[Sink],
     consume: Callable[[], Awaitable[None]],
     *,
     health_host: str,
@@ -66,8 +59,8 @@ async def serve_source(
 
 
 async def serve_sources(
-    sources: Sequence[KafkaSource],
-    sinks: Sequence[KafkaSink],
+    sources: Sequence[Source],
+    sinks: Sequence[Sink],
     consume: Callable[[], Awaitable[None]],
     *,
     health_host: str,
@@ -76,40 +69,17 @@ async def serve_sources(
 ) -> None:
     """`serve_source` for a service reading several sources at once (each in a consumer group of
     its own): a stop signal closes them all."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, _close_all, sources)
-    server = embedded_server(health_app(health_problem), health_host, health_port)
-    serving = asyncio.create_task(server.serve())
-    started: list[KafkaSource] = []
-    try:
-        for sink in sinks:
-            await sink.start()
-        for source in sources:
-            await source.start()
-            started.append(source)
-    except BaseException:
-        # Settings the servers refuse: the reason goes up to the command, alone.
-        for source in started:
-            await source.stop()
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
-        raise
-    logger.info("consuming", extra={"health_port": health_port})
-    try:
-        await consume()
-    finally:
-        for source in sources:
-            await source.stop()
-        for sink in sinks:
-            await sink.stop()
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
-        logger.info("stopped")
+    await run_service(
+        # Sinks first: a source's first batch may be handled as soon as it starts.
+        [*sinks, *sources],
+        consume,
+        functools.partial(_close_all, sources),
+        health_host=health_host,
+        health_port=health_port,
+        health_problem=health_problem,
+    )
 
 
-def _close_all(sources: Sequence[KafkaSource]) -> None:
+def _close_all(sources: Sequence[Source]) -> None:
     for source in sources:
         source.close()

@@ -1,4 +1,5 @@
-"""The pipes between services: a `Source` of records and a `Sink` that makes messages durable.
+"""The pipes between services: a `Source` of records and a `Sink` that makes messages durable,
+each with the `start`/`stop` of its `Lifecycle` (libs.service runs them).
 
 Services depend on these protocols only; `libs.kafka` implements them over Kafka and `MemoryPipe`
 in memory for unit tests of the cores. `run_pipe` holds the at-least-once rule once for everybody:
@@ -46,7 +47,17 @@ class SinkError(RuntimeError):
     """The sink could not make the messages durable; none of them may be assumed written."""
 
 
-class Sink(Protocol):
+class Lifecycle(Protocol):
+    async def start(self) -> None:
+        """Connect; raise with the reason if the servers refuse the settings."""
+        ...
+
+    async def stop(self) -> None:
+        """Release what `start` took, once what was handed over is done."""
+        ...
+
+
+class Sink(Lifecycle, Protocol):
     @property
     def max_bytes(self) -> int:
         """The largest message value this sink accepts."""
@@ -66,7 +77,7 @@ class Sink(Protocol):
         ...
 
 
-class Source(Protocol):
+class Source(Lifecycle, Protocol):
     def health_problem(self) -> str | None:
         """Why the source is not healthy (stalled, its server away), or None while it is."""
         ...
@@ -134,6 +145,13 @@ class MemoryPipe:
     written: list[Message] = field(default_factory=list)
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     _queue: asyncio.Queue[list[Record] | None] = field(default_factory=asyncio.Queue)
+
+    # Memory needs no opening or closing.
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
 
     def is_healthy(self) -> bool:
         return self.healthy

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from libs.config import load_config
@@ -21,16 +19,7 @@ def run(config_path: Path | None) -> None:
         write_timeout_s=config.write_timeout_s,
         linger_s=config.write_linger_ms / 1000,
     )
-
-    @asynccontextmanager
-    async def kafka_open() -> AsyncIterator[None]:
-        await sink.start()
-        try:
-            yield
-        finally:
-            await sink.stop()
-
-    serve(build_app(config, sink, lifespan=kafka_open), config)
+    serve(build_app(config, sink), config)
 
 
 if __name__ == "__main__":

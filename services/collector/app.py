@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -40,7 +38,6 @@ logger = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-Lifespan = Callable[[], AbstractAsyncContextManager[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HeaderList = list[tuple[bytes, bytes]]
 
@@ -145,16 +142,13 @@ class ClientGone(Exception):
 
 class Collector:
     """Turns tracking requests into raw records in `sink`, answering only once they are stored
-    (or at once, in fire-and-forget mode). An ASGI application; `lifespan` is entered while the
-    server runs (to start and stop what the caller owns)."""
+    (or at once, in fire-and-forget mode). An ASGI application; the sink is started and stopped
+    with the server (its lifespan)."""
 
-    def __init__(
-        self, config: CollectorConfig, sink: Sink, lifespan: Lifespan | None = None
-    ) -> None:
+    def __init__(self, config: CollectorConfig, sink: Sink) -> None:
         self.config = config
         self.sink = sink
         self.record_limit = sink.max_bytes - RECORD_FRAMING_BYTES
-        self._lifespan = lifespan
         self._background: set[asyncio.Task[None]] = set()
         self._request_counters: dict[tuple[Endpoint, int], Any] = {}
 
@@ -358,21 +352,22 @@ class Collector:
 
     async def _run_lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
-        async with contextlib.AsyncExitStack() as resources:
-            if self._lifespan is not None:
-                try:
-                    await resources.enter_async_context(self._lifespan())
-                except Exception as error:
-                    await send({"type": "lifespan.startup.failed", "message": repr(error)})
-                    return
+        try:
+            await self.sink.start()
+        except Exception as error:
+            await send({"type": "lifespan.startup.failed", "message": repr(error)})
+            return
+        try:
             await send({"type": "lifespan.startup.complete"})
             await receive()  # lifespan.shutdown
+        finally:
+            await self.sink.stop()
         await send({"type": "lifespan.shutdown.complete"})
 
 
-def build_app(config: CollectorConfig, sink: Sink, lifespan: Lifespan | None = None) -> Collector:
+def build_app(config: CollectorConfig, sink: Sink) -> Collector:
     """The collector ASGI app writing to `sink`."""
-    return Collector(config, sink, lifespan)
+    return Collector(config, sink)
 
 
 def serve(app: ASGIApp, config: CollectorConfig) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from pathlib import Path
 
 from libs.config import load_config
 from libs.kafka import KafkaSink
 from libs.log import configure_logging
-from libs.metrics import embedded_server, health_app
+from libs.service import run_service
 from services.log_listener.config import LogListenerConfig
 from services.log_listener.server import LogListener
 from services.log_listener.shipping import LineShipper
@@ -29,7 +27,6 @@ def listening_problem(listener: LogListener, shipper: LineShipper) -> str | None
 
 async def serve(config: LogListenerConfig) -> None:
     sink = KafkaSink(config.kafka)
-    await sink.start()
     shipper = LineShipper(
         sink,
         config.topics.logs,
@@ -39,25 +36,14 @@ async def serve(config: LogListenerConfig) -> None:
         max_in_flight=config.max_in_flight,
         max_backoff_s=config.max_backoff_s,
     )
-    shipping = asyncio.create_task(shipper.run())
     listener = LogListener(config, shipper)
-    await listener.start()
-    health = embedded_server(
-        health_app(lambda: listening_problem(listener, shipper)),
-        config.health_host,
-        config.health_port,
-    )
-    serving_health = asyncio.create_task(health.serve())
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    # A shipper that died of a bug must stop the process, not let readers fill its queue.
-    shipping.add_done_callback(lambda _: stopping.set())
-    logger.info("listening", extra={"port": config.port, "tls": config.tls_cert_file is not None})
-    try:
+
+    async def ship() -> None:
+        shipping = asyncio.create_task(shipper.run())
+        # A shipper that died of a bug must stop the process, not let readers fill its queue.
+        shipping.add_done_callback(lambda _: stopping.set())
         await stopping.wait()
-    finally:
         await listener.stop()
         shipper.close()
         try:
@@ -68,11 +54,16 @@ async def serve(config: LogListenerConfig) -> None:
                 "Kafka did not take every log line before the drain timeout; they are lost",
                 extra={"lines": shipper.held_entries},
             )
-        health.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving_health
-        await sink.stop()
-        logger.info("stopped")
+
+    await run_service(
+        [sink, listener],
+        ship,
+        stopping.set,
+        health_host=config.health_host,
+        health_port=config.health_port,
+        health_problem=lambda: listening_problem(listener, shipper),
+        started={"port": config.port, "tls": config.tls_cert_file is not None},
+    )
 
 
 def run(config_path: Path | None) -> None:

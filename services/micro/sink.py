@@ -55,6 +55,13 @@ class EnrichingSink:
         self._documents = documents
         self._raw_topic = raw_topic
 
+    # Nothing to open: the enricher and the stores live in this process.
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
     def is_healthy(self) -> bool:
         return True
 
