@@ -79,6 +79,7 @@ def run() -> list[Measurement]:
             f"{url}/health",
             {
                 "FURROW_COLLECTOR_PORT": str(collector_port),
+                "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka.address(),
                 "FURROW_TOPICS_RAW": topics["raw"],
                 "FURROW_TOPICS_BAD": topics["bad"],
                 "FURROW_LOGGING_LEVEL": "WARNING",
