@@ -2,13 +2,13 @@
 and bad sinks, into Elasticsearch, with Kafka and Elasticsearch on the same box.
 
 Everything runs on ports (handed out by the system), topics, consumer groups and aliases of its
-own, against the Kafka and Elasticsearch already running; topics, indices and templates are
-deleted afterwards. For FURROW_BENCH_SECONDS (60) a load
-generator sends the mix of `bench.pipeline_mix` at FURROW_BENCH_EVENTS_PER_S (3,000) over many
-keep-alive connections, plus a marker event every 100 ms whose time from send to searchable (with
-the sinks' default refresh interval) is the latency. Every second the processes' CPU and
-RSS, the consumer groups' lag and each stage's counters are sampled. Once the load ends, the
-pipeline drains, and every event answered 200 must be exactly one document in `good` or `bad`.
+own, against the Kafka and Elasticsearch already running; topics, indices and templates are deleted
+afterwards. For FURROW_BENCH_SECONDS (60) a load generator sends the mix of `bench.pipeline_mix` at
+FURROW_BENCH_EVENTS_PER_S (3,000) over many keep-alive connections, plus a marker event every
+100 ms whose time from send to searchable (with the sinks' default refresh interval) is the
+latency. Every second the processes' CPU and RSS, the consumer groups' lag and each stage's
+counters are sampled. Once the load ends, the pipeline drains, and every event answered 200 must be
+exactly one document in `good` or `bad`.
 
 Before the measured run come discarded ones of FURROW_BENCH_WARMUP_SECONDS (60), on topics and
 aliases of their own, until the JIT compilers of Kafka and Elasticsearch have settled: they
