@@ -12,11 +12,11 @@ import time
 from bench.report import Measurement
 from bench.servers import BIN, follow_commits, scratch_topics, serving, write_records
 from devstack import kafka, s3
+from devstack.process import unused_port
 from tests.enriched_events import enriched_lines
 
 PART = "archive"
 EVENTS = 200_000
-HEALTH_PORT = 19106
 # A sink that stops committing (crashed, say) fails the bench instead of hanging it.
 TIMEOUT_S = 300
 MAX_AGE_S = 5
@@ -46,6 +46,7 @@ def run() -> list[Measurement]:
 
 def _service(target: str, events: list[bytes]) -> tuple[float, float]:
     group = f"bench-archive-{os.getpid()}-{time.monotonic_ns()}"
+    health_port = unused_port()
     with scratch_topics("good", "bad") as topics, tempfile.TemporaryDirectory() as directory:
         asyncio.run(write_records(topics["good"], events))
         environment = {
@@ -54,7 +55,7 @@ def _service(target: str, events: list[bytes]) -> tuple[float, float]:
             "FURROW_TOPICS_BAD": topics["bad"],
             "FURROW_ARCHIVE_KINDS": "good",
             "FURROW_ARCHIVE_GROUP_ID": group,
-            "FURROW_ARCHIVE_HEALTH_PORT": str(HEALTH_PORT),
+            "FURROW_ARCHIVE_HEALTH_PORT": str(health_port),
             # Files closed by age, not only at 64 MiB: the last records are not held for 300 s.
             "FURROW_ARCHIVE_MAX_AGE_S": str(MAX_AGE_S),
             "FURROW_LOGGING_LEVEL": "WARNING",
@@ -70,7 +71,7 @@ def _service(target: str, events: list[bytes]) -> tuple[float, float]:
                 "FURROW_ARCHIVE_ACCESS_KEY_ID": server.access_key_id,
                 "FURROW_ARCHIVE_SECRET_ACCESS_KEY_FILE": str(server.secret_access_key_file),
             }
-        health = f"http://127.0.0.1:{HEALTH_PORT}/health"
+        health = f"http://127.0.0.1:{health_port}/health"
         with serving([str(BIN / "furrow"), "archive"], health, environment) as pid:
             per_s, cpu_s = asyncio.run(follow_commits(group, len(events), pid, timeout_s=TIMEOUT_S))
     return per_s, cpu_s * 1e6

@@ -11,10 +11,9 @@ from bench.load import PeakRss, run_wrk
 from bench.report import Measurement
 from bench.servers import BIN, scratch_topics, serving
 from devstack import kafka
+from devstack.process import free_ports
 
 PART = "collector"
-FLOOR_PORT = 18900
-COLLECTOR_PORT = 18901
 SECONDS = 15
 CONNECTIONS = 64
 EVENTS_PER_POST = 10
@@ -59,11 +58,12 @@ def run() -> list[Measurement]:
     batch = orjson.dumps(
         {"schema": PAYLOAD_DATA, "data": [page_view(i) for i in range(EVENTS_PER_POST)]}
     )
-    floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
+    floor_port, collector_port = free_ports(2)
+    floor_url = f"http://127.0.0.1:{floor_port}"
     floor_command = [
         str(BIN / "uvicorn"),
         "bench.floor:app",
-        f"--port={FLOOR_PORT}",
+        f"--port={floor_port}",
         "--log-level=warning",
         "--no-access-log",
     ]
@@ -71,14 +71,15 @@ def run() -> list[Measurement]:
         floor_get = run_wrk(floor_url + get_path, seconds=SECONDS, connections=CONNECTIONS)
         floor_post = run_wrk(floor_url + TP2, seconds=SECONDS, connections=CONNECTIONS, body=batch)
 
-    url = f"http://127.0.0.1:{COLLECTOR_PORT}"
+    url = f"http://127.0.0.1:{collector_port}"
     with (
         scratch_topics("raw", "bad") as topics,
         serving(
             [str(BIN / "furrow"), "collector"],
             f"{url}/health",
             {
-                "FURROW_COLLECTOR_PORT": str(COLLECTOR_PORT),
+                "FURROW_COLLECTOR_PORT": str(collector_port),
+                "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka.address(),
                 "FURROW_TOPICS_RAW": topics["raw"],
                 "FURROW_TOPICS_BAD": topics["bad"],
                 "FURROW_LOGGING_LEVEL": "WARNING",

@@ -24,6 +24,7 @@ from bench.load import PeakRss
 from bench.report import Measurement
 from bench.servers import BIN, follow_commits, scratch_topics, serving, write_records
 from devstack import kafka
+from devstack.process import unused_port
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
 from libs.memory import freeze_long_lived_objects
@@ -39,7 +40,6 @@ CHUNK = 20_000
 EVENTS_PER_POST = 10
 # Events the service reads from Kafka: enough for tens of seconds of steady work.
 SERVICE_EVENTS = 300_000
-SERVICE_HEALTH_PORT = 19101
 # A service that stops committing (crashed, say) fails the bench instead of hanging it.
 SERVICE_TIMEOUT_S = 300
 PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4"
@@ -240,6 +240,7 @@ def _service(schemas: Path) -> tuple[float, float]:
     stream = _events(random.Random(11))
     records = _raw_records([next(stream) for _ in range(SERVICE_EVENTS)])
     group = f"bench-enrich-{os.getpid()}-{time.monotonic_ns()}"
+    health_port = unused_port()
     with (
         scratch_topics("raw", "good", "bad") as topics,
         tempfile.TemporaryDirectory() as directory,
@@ -250,7 +251,7 @@ def _service(schemas: Path) -> tuple[float, float]:
         config.write_text(
             "[enrich]\n"
             f"group_id = {json.dumps(group)}\n"
-            f"health_port = {SERVICE_HEALTH_PORT}\n"
+            f"health_port = {health_port}\n"
             'registry_url = "http://127.0.0.1:9"\n'
             f"enrichments_dir = {json.dumps(str(ENRICHMENTS))}\n"
             "extra_repositories = ["
@@ -264,7 +265,7 @@ def _service(schemas: Path) -> tuple[float, float]:
             "FURROW_TOPICS_BAD": topics["bad"],
             "FURROW_LOGGING_LEVEL": "WARNING",
         }
-        health = f"http://127.0.0.1:{SERVICE_HEALTH_PORT}/health"
+        health = f"http://127.0.0.1:{health_port}/health"
         with serving([str(BIN / "furrow"), "enrich"], health, environment) as pid:
             records_per_s, cpu_s_per_record = asyncio.run(
                 follow_commits(group, len(records), pid, timeout_s=SERVICE_TIMEOUT_S)

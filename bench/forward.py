@@ -5,7 +5,6 @@ own: what `furrow forward` does per destination with its default settings, every
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bench.timed import Timed
-from devstack.process import REPO_ROOT
+from devstack.process import REPO_ROOT, unused_port
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.kafka_security import admin_client
@@ -51,9 +50,7 @@ receiver = _receiver_app()
 
 def forwarder_rate(settings: KafkaSettings, lines: list[bytes]) -> float:
     """Events/s of one destination forwarding `lines` from a fresh topic to a receiver process."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_port()
     receiving = subprocess.Popen(
         [
             sys.executable,

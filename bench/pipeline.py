@@ -1,14 +1,14 @@
 """The whole pipeline on this machine: tracker traffic into a collector, one enricher, the good
 and bad sinks, into Elasticsearch, with Kafka and Elasticsearch on the same box.
 
-Everything runs on ports, topics, consumer groups and aliases of its own (collector 18300,
-registry 18381, health ports 18310-18312), against the Kafka and Elasticsearch already running;
-topics, indices and templates are deleted afterwards. For FURROW_BENCH_SECONDS (60) a load
-generator sends the mix of `bench.pipeline_mix` at FURROW_BENCH_EVENTS_PER_S (3,000) over many
-keep-alive connections, plus a marker event every 100 ms whose time from send to searchable (with
-the sinks' default refresh interval) is the latency. Every second the processes' CPU and
-RSS, the consumer groups' lag and each stage's counters are sampled. Once the load ends, the
-pipeline drains, and every event answered 200 must be exactly one document in `good` or `bad`.
+Everything runs on ports (handed out by the system), topics, consumer groups and aliases of its
+own, against the Kafka and Elasticsearch already running; topics, indices and templates are deleted
+afterwards. For FURROW_BENCH_SECONDS (60) a load generator sends the mix of `bench.pipeline_mix` at
+FURROW_BENCH_EVENTS_PER_S (3,000) over many keep-alive connections, plus a marker event every
+100 ms whose time from send to searchable (with the sinks' default refresh interval) is the
+latency. Every second the processes' CPU and RSS, the consumer groups' lag and each stage's
+counters are sampled. Once the load ends, the pipeline drains, and every event answered 200 must be
+exactly one document in `good` or `bad`.
 
 Before the measured run come discarded ones of FURROW_BENCH_WARMUP_SECONDS (60), on topics and
 aliases of their own, until the JIT compilers of Kafka and Elasticsearch have settled: they
@@ -28,7 +28,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import httpx
@@ -58,7 +58,7 @@ from bench.pipeline_sampler import (
 from bench.report import Measurement
 from bench.servers import scratch_topics
 from devstack import elasticsearch, kafka
-from devstack.process import run_dir
+from devstack.process import free_ports, run_dir
 from devstack.registry import running_registry
 from services.sinks.config import SinkConfig
 from services.sinks.mappings import template_name
@@ -67,28 +67,34 @@ from tests.integration.processes import Service, start_service
 HERE = Path(__file__).resolve().parent
 SERIES = HERE / "pipeline_series.json"
 PLOT = HERE / "pipeline.png"
-COLLECTOR_PORT = 18300
-REGISTRY_PORT = 18381
-ENRICH_HEALTH_PORT, GOOD_SINK_HEALTH_PORT, BAD_SINK_HEALTH_PORT = 18310, 18311, 18312
 SUPER_KEY = "bench-pipeline-super-key"
 CONNECTIONS = 64
 PARTITIONS = 2
 # After the load: how long the pipeline may take to drain, and to make no progress at all.
 DRAIN_TIMEOUT_S = 180.0
 DRAIN_STALL_S = 30.0
-# What the services wait for (names as in pipeline_results.WAITED): metrics port, histogram.
-WAITS = {
-    "collector Kafka write": (COLLECTOR_PORT, "furrow_collector_kafka_write_seconds"),
-    "good sink bulk": (GOOD_SINK_HEALTH_PORT, "furrow_sink_bulk_seconds"),
-}
-# Processes whose share of the machine is reported, beside the services started here.
-SERVER_PORTS = {"kafka": 9092, "elasticsearch": 9200}
 # Warm-up runs are repeated, up to this many, until the JIT compilers of Kafka and Elasticsearch
 # took less than this share of their JVM's CPU in one: an Elasticsearch just started spent about
 # 100 s of CPU in its compiler threads over its first ten minutes under this load, and each run
 # until it was done found it slower.
 MAX_WARM_UPS = 6
 JIT_SETTLED = 0.05
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where one run's registry listens, and each service's HTTP port (health and metrics)."""
+
+    collector: int
+    registry: int
+    enrich_health: int
+    good_sink_health: int
+    bad_sink_health: int
+
+    @classmethod
+    def unused(cls) -> Ports:
+        """Ports the system hands out: a bench run never meets another run's services."""
+        return cls(*free_ports(len(fields(cls))))
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def run() -> list[Measurement]:
     kafka.start()
     elasticsearch.start()
     settings = Settings.from_environment()
-    jvms = {name: _pid_on(port) for name, port in SERVER_PORTS.items()}
+    jvms = _server_pids()
     if settings.warm_up_seconds > 0:
         _warm_up(settings, jvms)
     print(
@@ -171,15 +177,25 @@ def _jvm_times(jvms: Mapping[str, int]) -> dict[str, JvmTimes]:
     return {name: JvmTimes(cpu_seconds(pid), jit_cpu_seconds(pid)) for name, pid in jvms.items()}
 
 
+def _server_pids() -> dict[str, int]:
+    """The processes of Kafka and Elasticsearch, whose share of the machine is reported beside
+    the services started here."""
+    return {
+        "kafka": _pid_on(int(kafka.address().rsplit(":", 1)[1])),
+        "elasticsearch": _pid_on(int(elasticsearch.address().rsplit(":", 1)[1])),
+    }
+
+
 def run_pipeline(settings: Settings) -> PipelineRun:
     """Start everything, load it, drain it, count, and clean up."""
+    ports = Ports.unused()
     with ExitStack() as stack:
         topics = stack.enter_context(scratch_topics("raw", "good", "bad", partitions=PARTITIONS))
         stack.enter_context(_aliases_removed([settings.alias("good"), settings.alias("bad")]))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="furrow-bench-")))
         registry_url = stack.enter_context(
             running_registry(
-                REGISTRY_PORT,
+                ports.registry,
                 {
                     "FURROW_REGISTRY_SUPER_KEY": SUPER_KEY,
                     "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{scratch / 'registry.db'}",
@@ -189,22 +205,22 @@ def run_pipeline(settings: Settings) -> PipelineRun:
             )
         )
         _push_schemas(registry_url)
-        services = stack.enter_context(_services(settings, topics, registry_url))
+        services = stack.enter_context(_services(settings, ports, topics, registry_url))
         processes = {name: service.pid for name, service in services.items()}
-        processes["registry"] = _pid_on(REGISTRY_PORT)
-        processes.update({name: _pid_on(port) for name, port in SERVER_PORTS.items()})
+        processes["registry"] = _pid_on(ports.registry)
+        processes.update(_server_pids())
         processes["load generator"] = os.getpid()
         # uvloop's event loop costs the load generator less CPU per request than asyncio's.
-        return uvloop.run(_measure(settings, topics, processes))
+        return uvloop.run(_measure(settings, ports, topics, processes))
     raise AssertionError("unreachable: the block returns")
 
 
 async def _measure(
-    settings: Settings, topics: Mapping[str, str], processes: Mapping[str, int]
+    settings: Settings, ports: Ports, topics: Mapping[str, str], processes: Mapping[str, int]
 ) -> PipelineRun:
     loop = asyncio.get_running_loop()
     load = TrackerLoad(
-        collector_url=f"http://127.0.0.1:{COLLECTOR_PORT}",
+        collector_url=f"http://127.0.0.1:{ports.collector}",
         good_search_url=f"{elasticsearch.address()}/{settings.alias('good')}/_search",
         mix=TrackerMix(seed=17),
         events_per_s=settings.events_per_s,
@@ -217,7 +233,7 @@ async def _measure(
             ConsumerGroup("good sink", settings.group("sink-good"), topics["good"], PARTITIONS),
             ConsumerGroup("bad sink", settings.group("sink-bad"), topics["bad"], PARTITIONS),
         ],
-        counters=_counters(),
+        counters=_counters(ports),
         aliases={"good": settings.alias("good"), "bad": settings.alias("bad")},
         bootstrap_servers=kafka.address(),
         elasticsearch_url=elasticsearch.address(),
@@ -297,25 +313,30 @@ def _final_counts(settings: Settings) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def _counters() -> list[ServiceCounter]:
+def _counters(ports: Ports) -> list[ServiceCounter]:
     def metrics(port: int) -> str:
         return f"http://127.0.0.1:{port}/metrics"
 
+    # What the services wait for (names as in pipeline_results.WAITED): metrics port, histogram.
+    waits = {
+        "collector Kafka write": (ports.collector, "furrow_collector_kafka_write_seconds"),
+        "good sink bulk": (ports.good_sink_health, "furrow_sink_bulk_seconds"),
+    }
     sink_documents = ("furrow_sink_documents_indexed_total", "furrow_sink_bad_rows_total")
     return [
-        ServiceCounter("collector", metrics(COLLECTOR_PORT), ("furrow_collector_events_total",)),
+        ServiceCounter("collector", metrics(ports.collector), ("furrow_collector_events_total",)),
         ServiceCounter(
             "enricher",
-            metrics(ENRICH_HEALTH_PORT),
+            metrics(ports.enrich_health),
             ("furrow_enrich_good_events_total", "furrow_enrich_bad_rows_total"),
         ),
-        ServiceCounter("good sink", metrics(GOOD_SINK_HEALTH_PORT), sink_documents),
-        ServiceCounter("bad sink", metrics(BAD_SINK_HEALTH_PORT), sink_documents),
+        ServiceCounter("good sink", metrics(ports.good_sink_health), sink_documents),
+        ServiceCounter("bad sink", metrics(ports.bad_sink_health), sink_documents),
         # Where time goes: Kafka's acknowledgements of the collector's writes, and the good
         # sink's bulks (Elasticsearch's answers, retries included).
         *(
             ServiceCounter(f"{waited} {total}", metrics(port), (f"{metric}_{total}",))
-            for waited, (port, metric) in WAITS.items()
+            for waited, (port, metric) in waits.items()
             for total in ("sum", "count")
         ),
     ]
@@ -338,7 +359,7 @@ def _push_schemas(registry_url: str) -> None:
 
 @contextmanager
 def _services(
-    settings: Settings, topics: Mapping[str, str], registry_url: str
+    settings: Settings, ports: Ports, topics: Mapping[str, str], registry_url: str
 ) -> Iterator[dict[str, Service]]:
     """The collector, one enricher and the good and bad sinks, healthy; stopped (SIGTERM,
     drained) in the order data flows when the block ends."""
@@ -356,27 +377,27 @@ def _services(
             f"FURROW_SINK_{kind.upper()}_GROUP_ID": settings.group(f"sink-{kind}"),
             f"FURROW_SINK_{kind.upper()}_HEALTH_PORT": str(port),
         }
-        for kind, port in (("good", GOOD_SINK_HEALTH_PORT), ("bad", BAD_SINK_HEALTH_PORT))
+        for kind, port in (("good", ports.good_sink_health), ("bad", ports.bad_sink_health))
     }
     plan: list[tuple[str, list[str], dict[str, str], int]] = [
-        ("good sink", ["sink", "good"], sinks["good"], GOOD_SINK_HEALTH_PORT),
-        ("bad sink", ["sink", "bad"], sinks["bad"], BAD_SINK_HEALTH_PORT),
+        ("good sink", ["sink", "good"], sinks["good"], ports.good_sink_health),
+        ("bad sink", ["sink", "bad"], sinks["bad"], ports.bad_sink_health),
         (
             "enricher",
             ["enrich"],
             {
                 "FURROW_ENRICH_GROUP_ID": settings.group("enrich"),
-                "FURROW_ENRICH_HEALTH_PORT": str(ENRICH_HEALTH_PORT),
+                "FURROW_ENRICH_HEALTH_PORT": str(ports.enrich_health),
                 "FURROW_ENRICH_REGISTRY_URL": registry_url,
                 "FURROW_ENRICH_REGISTRY_API_KEY": SUPER_KEY,
             },
-            ENRICH_HEALTH_PORT,
+            ports.enrich_health,
         ),
         (
             "collector",
             ["collector"],
-            {"FURROW_COLLECTOR_PORT": str(COLLECTOR_PORT)},
-            COLLECTOR_PORT,
+            {"FURROW_COLLECTOR_PORT": str(ports.collector)},
+            ports.collector,
         ),
     ]
     started: dict[str, Service] = {}

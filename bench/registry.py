@@ -15,14 +15,12 @@ import urllib.request
 from pathlib import Path
 
 from bench.report import Measurement
-from devstack.process import StackError, apt_install
+from devstack.process import StackError, apt_install, unused_port
 from devstack.registry import running_registry
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA
 
 PART = "registry"
-PORT = 18095
 SUPER_KEY = "bench-super-key"
-URL = f"http://127.0.0.1:{PORT}"
 SCHEMA_PATH = "/api/schemas/com.bench/page_view/jsonschema/1-0-0"
 WRK_SECONDS = 10
 WRK_CONNECTIONS = 32
@@ -34,11 +32,13 @@ def run() -> list[Measurement]:
     wrk = _wrk()
     with (
         tempfile.TemporaryDirectory(prefix="furrow-bench-registry-") as scratch,
-        running_registry(PORT, _settings(Path(scratch)), Path(scratch) / "registry.log"),
+        running_registry(
+            unused_port(), _settings(Path(scratch)), Path(scratch) / "registry.log"
+        ) as url,
     ):
-        _publish_one()
-        requests_per_s = _load(wrk)
-        push_s = _push(_tree(Path(scratch) / "tree"))
+        _publish_one(url)
+        requests_per_s = _load(wrk, url)
+        push_s = _push(_tree(Path(scratch) / "tree"), url)
     return [
         Measurement(
             PART,
@@ -73,10 +73,10 @@ def _settings(directory: Path) -> dict[str, str]:
     }
 
 
-def _publish_one() -> None:
+def _publish_one(url: str) -> None:
     body = json.dumps({"type": "object", "properties": {"url": {"type": "string"}}}).encode()
     request = urllib.request.Request(
-        f"{URL}{SCHEMA_PATH}?isPublic=true",
+        f"{url}{SCHEMA_PATH}?isPublic=true",
         data=body,
         method="PUT",
         headers={"apikey": SUPER_KEY, "Content-Type": "application/json"},
@@ -85,8 +85,8 @@ def _publish_one() -> None:
         assert answer.status == 201
 
 
-def _load(wrk: str) -> float:
-    command = [wrk, "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", f"{URL}{SCHEMA_PATH}"]
+def _load(wrk: str, url: str) -> float:
+    command = [wrk, "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", f"{url}{SCHEMA_PATH}"]
     # A short run first: the first read fills the cache, and the server's code paths warm up.
     subprocess.run([*command[:3], "-d2s", command[-1]], capture_output=True, check=True)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -120,9 +120,9 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def _push(root: Path) -> float:
+def _push(root: Path, url: str) -> float:
     furrow = Path(sys.executable).with_name("furrow")
-    command = [str(furrow), "schemas", "push", str(root), "--registry", URL]
+    command = [str(furrow), "schemas", "push", str(root), "--registry", url]
     began = time.monotonic()
     result = subprocess.run(
         command,

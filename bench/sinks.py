@@ -35,7 +35,7 @@ from bench.forward import forwarder_rate
 from bench.report import Measurement
 from bench.timed import Timed
 from devstack import elasticsearch, kafka
-from devstack.process import REPO_ROOT, run_dir, wait_until
+from devstack.process import REPO_ROOT, free_ports, run_dir, wait_until
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.kafka_security import admin_client
@@ -54,8 +54,6 @@ EVENTS = 40_000
 ROUNDS = 5
 LOG_CONNECTIONS = 4
 LOG_LINES_PER_CONNECTION = 150_000
-LISTENER_PORT = 19690
-LISTENER_HEALTH_PORT = 19190
 
 
 def run() -> list[Measurement]:
@@ -270,12 +268,13 @@ def _listener_into_kafka() -> tuple[float, float]:
     """Lines/s from sockets to acknowledged Kafka records, and the listener's peak RSS in MiB."""
     topic = f"bench-{uuid.uuid4().hex[:8]}-logs"
     asyncio.run(_topics(create=[topic]))
+    port, health_port = free_ports(2)
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
     environment.update(
         FURROW_KAFKA_BOOTSTRAP_SERVERS=kafka.address(),
         FURROW_TOPICS_LOGS=topic,
-        FURROW_LOGS_PORT=str(LISTENER_PORT),
-        FURROW_LOGS_HEALTH_PORT=str(LISTENER_HEALTH_PORT),
+        FURROW_LOGS_PORT=str(port),
+        FURROW_LOGS_HEALTH_PORT=str(health_port),
     )
     with (run_dir() / "bench-listener.log").open("ab") as output:
         listener = subprocess.Popen(
@@ -286,10 +285,12 @@ def _listener_into_kafka() -> tuple[float, float]:
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until(_listening, what="the log listener", timeout=30)
+        wait_until(lambda: _listening(health_port), what="the log listener", timeout=30)
         payload = b"".join(_log_line(number) for number in range(LOG_LINES_PER_CONNECTION))
         total = LOG_CONNECTIONS * LOG_LINES_PER_CONNECTION
-        senders = [threading.Thread(target=_send, args=(payload,)) for _ in range(LOG_CONNECTIONS)]
+        senders = [
+            threading.Thread(target=_send, args=(port, payload)) for _ in range(LOG_CONNECTIONS)
+        ]
         started = time.perf_counter()
         for sender in senders:
             sender.start()
@@ -318,13 +319,13 @@ async def _topics(*, create: Sequence[str] = (), delete: Sequence[str] = ()) -> 
         await admin.close()
 
 
-def _listening() -> bool:
+def _listening(port: int) -> bool:
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", LISTENER_HEALTH_PORT)) == 0
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _send(payload: bytes) -> None:
-    with socket.create_connection(("127.0.0.1", LISTENER_PORT)) as connection:
+def _send(port: int, payload: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
         connection.sendall(payload)
 
 

@@ -4,6 +4,7 @@ signed by the same CA, for a listener that wants one (mutual TLS)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,36 +34,15 @@ def certificates(directory: Path) -> Certificates:
     )
     if made.key_and_cert_file.is_file():
         return made
-    openssl = require_command("openssl", _OPENSSL_HINT)
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key = directory / "ca.key"
-    request = directory / "server.csr"
     extensions = directory / "server.ext"
     extensions.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for argv, what in (
-        (
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", _DAYS],
-            [
-                "-keyout",
-                ca_key,
-                "-out",
-                made.ca_file,
-                "-subj",
-                "/CN=Furrow test CA " + directory.name,
-            ],
-        ),
-        (
-            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"],
-            ["-keyout", made.key_file, "-out", request],
-        ),
-        (
-            [openssl, "x509", "-req", "-in", request, "-CA", made.ca_file, "-CAkey", ca_key],
-            ["-CAcreateserial", "-days", _DAYS, "-extfile", extensions, "-out", made.cert_file],
-        ),
-    ):
-        run_tool(
-            [str(part) for part in (*argv, *what)], failure="openssl could not make a certificate"
-        )
+    _openssl(
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", _DAYS],
+        ["-keyout", _key_of(made.ca_file), "-out", made.ca_file],
+        ["-subj", "/CN=Furrow test CA " + directory.name],
+    )
+    _signed(made.ca_file, "localhost", made.key_file, made.cert_file, ["-extfile", extensions])
     made.key_and_cert_file.write_text(made.key_file.read_text() + made.cert_file.read_text())
     return made
 
@@ -84,20 +64,37 @@ def client_certificate(directory: Path, name: str) -> ClientCertificate:
     )
     if made.cert_file.is_file():
         return made
-    openssl = require_command("openssl", _OPENSSL_HINT)
-    request = directory / f"client-{name}.csr"
-    ca_key = directory / "ca.key"
-    for argv, what in (
-        (
-            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}"],
-            ["-keyout", made.key_file, "-out", request],
-        ),
-        (
-            [openssl, "x509", "-req", "-in", request, "-CA", authority.ca_file, "-CAkey", ca_key],
-            ["-CAcreateserial", "-days", _DAYS, "-out", made.cert_file],
-        ),
-    ):
-        run_tool(
-            [str(part) for part in (*argv, *what)], failure="openssl could not make a certificate"
-        )
+    _signed(authority.ca_file, name, made.key_file, made.cert_file)
     return made
+
+
+def _signed(
+    ca_file: Path,
+    common_name: str,
+    key_file: Path,
+    cert_file: Path,
+    extra: Sequence[str | Path] = (),
+) -> None:
+    """A new key in `key_file` and a certificate for CN=`common_name` in `cert_file`, signed by
+    the CA of `ca_file`; `extra`: more arguments for the signing (extensions)."""
+    request = cert_file.with_suffix(".csr")
+    _openssl(
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}"],
+        ["-keyout", key_file, "-out", request],
+    )
+    _openssl(
+        ["x509", "-req", "-in", request, "-CA", ca_file, "-CAkey", _key_of(ca_file)],
+        ["-CAcreateserial", "-days", _DAYS, *extra, "-out", cert_file],
+    )
+
+
+def _key_of(ca_file: Path) -> Path:
+    """Where the CA's private key is kept, beside its certificate."""
+    return ca_file.with_suffix(".key")
+
+
+def _openssl(*arguments: Sequence[str | Path]) -> None:
+    """Run `openssl` with `arguments`, given in groups that each fit a line."""
+    openssl = require_command("openssl", _OPENSSL_HINT)
+    argv = [openssl, *(str(part) for group in arguments for part in group)]
+    run_tool(argv, failure="openssl could not make a certificate")

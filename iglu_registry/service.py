@@ -29,9 +29,9 @@ from iglu_registry.access import (
     check_prefix,
     parse_key,
 )
-from iglu_registry.cache import ReadCache
 from iglu_registry.config import RegistryConfig
 from iglu_registry.store import Filter, SchemaStore, StoredSchema, Written
+from libs.cache import TtlCache
 from libs.formats.iglu import (
     FORMAT_PATTERN,
     NAME_PATTERN,
@@ -133,8 +133,10 @@ class Registry:
         self.config = config
         self.store = schemas
         self.builtins = _builtin_schemas(builtins or BuiltinRepository())
-        self._reads: ReadCache[Reply] = ReadCache(config.cache_entries, config.cache_ttl_s)
-        self._keys: ReadCache[Access] = ReadCache(config.cache_entries, config.cache_ttl_s)
+        self._reads: TtlCache[tuple[object, ...], Reply] = TtlCache(
+            config.cache_entries, config.cache_ttl_s
+        )
+        self._keys: TtlCache[str, Access] = TtlCache(config.cache_entries, config.cache_ttl_s)
         # The latest change this process's reads are known to include, and when it was checked.
         self._seen_change: int | None = None
         self._change_checked_at = float("-inf")

@@ -20,18 +20,19 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import httpx
 import jsonschema_rs
 import orjson
 
 from libs import meta_schemas
+from libs.cache import TtlCache
 from libs.config import Settings
 from libs.formats.iglu import IgluError, SchemaKey, SchemaVer, schema_key
 
@@ -222,47 +223,6 @@ class Issue:
     targets: list[Any] | None = None
 
 
-Key = TypeVar("Key", bound=Hashable)
-Value = TypeVar("Value")
-
-
-@dataclass
-class TtlCache(Generic[Key, Value]):
-    """At most `size` entries, each forgotten `ttl_s` after it was stored; least recently used
-    entries go first when full."""
-
-    size: int
-    ttl_s: float
-    clock: Callable[[], float] = time.monotonic
-    _entries: OrderedDict[Key, tuple[float, Value]] = field(default_factory=OrderedDict)
-
-    def get(self, key: Key) -> Value | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        stored_at, value = entry
-        if self.clock() - stored_at >= self.ttl_s:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: Key, value: Value) -> None:
-        self._entries[key] = (self.clock(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-    def forget(self, key: Key) -> None:
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def keys(self) -> list[Key]:
-        return list(self._entries)
-
-
 @dataclass(frozen=True, slots=True)
 class _Missing:
     lookup_history: list[dict[str, Any]]
@@ -379,8 +339,8 @@ class Resolver:
                 self._missing.clear()
             else:
                 self._stale.add(key)
-                self._schemas.forget(key)
-                self._missing.forget(key)
+                self._schemas.pop(key, None)
+                self._missing.pop(key, None)
 
     def _follow(self, feeds: list[ChangeFeed], interval_s: float) -> None:
         cursors: dict[int, int | None] = {id(feed): None for feed in feeds}

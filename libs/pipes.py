@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
 from libs.backoff import Backoff
@@ -41,6 +42,12 @@ class Record(NamedTuple):
     value: bytes
     key: bytes | None = None
     timestamp_ms: int = 0
+
+
+def record_time(record: Record) -> datetime:
+    """The time kept with `record` (its Kafka timestamp), in UTC. Bad rows made from a record are
+    stamped with it rather than the clock: a redelivered record then makes the very same row."""
+    return datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
 
 
 class SinkError(RuntimeError):

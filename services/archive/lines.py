@@ -3,12 +3,10 @@ saying why it cannot be one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
 
 from libs.formats import badrows, enriched
-from libs.pipes import Record
+from libs.pipes import Record, record_time
 from services.archive.config import ArchivedKind, GoodFormat
 from services.sinks.documents import UnreadableRecord
 
@@ -61,14 +59,9 @@ def _json_line(record: Record) -> bytes:
 
 def unexpected_error_row(record: Record, error: Exception) -> bytes:
     """The bad row for a record whose archiving raised an exception no one expected."""
-    return badrows.unexpected_error(COMPONENT, record.value, error, now=_record_time(record))
+    return badrows.unexpected_error(COMPONENT, record.value, error, now=record_time(record))
 
 
 def _generic_error(record: Record, error: str) -> bytes:
     payload = record.value.decode("utf-8", errors="replace")
-    return badrows.generic_error(COMPONENT, [error], payload, now=_record_time(record))
-
-
-def _record_time(record: Record) -> datetime:
-    # The record's own time, not the clock: a redelivered record makes the very same row.
-    return datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+    return badrows.generic_error(COMPONENT, [error], payload, now=record_time(record))

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from libs.formats import badrows, enriched
-from libs.pipes import Record
+from libs.pipes import Record, record_time
 from services.sinks.config import SinkKind
 
 
@@ -118,7 +118,7 @@ def bad_document(record: Record) -> Document:
             source["data"] = {"data_string": _as_string(data)}
         timestamp = None
     failed_at = badrows.parse_time(timestamp)
-    moment = failed_at.astimezone(UTC) if failed_at is not None else _record_time(record)
+    moment = failed_at.astimezone(UTC) if failed_at is not None else record_time(record)
     source["@timestamp"] = _iso(moment)
     encoded = orjson.dumps(source)
     return Document(_bad_row_id(record.value, row), moment.strftime("%Y.%m.%d"), encoded, record)
@@ -145,7 +145,7 @@ def _bad_row_id(value: bytes, row: dict[str, Any]) -> str:
 def log_document(record: Record) -> Document:
     """A log line as the listener wrote it; `@timestamp` the time of the record if it has none."""
     entry = _json_object(record.value, "logs", record)
-    moment = _record_time(record)
+    moment = record_time(record)
     entry.setdefault("@timestamp", _iso(moment))
     document_id = f"{record.topic}-{record.partition}-{record.offset}"
     return Document(document_id, moment.strftime("%Y.%m.%d"), orjson.dumps(entry), record)
@@ -195,23 +195,19 @@ def _json_object(value: bytes, kind: SinkKind, record: Record) -> dict[str, Any]
 def unexpected_error_row(kind: SinkKind, record: Record, error: Exception) -> bytes:
     """The bad row for a record whose conversion raised an exception no one expected (a bug):
     the sink goes on instead of reading the record again after a crash, and crashing again."""
-    return badrows.unexpected_error(component(kind), record.value, error, now=_record_time(record))
+    return badrows.unexpected_error(component(kind), record.value, error, now=record_time(record))
 
 
 def _generic_error(kind: SinkKind, record: Record, error: str) -> bytes:
     # The record's own time, not the clock: the row for a redelivered record is then the very
     # same bytes, which the bad index stores once.
     payload = record.value.decode("utf-8", errors="replace")
-    return badrows.generic_error(component(kind), [error], payload, now=_record_time(record))
+    return badrows.generic_error(component(kind), [error], payload, now=record_time(record))
 
 
 def _day(timestamp: str) -> str:
     # Enriched timestamps are `YYYY-MM-DDTHH:MM:SS...Z`, already checked by the format module.
     return timestamp[:10].replace("-", ".")
-
-
-def _record_time(record: Record) -> datetime:
-    return datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
 
 
 def _iso(moment: datetime) -> str:

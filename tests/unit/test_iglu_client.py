@@ -16,7 +16,6 @@ from libs.iglu_client import (
     RepositorySettings,
     ResolutionError,
     Resolver,
-    TtlCache,
 )
 
 ITEM = "iglu:com.acme/item/jsonschema/1-0-0"
@@ -204,16 +203,6 @@ def test_a_directory_repository(tmp_path: Path) -> None:
 def test_malformed_schema_uris(repository: FakeRepository, uri: str) -> None:
     with pytest.raises(IgluError):
         resolver(repository).validate({"schema": uri, "data": {}})
-
-
-def test_ttl_cache_forgets_the_least_recently_used_first() -> None:
-    cache: TtlCache[SchemaKey, int] = TtlCache(size=2, ttl_s=100, clock=Clock())
-    a, b, c = (SchemaKey.parse_uri(f"iglu:v/{n}/jsonschema/1-0-0") for n in "abc")
-    cache.put(a, 1)
-    cache.put(b, 2)
-    assert cache.get(a) == 1
-    cache.put(c, 3)
-    assert (cache.get(a), cache.get(b), cache.get(c)) == (1, None, 3)
 
 
 class FeedRepository(FakeRepository):

@@ -1,6 +1,7 @@
-"""The registry's read cache (iglu_registry/cache.py)."""
+"""The cache of the registry's reads and the resolver's schemas (libs/cache.py)."""
 
-from iglu_registry.cache import ReadCache
+from libs.cache import TtlCache
+from libs.formats.iglu import SchemaKey
 
 
 class Clock:
@@ -13,7 +14,7 @@ class Clock:
 
 def test_values_expire_after_the_ttl() -> None:
     clock = Clock()
-    cache: ReadCache[str] = ReadCache(10, ttl_s=5, clock=clock)
+    cache: TtlCache[str, str] = TtlCache(10, ttl_s=5, clock=clock)
     cache.put("a", "A")
     clock.now = 4.9
     assert cache.get("a") == "A"
@@ -23,7 +24,7 @@ def test_values_expire_after_the_ttl() -> None:
 
 
 def test_the_least_recently_used_value_goes_first() -> None:
-    cache: ReadCache[int] = ReadCache(2, ttl_s=60)
+    cache: TtlCache[str, int] = TtlCache(2, ttl_s=60)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1
@@ -33,21 +34,31 @@ def test_the_least_recently_used_value_goes_first() -> None:
 
 
 def test_clear_forgets_everything_and_size_zero_keeps_nothing() -> None:
-    cache: ReadCache[int] = ReadCache(2, ttl_s=60)
+    cache: TtlCache[str, int] = TtlCache(2, ttl_s=60)
     cache.put("a", 1)
     cache.clear()
     assert cache.get("a") is None
-    disabled: ReadCache[int] = ReadCache(0, ttl_s=60)
+    disabled: TtlCache[str, int] = TtlCache(0, ttl_s=60)
     disabled.put("a", 1)
     assert disabled.get("a") is None
 
 
 def test_a_value_read_before_a_clear_is_not_kept() -> None:
     """A read that raced a write (which clears the cache) may hold what the write replaced."""
-    cache: ReadCache[int] = ReadCache(2, ttl_s=60)
+    cache: TtlCache[str, int] = TtlCache(2, ttl_s=60)
     before_the_write = cache.generation
     cache.clear()
     cache.put("a", 1, before_the_write)
     assert cache.get("a") is None
     cache.put("a", 2, cache.generation)
     assert cache.get("a") == 2
+
+
+def test_ttl_cache_forgets_the_least_recently_used_first() -> None:
+    cache: TtlCache[SchemaKey, int] = TtlCache(size=2, ttl_s=100, clock=Clock())
+    a, b, c = (SchemaKey.parse_uri(f"iglu:v/{n}/jsonschema/1-0-0") for n in "abc")
+    cache.put(a, 1)
+    cache.put(b, 2)
+    assert cache.get(a) == 1
+    cache.put(c, 3)
+    assert (cache.get(a), cache.get(b), cache.get(c)) == (1, None, 3)
