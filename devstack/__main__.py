@@ -16,6 +16,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from devstack import elasticsearch, furrow, kafka, postgres, s3
+from devstack.launcher import answers
 from devstack.process import StackError
 
 INFRASTRUCTURE: dict[str, ModuleType] = {"kafka": kafka, "elasticsearch": elasticsearch}
@@ -51,7 +52,7 @@ def print_table() -> None:
         ("elasticsearch", elasticsearch.address(), "up" if elasticsearch.is_ready() else "down"),
     ]
     for endpoint in furrow.endpoints():
-        state = "up" if furrow.answers(endpoint.health_url) else "down"
+        state = "up" if answers(endpoint.health_url) else "down"
         rows.append((endpoint.component, endpoint.listens, state))
     width = max(len(row[0]) for row in rows)
     listens_width = max(len(row[1]) for row in rows)

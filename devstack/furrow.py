@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
+from devstack.launcher import answers
 from devstack.process import (
     REPO_ROOT,
     StackError,
@@ -25,14 +24,6 @@ __all__ = ["Endpoint", "endpoints"]
 
 NAME = "furrow"
 SUPER_KEY_VARIABLE = "FURROW_REGISTRY_SUPER_KEY"
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def super_key() -> tuple[str, bool]:
