@@ -6,19 +6,15 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from devstack.process import REPO_ROOT, tail
+from devstack.launcher import ChildProcess, clean_environment, furrow_argv
+from devstack.process import REPO_ROOT
 
 JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 JAVA_PROJECTS = REPO_ROOT / "tests" / "java"
@@ -60,41 +56,8 @@ class Names:
         return f"test-{self.tag}-sink-{kind}-{run}"
 
 
-@dataclass
-class Service:
-    process: subprocess.Popen[bytes]
-    health_url: str
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return tail(self.log.read_text(errors="replace"), 40)
-
-    def is_healthy(self) -> bool:
-        try:
-            return httpx.get(self.health_url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def memory_bytes(self, *, peak: bool = False) -> int:
-        """Resident memory now, or at its highest so far."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        kilobytes = int(status.split("VmHWM:" if peak else "VmRSS:")[1].split()[0])
-        return kilobytes * 1024
-
-    def stop(self, timeout_s: float = 60.0) -> int:
-        """SIGTERM, and the exit code once the service has drained."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"did not stop on SIGTERM:\n{self.output()}") from None
+# What start_service hands back: the tests' name for a child process of devstack's launcher.
+Service = ChildProcess
 
 
 def start_service(
@@ -108,23 +71,15 @@ def start_service(
 ) -> Service:
     """`furrow <args>` (or `python -m <module> <args>`) with `env` over a clean FURROW_*
     environment, once its health answers."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            env={**clean, **env},
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    service = Service(process, f"http://127.0.0.1:{health_port}/health", log)
-    deadline = time.monotonic() + timeout_s
-    while not service.is_healthy():
-        if process.poll() is not None or time.monotonic() > deadline:
-            service.stop()
-            raise AssertionError(f"furrow {' '.join(args)} did not come up:\n{service.output()}")
-        time.sleep(0.2)
+    service = ChildProcess(
+        f"furrow {' '.join(args)}",
+        furrow_argv(*args, module=module),
+        clean_environment(env),
+        f"http://127.0.0.1:{health_port}/health",
+        log,
+        start_timeout_s=timeout_s,
+    )
+    service.start()
     return service
 
 

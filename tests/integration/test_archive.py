@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -20,6 +17,7 @@ import orjson
 import pytest
 
 from devstack import s3
+from devstack.launcher import clean_environment, furrow_argv
 from devstack.process import REPO_ROOT
 from devstack.s3 import S3Server
 from libs.formats import badrows
@@ -139,7 +137,7 @@ def start_archive(
 
     yield start
     for service in started:
-        if service.process.poll() is None:
+        if service.is_running():
             assert service.stop() == 0, service.output()
 
 
@@ -202,8 +200,7 @@ async def test_a_kill_mid_stream_leaves_every_record_exactly_once_across_the_fil
     while len(archive.files()) < 5:
         assert time.monotonic() < deadline, first.output()
         await asyncio.sleep(0.05)
-    os.kill(first.pid, signal.SIGKILL)
-    first.process.wait()
+    first.kill()
     published_at_kill = len(archive.files())
 
     second = start_archive(**settings)
@@ -216,10 +213,9 @@ async def test_a_kill_mid_stream_leaves_every_record_exactly_once_across_the_fil
 
 
 def run_archive(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", "archive"],
-        env={**clean, **environment},
+        furrow_argv("archive"),
+        env=clean_environment(environment),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -17,7 +15,8 @@ import pytest
 
 from devstack import kafka
 from devstack.environment import environment
-from devstack.process import free_ports, unused_port, wait_until
+from devstack.launcher import ChildProcess, furrow_argv
+from devstack.process import free_ports, unused_port
 from libs.formats.collector_payload import decode
 from tests.integration.raw import TopicTail, tracker_events
 
@@ -55,7 +54,9 @@ def drill_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillKafka
 
 
 @pytest.fixture(scope="module")
-def drill_collector(drill_kafka: DrillKafka) -> Iterator[str]:
+def drill_collector(
+    drill_kafka: DrillKafka, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     port = unused_port()
     collector = f"http://127.0.0.1:{port}"
     environment = {
@@ -64,20 +65,16 @@ def drill_collector(drill_kafka: DrillKafka) -> Iterator[str]:
         "FURROW_KAFKA_BOOTSTRAP_SERVERS": drill_kafka.bootstrap,
         "FURROW_COLLECTOR_WRITE_TIMEOUT_S": "2",
     }
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "collector"], env=environment)
-    try:
-        wait_until(lambda: _answers(f"{collector}/health"), what="drill collector", timeout=30)
+    log = tmp_path_factory.mktemp("collector-drill") / "collector.log"
+    with ChildProcess(
+        "drill collector",
+        furrow_argv("collector"),
+        environment,
+        f"{collector}/health",
+        log,
+        start_timeout_s=30,
+    ):
         yield collector
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def send(client: httpx.AsyncClient, count: int) -> dict[str, int]:

@@ -70,7 +70,7 @@ async def test_a_record_that_meets_a_bug_goes_to_bad_the_enricher_goes_on_and_re
                 # Nothing more comes: each record had its one output.
                 assert await good_tail.fetch(wait_s=2) == []
                 assert await bad_tail.fetch(wait_s=0.1) == []
-                assert enricher.process.poll() is None, enricher.output()
+                assert enricher.is_running(), enricher.output()
                 assert enricher.is_healthy()
                 enricher.stop()
 

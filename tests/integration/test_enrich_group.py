@@ -4,21 +4,18 @@ SIGTERM mid-stream, the other takes over, and every event sent is on `good`."""
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from devstack.process import wait_until
+from devstack.launcher import ChildProcess, furrow_argv
 from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import to_json
@@ -29,7 +26,6 @@ from tests.integration.processes import health_port
 from tests.integration.raw import TopicTail
 from tests.integration.test_stack import group_state
 
-REPO = Path(__file__).resolve().parents[2]
 EVENTS = 3000
 
 
@@ -47,14 +43,13 @@ def group() -> str:
 
 @pytest.fixture
 def enrichers(
-    kafka_bootstrap: str, topics: dict[str, str], group: str
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    health_ports = (health_port(), health_port())
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "enrich"],
-            cwd=REPO,
-            env={
+    kafka_bootstrap: str, topics: dict[str, str], group: str, tmp_path: Path
+) -> Iterator[list[ChildProcess]]:
+    children = [
+        ChildProcess(
+            f"enricher on {port}",
+            furrow_argv("enrich"),
+            {
                 **os.environ,
                 "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
                 "FURROW_TOPICS_RAW": topics["raw"],
@@ -63,24 +58,15 @@ def enrichers(
                 "FURROW_ENRICH_GROUP_ID": group,
                 "FURROW_ENRICH_HEALTH_PORT": str(port),
             },
+            f"http://127.0.0.1:{port}/health",
+            tmp_path / f"enrich-{port}.log",
         )
-        for port in health_ports
+        for port in (health_port(), health_port())
     ]
-    try:
-        for port in health_ports:
-            wait_until(functools.partial(_healthy, port), what=f"enricher on {port}", timeout=60)
-        yield processes
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with contextlib.ExitStack() as started:
+        for child in children:
+            started.enter_context(child)
+        yield children
 
 
 def raw_page_view(event_id: str) -> bytes:
@@ -104,7 +90,7 @@ async def test_a_group_shares_the_work_and_survives_a_member_stopping(
     kafka_bootstrap: str,
     topics: dict[str, str],
     group: str,
-    enrichers: list[subprocess.Popen[bytes]],
+    enrichers: list[ChildProcess],
 ) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()

@@ -108,7 +108,7 @@ async def test_elasticsearch_stopped_and_restarted_mid_stream_loses_nothing(
                         await asyncio.sleep(0.5)
             assert not restarting.done(), "the node came back before the sink noticed"
             assert not sink.is_healthy()
-            assert sink.process.poll() is None
+            assert sink.is_running()
             await restarting
         assert (
             await wait_for_count(client, alias, BEFORE + DURING, timeout_s=120) == BEFORE + DURING
