@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from devstack.launcher import clean_environment, furrow_argv
 from devstack.process import REPO_ROOT
 from drills import servers
 from drills.load import Load
 from drills.pipeline import Pipeline, Recovery
-from drills.processes import furrow_environment
 from drills.traffic import LATE
 
 
@@ -178,10 +177,10 @@ async def _registry_down(scene: Scene) -> Fault:
     replay = await asyncio.to_thread(
         subprocess.run,
         [
-            *(sys.executable, "-m", "services.cli", "replay"),
+            *furrow_argv("replay"),
             *("--type", "schema_violations", "--schema", schema, "--no-progress"),
         ],
-        env=furrow_environment(pipeline.replay_settings()),
+        env=clean_environment(pipeline.replay_settings()),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

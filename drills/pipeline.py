@@ -20,9 +20,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
+from devstack.launcher import ChildProcess, answers, clean_environment, furrow_argv
 from devstack.process import free_ports
 from drills.accounting import BadRowEvent, events_of_bad_row
-from drills.processes import Component, answers
 from drills.receiver import Receiver
 from drills.servers import Servers
 from drills.traffic import drill_schemas
@@ -37,6 +37,8 @@ SUPER_KEY = "drill-super-key"
 PARTITIONS = 2
 MAX_POLL_INTERVAL_MS = 60_000
 EVENT_ID_COLUMN = [name for name, _ in FIELDS].index("event_id")
+# A component's start: the registry migrates its database, a sink installs its templates.
+START_TIMEOUT_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,7 @@ class Pipeline:
         collector; the component names restarted."""
         components = sorted({name.split("/")[0] for name in names})
         for name in components:
-            self.components[name].stop()
-            self.components[name].start()
+            self.components[name].restart()
         return components
 
     async def wait_healthy(self, timeout_s: float) -> Recovery:
@@ -349,8 +350,17 @@ class Pipeline:
 
     def _component(
         self, name: str, args: list[str], settings: dict[str, str], health_url: str
-    ) -> Component:
-        return Component(name, args, settings, health_url, self.work_dir / f"{name}.log")
+    ) -> ChildProcess:
+        """`furrow <args>` with `settings` as its only FURROW_* variables: what a drill kills,
+        stops and starts again."""
+        return ChildProcess(
+            name,
+            furrow_argv(*args),
+            clean_environment(settings),
+            health_url,
+            self.work_dir / f"{name}.log",
+            start_timeout_s=START_TIMEOUT_S,
+        )
 
     def _kafka(self) -> dict[str, str]:
         return {
@@ -365,7 +375,7 @@ class Pipeline:
             "FURROW_TOPICS_BAD": self.topics["bad"],
         }
 
-    def _registry(self) -> Component:
+    def _registry(self) -> ChildProcess:
         settings = {
             "FURROW_REGISTRY_PORT": str(self.ports.registry),
             "FURROW_REGISTRY_DATABASE_URL": f"sqlite:///{self.registry_database}",
@@ -375,11 +385,11 @@ class Pipeline:
             "registry", ["registry"], settings, f"{self.registry_url}/api/meta/health"
         )
 
-    def _collector(self) -> Component:
+    def _collector(self) -> ChildProcess:
         settings = {**self._kafka(), "FURROW_COLLECTOR_PORT": str(self.ports.collector)}
         return self._component("collector", ["collector"], settings, f"{self.collector_url}/health")
 
-    def _enricher(self) -> Component:
+    def _enricher(self) -> ChildProcess:
         settings = {
             **self._kafka(),
             "FURROW_ENRICH_GROUP_ID": self.groups["enrich"],
@@ -388,7 +398,7 @@ class Pipeline:
         }
         return self._component("enrich", ["enrich"], settings, _health(self.ports.enrich_health))
 
-    def _sink(self, kind: str, health_port: int) -> Component:
+    def _sink(self, kind: str, health_port: int) -> ChildProcess:
         prefix = f"FURROW_SINK_{kind.upper()}"
         settings = {
             **self._kafka(),
@@ -401,7 +411,7 @@ class Pipeline:
         }
         return self._component(f"sink_{kind}", ["sink", kind], settings, _health(health_port))
 
-    def _archive(self, directory: Path) -> Component:
+    def _archive(self, directory: Path) -> ChildProcess:
         settings = {
             **self._kafka(),
             "FURROW_ARCHIVE_KINDS": "good",
@@ -413,7 +423,7 @@ class Pipeline:
         }
         return self._component("archive", ["archive"], settings, _health(self.ports.archive_health))
 
-    def _forwarder(self, receiver: Receiver) -> Component:
+    def _forwarder(self, receiver: Receiver) -> ChildProcess:
         # A destination is a table in the config file: it has no environment variables.
         config = self.work_dir / "forward.toml"
         config.write_text(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack.launcher import LaunchError
 from drills.accounting import (
     ArchiveTally,
     ForwardTally,
@@ -21,7 +22,6 @@ from drills.accounting import (
 from drills.catalog import Drill, Fault, Scene, Timings
 from drills.load import Load
 from drills.pipeline import Pipeline, Ports
-from drills.processes import ComponentError
 from drills.servers import Servers
 
 logger = logging.getLogger("drills")
@@ -107,7 +107,7 @@ async def run_drill(
                 unavailable_answers=pipeline.receiver.unavailable_answers,
             )
             result.notes.append(f"forward: {result.forward}")
-    except (ComponentError, TimeoutError, OSError, httpx.HTTPError) as error:
+    except (LaunchError, TimeoutError, OSError, httpx.HTTPError) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:
         await asyncio.to_thread(_stop_quietly, pipeline, result)
@@ -136,5 +136,5 @@ def _record(result: DrillResult, fault: Fault) -> None:
 def _stop_quietly(pipeline: Pipeline, result: DrillResult) -> None:
     try:
         pipeline.stop()
-    except ComponentError as error:
+    except LaunchError as error:
         result.notes.append(str(error))
