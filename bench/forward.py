@@ -5,7 +5,7 @@ own: what `furrow forward` does per destination with its default settings, every
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import os
 import sys
 import time
 import uuid
@@ -18,7 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bench.timed import Timed
-from devstack.process import REPO_ROOT, unused_port
+from devstack.launcher import ChildProcess
+from devstack.process import run_dir, unused_port
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.kafka_security import admin_client
@@ -51,23 +52,23 @@ receiver = _receiver_app()
 def forwarder_rate(settings: KafkaSettings, lines: list[bytes]) -> float:
     """Events/s of one destination forwarding `lines` from a fresh topic to a receiver process."""
     port = unused_port()
-    receiving = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    with ChildProcess(
+        "the forwarder's receiver",
         [
             sys.executable,
             "-m",
             "uvicorn",
             "bench.forward:receiver",
-            "--port",
-            str(port),
+            f"--port={port}",
             "--no-access-log",
         ],
-        cwd=REPO_ROOT,
-    )
-    try:
-        return asyncio.run(_forward(settings, lines, f"http://127.0.0.1:{port}"))
-    finally:
-        receiving.terminate()
-        receiving.wait(10)
+        dict(os.environ),
+        f"{url}/count",
+        run_dir() / "bench-forward-receiver.log",
+        stop_grace_s=10,
+    ):
+        return asyncio.run(_forward(settings, lines, url))
 
 
 async def _forward(settings: KafkaSettings, lines: list[bytes], receiver_url: str) -> float:
@@ -80,7 +81,6 @@ async def _forward(settings: KafkaSettings, lines: list[bytes], receiver_url: st
     await writer.start()
     try:
         await writer.write([Message(good, line) for line in lines])
-        await _answering(f"{receiver_url}/count")
         destination = DestinationSettings(name="bench", target="http", url=f"{receiver_url}/events")
         target = target_for(destination, None, settings)
         forwarder = destination_forwarder(destination, target, bad_sink=writer, bad_topic=bad)
@@ -102,13 +102,3 @@ async def _forward(settings: KafkaSettings, lines: list[bytes], receiver_url: st
         await writer.stop()
         await admin.delete_topics([good, bad])
         await admin.close()
-
-
-async def _answering(url: str) -> None:
-    async with httpx.AsyncClient() as client, asyncio.timeout(30):
-        while True:
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
+import re
 import sys
 import time
 import uuid
@@ -12,12 +12,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.pipeline_sampler import cpu_seconds
 from devstack import kafka
-from devstack.process import wait_until
+from devstack.launcher import ChildProcess
+from devstack.process import run_dir
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink
 from libs.pipes import Message
@@ -25,30 +25,23 @@ from libs.pipes import Message
 BIN = Path(sys.executable).parent
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @contextmanager
 def serving(
     command: Sequence[str], health_url: str, environment: Mapping[str, str] | None = None
 ) -> Iterator[int]:
-    """Run `command` until the block ends, once `health_url` answers 200; yields its pid."""
-    process = subprocess.Popen(
+    """Run `command` until the block ends, once `health_url` answers 200; yields its pid. Its
+    output goes to `.run/bench-<command>.log`."""
+    name = " ".join([Path(command[0]).name, *command[1:2]])
+    log = run_dir() / ("bench-" + re.sub(r"[^\w.]+", "-", name) + ".log")
+    with ChildProcess(
+        name,
         list(command),
-        env={**os.environ, **(environment or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: _answers(health_url), what=" ".join(command), timeout=60)
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        {**os.environ, **(environment or {})},
+        health_url,
+        log,
+        stop_grace_s=30,
+    ) as child:
+        yield child.pid
 
 
 @contextmanager

@@ -13,17 +13,12 @@ which says whether it or Elasticsearch is the limit.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -35,7 +30,8 @@ from bench.forward import forwarder_rate
 from bench.report import Measurement
 from bench.timed import Timed
 from devstack import elasticsearch, kafka
-from devstack.process import REPO_ROOT, free_ports, run_dir, wait_until
+from devstack.launcher import ChildProcess, clean_environment, furrow_argv
+from devstack.process import free_ports, run_dir
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.kafka_security import admin_client
@@ -269,23 +265,24 @@ def _listener_into_kafka() -> tuple[float, float]:
     topic = f"bench-{uuid.uuid4().hex[:8]}-logs"
     asyncio.run(_topics(create=[topic]))
     port, health_port = free_ports(2)
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("FURROW_")}
-    environment.update(
-        FURROW_KAFKA_BOOTSTRAP_SERVERS=kafka.address(),
-        FURROW_TOPICS_LOGS=topic,
-        FURROW_LOGS_PORT=str(port),
-        FURROW_LOGS_HEALTH_PORT=str(health_port),
+    environment = clean_environment(
+        {
+            "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka.address(),
+            "FURROW_TOPICS_LOGS": topic,
+            "FURROW_LOGS_PORT": str(port),
+            "FURROW_LOGS_HEALTH_PORT": str(health_port),
+        }
     )
-    with (run_dir() / "bench-listener.log").open("ab") as output:
-        listener = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "logs"],
-            env=environment,
-            cwd=REPO_ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    listener = ChildProcess(
+        "the log listener",
+        furrow_argv("logs"),
+        environment,
+        f"http://127.0.0.1:{health_port}/health",
+        run_dir() / "bench-listener.log",
+        start_timeout_s=30,
+    )
     try:
-        wait_until(lambda: _listening(health_port), what="the log listener", timeout=30)
+        listener.start()
         payload = b"".join(_log_line(number) for number in range(LOG_LINES_PER_CONNECTION))
         total = LOG_CONNECTIONS * LOG_LINES_PER_CONNECTION
         senders = [
@@ -299,11 +296,9 @@ def _listener_into_kafka() -> tuple[float, float]:
         elapsed = time.perf_counter() - started
         for sender in senders:
             sender.join()
-        status = Path(f"/proc/{listener.pid}/status").read_text()
-        return total / elapsed, int(status.split("VmHWM:")[1].split()[0]) / 1024
+        return total / elapsed, listener.memory_bytes(peak=True) / 2**20
     finally:
-        listener.send_signal(signal.SIGTERM)
-        listener.wait(60)
+        listener.stop()
         asyncio.run(_topics(delete=[topic]))
 
 
@@ -317,11 +312,6 @@ async def _topics(*, create: Sequence[str] = (), delete: Sequence[str] = ()) -> 
             await admin.delete_topics(list(delete))
     finally:
         await admin.close()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _send(port: int, payload: bytes) -> None:
