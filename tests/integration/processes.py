@@ -3,41 +3,30 @@ consumer groups and ports of its own, so that nothing of the shared stack is tou
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
-import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.launcher import ChildProcess, clean_environment, furrow_argv
-from devstack.process import REPO_ROOT
+from devstack.process import REPO_ROOT, unused_port
 
 JAVA_HOME = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 JAVA_PROJECTS = REPO_ROOT / "tests" / "java"
 
-# Health ports 19100-19199 and listener ports 19600-19699 are the tests'.
-_HEALTH_PORTS = itertools.cycle(range(19100, 19200))
-_LISTENER_PORTS = itertools.cycle(range(19600, 19700))
-
-
-def free_port(ports: Iterator[int]) -> int:
-    for port in ports:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise AssertionError("unreachable: the port cycles never end")
-
 
 def health_port() -> int:
-    return free_port(_HEALTH_PORTS)
+    """A port for a service's health and metrics, handed out by the system: a fixed range would
+    be taken in the same order by another session's tests, whose service could then answer our
+    health check."""
+    return unused_port()
 
 
 def listener_port() -> int:
-    return free_port(_LISTENER_PORTS)
+    """A port for a service's listener (the log listener's TCP port), handed out by the system."""
+    return unused_port()
 
 
 @dataclass

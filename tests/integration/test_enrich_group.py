@@ -16,13 +16,13 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.launcher import ChildProcess, furrow_argv
+from devstack.process import free_ports
 from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import to_json
 from libs.kafka import KafkaSink
 from libs.pipes import Message
 from tests.integration.kafka import created_topics
-from tests.integration.processes import health_port
 from tests.integration.raw import TopicTail
 from tests.integration.test_stack import group_state
 
@@ -61,7 +61,7 @@ def enrichers(
             f"http://127.0.0.1:{port}/health",
             tmp_path / f"enrich-{port}.log",
         )
-        for port in (health_port(), health_port())
+        for port in free_ports(2)
     ]
     with contextlib.ExitStack() as started:
         for child in children:
