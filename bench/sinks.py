@@ -32,12 +32,13 @@ from bench.timed import Timed
 from devstack import elasticsearch, kafka
 from devstack.launcher import ChildProcess, clean_environment, furrow_argv
 from devstack.process import free_ports, run_dir
+from libs.batching import BatchPolicy
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
 from libs.kafka_security import admin_client
 from libs.memory import freeze_long_lived_objects
 from libs.pipes import Message, Record
-from services.sinks.bulks import BulkItem, BulkLimits, bulk_item
+from services.sinks.bulks import BulkItem, bulk_item
 from services.sinks.config import SinkConfig
 from services.sinks.documents import Document, good_document
 from services.sinks.elastic import BulkIndexer, Rejection, elastic_client, install_template
@@ -214,8 +215,10 @@ class GoodSinkBench:
                 settings=self.config.elasticsearch,
             )
         config = self.config
-        limits = BulkLimits(
-            config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s
+        limits = BatchPolicy(
+            max_bytes=config.bulk_max_bytes,
+            max_age_s=config.flush_interval_s,
+            max_count=config.bulk_max_documents,
         )
         loader = Loader(
             "good",

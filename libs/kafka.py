@@ -21,6 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from confluent_kafka import KafkaError as LibrdkafkaError
 from confluent_kafka import Message as KafkaMessage
 
+from libs.batching import BatchPolicy
 from libs.config import ConfigError, KafkaSettings
 from libs.kafka_security import (
     KafkaSetupError,
@@ -60,8 +61,9 @@ class KafkaSink:
     """Writes with acks=all and idempotence, so an acknowledged write survives a broker restart
     and a retried one is not duplicated.
 
-    A flush first lingers `linger_s` (or until WRITES_THAT_END_A_LINGER are waiting), and the
-    writes that arrive meanwhile travel with it; up to
+    A flush first lingers `linger_s` (or until WRITES_THAT_END_A_LINGER are waiting, or a
+    request's worth of bytes: its BatchPolicy), and the writes that arrive meanwhile travel
+    with it; up to
     FLUSHES_IN_FLIGHT flushes wait for Kafka at a time, and writes that find them all busy travel
     together in the next one: one batch per partition and one timeout for all, which costs far
     less per message than a send per message, and makes batches grow with the load. Unkeyed
@@ -78,10 +80,15 @@ class KafkaSink:
         self._write_timeout_s = write_timeout_s
         # Worth it only for a sink written from many tasks at once (the collector's requests):
         # a writer that awaits each write before the next would only be slowed.
-        self._linger_s = linger_s
+        self._flushes = BatchPolicy(
+            max_bytes=settings.max_request_size,
+            max_age_s=linger_s,
+            max_count=WRITES_THAT_END_A_LINGER,
+        )
         self._producer: AIOKafkaProducer | None = None
         self._healthy = False
         self._pending: list[tuple[Sequence[Message], asyncio.Future[None]]] = []
+        self._pending_bytes = 0
         self._flushers: set[asyncio.Task[None]] = set()
         # Set while a flush lingers (new writes join it instead of starting another); done
         # when the linger is over.
@@ -154,18 +161,22 @@ class KafkaSink:
             return
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((messages, written))
+        self._pending_bytes += sum(len(message.value) for message in messages)
         if self._linger is not None:
-            if len(self._pending) >= WRITES_THAT_END_A_LINGER and not self._linger.done():
+            if self._pending_is_full() and not self._linger.done():
                 self._linger.set_result(None)
         elif len(self._flushers) < FLUSHES_IN_FLIGHT:
             self._flushers.add(asyncio.create_task(self._flush_while_pending()))
         await written
 
+    def _pending_is_full(self) -> bool:
+        return self._flushes.is_full(self._pending_bytes, len(self._pending))
+
     async def _flush_while_pending(self) -> None:
         try:
             while self._pending and self._linger is None:
                 await self._wait_for_linger()
-                group, self._pending = self._pending, []
+                group, self._pending, self._pending_bytes = self._pending, [], 0
                 await self._flush(group)
         finally:
             # Here rather than in a done callback: a write arriving before the callback ran
@@ -173,11 +184,11 @@ class KafkaSink:
             self._flushers.discard(asyncio.current_task())
 
     async def _wait_for_linger(self) -> None:
-        if len(self._pending) >= WRITES_THAT_END_A_LINGER:
+        if self._pending_is_full():
             return
         loop = asyncio.get_running_loop()
         self._linger = loop.create_future()
-        ends = loop.call_later(self._linger_s, _set_unless_done, self._linger)
+        ends = loop.call_later(self._flushes.max_age_s, _set_unless_done, self._linger)
         try:
             await self._linger
         finally:

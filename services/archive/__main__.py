@@ -8,13 +8,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from libs.batching import BatchPolicy
 from libs.config import load_config
 from libs.consumer import serve_source
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from services.archive.archiver import Archiver
 from services.archive.config import ArchiveConfig
-from services.archive.layout import RotationPolicy
 from services.archive.targets import LocalDirectory, archive_target
 from services.sinks.loader import KafkaBadRows
 
@@ -37,7 +37,7 @@ async def serve(config: ArchiveConfig) -> None:
         KafkaBadRows(bad_sink, config.topics.bad),
         prefix=config.prefix,
         good_format=config.good_format,
-        policy=RotationPolicy(config.max_bytes, config.max_age_s),
+        policy=BatchPolicy(max_bytes=config.max_bytes, max_age_s=config.max_age_s),
         max_concurrent=config.max_concurrent_publishes,
         max_backoff_s=config.max_backoff_s,
     )

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from prometheus_client import Counter, Histogram
 
 from libs.backoff import Backoff
+from libs.batching import BatchPolicy
 from libs.pipes import Record, Source
 from services.archive.config import ArchivedKind, GoodFormat
-from services.archive.layout import FileKey, RotationPolicy, file_path, hour_of
+from services.archive.layout import FileKey, file_path, hour_of
 from services.archive.lines import archive_line, extension, unexpected_error_row
 from services.archive.targets import ArchiveTarget, PendingFile, PublishError
 from services.sinks.bulks import BadRow, CommitTracker
@@ -60,7 +61,7 @@ class Archiver:
         *,
         prefix: str,
         good_format: GoodFormat,
-        policy: RotationPolicy,
+        policy: BatchPolicy,
         max_concurrent: int,
         max_backoff_s: float,
     ) -> None:

@@ -87,20 +87,6 @@ def leftovers(names: Iterable[str], key: FileKey, last_offset: int) -> list[str]
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class RotationPolicy:
-    max_bytes: int
-    max_age_s: float
-
-    def is_full(self, size_bytes: int) -> bool:
-        """A file of this many bytes (before compression) takes no more records."""
-        return size_bytes >= self.max_bytes
-
-    def is_due(self, opened_at: float, now: float) -> bool:
-        """A file opened at `opened_at` (monotonic seconds) is closed at `now`."""
-        return now - opened_at >= self.max_age_s
-
-
 def expired_hours(hours: Iterable[int], now: datetime, retention: timedelta) -> list[int]:
     """The hours whose every record is older than `retention` at `now`."""
     limit = now - retention

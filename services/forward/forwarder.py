@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
+from libs.batching import BatchPolicy
 from libs.formats import badrows
 from libs.formats.enriched import FIELD_COUNT
 from libs.pipes import Message, Record, Sink, Source, write_patiently
@@ -27,7 +28,7 @@ from services.forward.filters import EventFilter, FilteredEvent, compile_filter
 from services.forward.payloads import Shaper, Unforwardable, shaper
 from services.forward.retries import Answer, RetryPolicy, Verdict
 from services.forward.targets import Target
-from services.sinks.bulks import BadRow, Bulk, BulkItem, BulkLimits
+from services.sinks.bulks import BadRow, Bulk, BulkItem
 from services.sinks.shipments import Shipments
 
 logger = logging.getLogger(__name__)
@@ -63,8 +64,10 @@ def destination_forwarder(
         target=target,
         bad_sink=bad_sink,
         bad_topic=bad_topic,
-        limits=BulkLimits(
-            destination.batch_max_events, destination.batch_max_bytes, destination.flush_interval_s
+        limits=BatchPolicy(
+            max_bytes=destination.batch_max_bytes,
+            max_age_s=destination.flush_interval_s,
+            max_count=destination.batch_max_events,
         ),
         policy=RetryPolicy(destination.max_attempts, destination.max_backoff_s),
         max_in_flight=destination.max_in_flight,
@@ -81,7 +84,7 @@ class Forwarder:
         target: Target,
         bad_sink: Sink,
         bad_topic: str,
-        limits: BulkLimits,
+        limits: BatchPolicy,
         policy: RetryPolicy,
         max_in_flight: int,
         sleep: Sleep = asyncio.sleep,

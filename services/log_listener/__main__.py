@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from libs.batching import BatchPolicy
 from libs.config import load_config
 from libs.kafka import KafkaSink
 from libs.log import configure_logging
@@ -30,9 +31,8 @@ async def serve(config: LogListenerConfig) -> None:
     shipper = LineShipper(
         sink,
         config.topics.logs,
-        max_batch_bytes=config.batch_bytes,
+        batches=BatchPolicy(max_bytes=config.batch_bytes, max_age_s=config.linger_s),
         max_buffered_bytes=config.max_buffered_bytes,
-        linger_s=config.linger_s,
         max_in_flight=config.max_in_flight,
         max_backoff_s=config.max_backoff_s,
     )

@@ -18,6 +18,7 @@ from collections import deque
 
 from prometheus_client import Counter, Gauge
 
+from libs.batching import BatchPolicy
 from libs.pipes import Message, Sink, SinkError, write_patiently
 
 LINES = Counter("furrow_logs_lines_total", "Log lines written to the logs topic")
@@ -31,17 +32,15 @@ class LineShipper:
         sink: Sink,
         topic: str,
         *,
-        max_batch_bytes: int,
+        batches: BatchPolicy,
         max_buffered_bytes: int,
-        linger_s: float,
         max_in_flight: int,
         max_backoff_s: float,
     ) -> None:
         self._sink = sink
         self._topic = topic
-        self._max_batch_bytes = max_batch_bytes
+        self._batches = batches
         self._max_buffered_bytes = max_buffered_bytes
-        self._linger_s = linger_s
         self._max_backoff_s = max_backoff_s
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
@@ -92,9 +91,10 @@ class LineShipper:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
-                if self._queued_bytes < self._max_batch_bytes and not self._closing:
+                full = self._batches.is_full(self._queued_bytes, len(self._queue))
+                if not full and not self._closing:
                     # Let more lines arrive so that one acknowledged write carries many.
-                    await asyncio.sleep(self._linger_s)
+                    await asyncio.sleep(self._batches.max_age_s)
                 await self._slots.acquire()
                 writes.create_task(self._write(self._take()))
 
@@ -105,7 +105,9 @@ class LineShipper:
     def _take(self) -> list[bytes]:
         batch: list[bytes] = []
         size = 0
-        while self._queue and (not batch or size + len(self._queue[0]) <= self._max_batch_bytes):
+        while self._queue and (
+            not batch or self._batches.fits(size + len(self._queue[0]), len(batch) + 1)
+        ):
             entry = self._queue.popleft()
             batch.append(entry)
             size += len(entry)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
+from libs.batching import BatchPolicy
 from libs.consumer import first_problem, serve_source
 from libs.kafka import KafkaSink, KafkaSource
 from libs.log import configure_logging
 from libs.memory import freeze_long_lived_objects
-from services.sinks.bulks import BulkLimits
 from services.sinks.config import SinkConfig, SinkKind, load_sink_config, source_topic
 from services.sinks.documents import component
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
@@ -42,8 +42,10 @@ async def serve(kind: SinkKind, config: SinkConfig) -> None:
             bad_sink = KafkaSink(config.kafka)
             sinks.append(bad_sink)
             bad_rows = KafkaBadRows(bad_sink, config.topics.bad)
-        limits = BulkLimits(
-            config.bulk_max_documents, config.bulk_max_bytes, config.flush_interval_s
+        limits = BatchPolicy(
+            max_bytes=config.bulk_max_bytes,
+            max_age_s=config.flush_interval_s,
+            max_count=config.bulk_max_documents,
         )
         loader = Loader(kind, indexer, bad_rows, limits, max_concurrent=config.max_concurrent_bulks)
         freeze_long_lived_objects()

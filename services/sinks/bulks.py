@@ -13,6 +13,7 @@ from typing import Final
 
 import orjson
 
+from libs.batching import BatchPolicy
 from libs.pipes import Record
 from services.sinks.config import SinkKind
 from services.sinks.documents import (
@@ -70,13 +71,6 @@ _ACTION_STARTS_KEPT: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
-class BulkLimits:
-    max_documents: int
-    max_bytes: int
-    flush_interval_s: float
-
-
-@dataclass(frozen=True, slots=True)
 class BadRow:
     """An encoded bad row about `record`, which could not become a document or was refused."""
 
@@ -108,15 +102,14 @@ class Bulk:
     def is_empty(self) -> bool:
         return self.started is None
 
-    def is_full(self, limits: BulkLimits) -> bool:
-        count = len(self.items) + len(self.bad_rows)
-        return count >= limits.max_documents or self.size_bytes >= limits.max_bytes
+    def is_full(self, limits: BatchPolicy) -> bool:
+        return limits.is_full(self.size_bytes, len(self.items) + len(self.bad_rows))
 
-    def due_in(self, limits: BulkLimits, now: float) -> float | None:
+    def due_in(self, limits: BatchPolicy, now: float) -> float | None:
         """Seconds until the bulk is old enough to be sent (<= 0: now); None while empty."""
         if self.started is None:
             return None
-        return self.started + limits.flush_interval_s - now
+        return limits.due_in(self.started, now)
 
     def _touch(self, now: float) -> None:
         if self.started is None:
@@ -132,7 +125,7 @@ def add_records(
     *,
     kind: SinkKind,
     alias: str,
-    limits: BulkLimits,
+    limits: BatchPolicy,
     now: float,
 ) -> int:
     """Add the outcomes of `records[start:stop]` of a topic read by sinks of `kind` to `bulk` (a

@@ -14,16 +14,10 @@ from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
+from libs.batching import BatchPolicy
 from libs.formats.enriched import collector_time
 from libs.pipes import Message, Record, Sink, SinkError, Source
-from services.sinks.bulks import (
-    BadRow,
-    Bulk,
-    BulkItem,
-    BulkLimits,
-    add_records,
-    bulk_item,
-)
+from services.sinks.bulks import BadRow, Bulk, BulkItem, add_records, bulk_item
 from services.sinks.config import SinkKind
 from services.sinks.documents import Document, bad_document, rejected_row
 from services.sinks.elastic import Rejection
@@ -113,7 +107,7 @@ class Loader:
         kind: SinkKind,
         indexer: Indexer,
         bad_rows: BadRowOutlet,
-        limits: BulkLimits,
+        limits: BatchPolicy,
         *,
         max_concurrent: int,
     ) -> None:

@@ -4,7 +4,7 @@ stored.
 
 While up to `max_concurrent` bulks are in flight the next one fills; when all are busy (the
 destination slow or down), filling stops until one completes, so memory stays bounded and nothing
-is committed that is not stored. A bulk is sent when it is full or `flush_interval_s` old.
+is committed that is not stored. A bulk is sent when it is full or old enough (its BatchPolicy).
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from libs.batching import BatchPolicy
 from libs.pipes import Record, Source
-from services.sinks.bulks import Bulk, BulkLimits, CommitTracker
+from services.sinks.bulks import Bulk, CommitTracker
 
 
 class Shipments:
     def __init__(
         self,
         source: Source,
-        limits: BulkLimits,
+        limits: BatchPolicy,
         store: Callable[[Bulk], Awaitable[None]],
         *,
         max_concurrent: int,
@@ -80,7 +81,7 @@ class Shipments:
             due_in = self.bulk.due_in(self.limits, time.monotonic())
             if due_in is None:
                 # Nothing waiting: look again soon, so a bulk is at most a quarter late.
-                await asyncio.sleep(self.limits.flush_interval_s / 4)
+                await asyncio.sleep(self.limits.max_age_s / 4)
             elif due_in > 0:
                 await asyncio.sleep(due_in)
             else:

@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from libs.batching import BatchPolicy
 from services.archive.layout import (
     FileKey,
-    RotationPolicy,
     expired_hours,
     file_path,
     first_offset_in,
@@ -102,12 +102,12 @@ def test_leftovers_are_files_of_the_partition_starting_inside_the_new_file(
     ("size_bytes", "full"), [(0, False), (1023, False), (1024, True), (5000, True)]
 )
 def test_a_file_is_full_at_max_bytes_before_compression(size_bytes: int, full: bool) -> None:
-    assert RotationPolicy(max_bytes=1024, max_age_s=60).is_full(size_bytes) is full
+    assert BatchPolicy(max_bytes=1024, max_age_s=60).is_full(size_bytes) is full
 
 
 @pytest.mark.parametrize(("now", "due"), [(100.0, False), (159.9, False), (160.0, True)])
 def test_a_file_is_due_at_max_age(now: float, due: bool) -> None:
-    assert RotationPolicy(max_bytes=1024, max_age_s=60).is_due(opened_at=100.0, now=now) is due
+    assert BatchPolicy(max_bytes=1024, max_age_s=60).is_due(started=100.0, now=now) is due
 
 
 NOW = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)

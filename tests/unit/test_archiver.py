@@ -12,11 +12,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from libs.batching import BatchPolicy
 from libs.formats import badrows, enriched
 from libs.pipes import MemoryPipe, Record
 from services.archive.archiver import Archiver
 from services.archive.config import ArchivedKind, GoodFormat
-from services.archive.layout import RotationPolicy
 from services.archive.lines import archive_line, extension
 from services.archive.targets import LocalDirectory
 from services.sinks.bulks import BadRow
@@ -52,7 +52,7 @@ def archiver(
         bad_rows,
         prefix="",
         good_format=good_format,
-        policy=RotationPolicy(max_bytes, max_age_s),
+        policy=BatchPolicy(max_bytes=max_bytes, max_age_s=max_age_s),
         max_concurrent=2,
         max_backoff_s=1.0,
     )

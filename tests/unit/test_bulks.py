@@ -1,19 +1,12 @@
 import orjson
 import pytest
 
+from libs.batching import BatchPolicy
 from libs.pipes import Record
-from services.sinks.bulks import (
-    BadRow,
-    Bulk,
-    BulkItem,
-    BulkLimits,
-    CommitTracker,
-    add_records,
-    bulk_item,
-)
+from services.sinks.bulks import BadRow, Bulk, BulkItem, CommitTracker, add_records, bulk_item
 from services.sinks.documents import Document
 
-LIMITS = BulkLimits(max_documents=3, max_bytes=100, flush_interval_s=1.0)
+LIMITS = BatchPolicy(max_bytes=100, max_age_s=1.0, max_count=3)
 
 
 def record(offset: int, partition: int = 0) -> Record:
@@ -141,7 +134,7 @@ def test_records_are_added_until_the_bulk_is_full() -> None:
     records = [log_record(0, b'{"message":"a"}'), log_record(1, b"not json")]
     records += [log_record(offset, b'{"message":"b"}') for offset in range(2, 6)]
     bulk, tracker = Bulk(ticket=1), CommitTracker()
-    limits = BulkLimits(max_documents=3, max_bytes=10**6, flush_interval_s=1.0)
+    limits = BatchPolicy(max_bytes=10**6, max_age_s=1.0, max_count=3)
     next_record = add_records(
         bulk, tracker, records, 0, len(records), kind="logs", alias="logs", limits=limits, now=5.0
     )
@@ -156,7 +149,7 @@ def test_records_are_added_until_the_bulk_is_full() -> None:
 def test_records_are_added_up_to_the_stop() -> None:
     records = [log_record(offset, b'{"message":"a"}') for offset in range(5)]
     bulk, tracker = Bulk(ticket=1), CommitTracker()
-    limits = BulkLimits(max_documents=10, max_bytes=10**6, flush_interval_s=1.0)
+    limits = BatchPolicy(max_bytes=10**6, max_age_s=1.0, max_count=10)
     assert (
         add_records(bulk, tracker, records, 1, 3, kind="logs", alias="logs", limits=limits, now=0.0)
         == 3

@@ -11,6 +11,7 @@ import jsonschema
 import orjson
 import pytest
 
+from libs.batching import BatchPolicy
 from libs.formats import badrows
 from libs.pipes import MemoryPipe, Record
 from services.forward.config import FilterSettings
@@ -18,7 +19,6 @@ from services.forward.filters import compile_filter
 from services.forward.forwarder import Forwarder
 from services.forward.payloads import event_json
 from services.forward.retries import DELIVERED, Answer, RetryPolicy, Verdict
-from services.sinks.bulks import BulkLimits
 from tests.enriched_events import enriched_lines
 
 SCHEMA = Path(badrows.BUILTIN_SCHEMAS, badrows.VENDOR, "event_forwarding_error/jsonschema/1-0-0")
@@ -80,7 +80,7 @@ async def forward(
         target=target,
         bad_sink=bad,
         bad_topic="bad",
-        limits=BulkLimits(max_events, 1 << 20, 0.05),
+        limits=BatchPolicy(max_bytes=1 << 20, max_age_s=0.05, max_count=max_events),
         policy=RetryPolicy(max_attempts, 30.0),
         max_in_flight=2,
         sleep=sleep,
@@ -233,7 +233,7 @@ async def test_nothing_is_committed_past_a_batch_still_being_retried() -> None:
         target=StuckOnce(),
         bad_sink=bad,
         bad_topic="bad",
-        limits=BulkLimits(5, 1 << 20, 0.05),
+        limits=BatchPolicy(max_bytes=1 << 20, max_age_s=0.05, max_count=5),
         policy=RetryPolicy(5, 30.0),
         max_in_flight=2,
     )

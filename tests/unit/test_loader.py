@@ -12,14 +12,15 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
+from libs.batching import BatchPolicy
 from libs.formats import badrows
 from libs.formats.enriched import timestamp, to_tsv
 from libs.pipes import MemoryPipe, Record, SinkError
-from services.sinks.bulks import BulkItem, BulkLimits
+from services.sinks.bulks import BulkItem
 from services.sinks.elastic import Rejection
 from services.sinks.loader import IndexedBadRows, KafkaBadRows, Loader
 
-LIMITS = BulkLimits(max_documents=2, max_bytes=1_000_000, flush_interval_s=0.05)
+LIMITS = BatchPolicy(max_bytes=1_000_000, max_age_s=0.05, max_count=2)
 
 
 class FakeIndexer:
@@ -88,7 +89,7 @@ async def test_a_bulk_waits_no_longer_than_the_flush_interval() -> None:
     pipe, indexer = MemoryPipe(), FakeIndexer()
     loading = asyncio.create_task(loader(indexer, pipe).run(pipe))
     pipe.feed([log_record(0)])
-    await asyncio.sleep(LIMITS.flush_interval_s * 3)
+    await asyncio.sleep(LIMITS.max_age_s * 3)
     assert indexer.calls == [["logs-0-0"]]
     assert pipe.committed == {("logs", 0): 1}
     pipe.close()
@@ -190,7 +191,7 @@ async def test_the_good_sink_observes_the_age_of_a_sample_of_acknowledged_events
         )
         for offset, (id_, age_s) in enumerate(ages_s.items())
     ]
-    limits = BulkLimits(max_documents=40, max_bytes=10_000_000, flush_interval_s=0.05)
+    limits = BatchPolicy(max_bytes=10_000_000, max_age_s=0.05, max_count=40)
     good = Loader("good", indexer, KafkaBadRows(pipe, "bad"), limits, max_concurrent=1)
     await run(good, pipe, [records])
     assert len(indexer.indexed) == 39

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from libs.batching import BatchPolicy
 from libs.pipes import MemoryPipe
 from services.log_listener.config import LogListenerConfig
 from services.log_listener.framing import TRUNCATED_TAG
@@ -18,16 +19,17 @@ from services.log_listener.server import LogListener
 from services.log_listener.shipping import LineShipper
 
 
-def shipper_for(pipe: MemoryPipe, **limits: float) -> LineShipper:
-    settings = {
-        "max_batch_bytes": 10_000,
-        "max_buffered_bytes": 1_000_000,
-        "linger_s": 0.001,
-        "max_in_flight": 2,
-        "max_backoff_s": 0.05,
-        **limits,
-    }
-    return LineShipper(pipe, "logs", **settings)  # type: ignore[arg-type]
+def shipper_for(
+    pipe: MemoryPipe, *, linger_s: float = 0.001, max_buffered_bytes: int = 1_000_000
+) -> LineShipper:
+    return LineShipper(
+        pipe,
+        "logs",
+        batches=BatchPolicy(max_bytes=10_000, max_age_s=linger_s),
+        max_buffered_bytes=max_buffered_bytes,
+        max_in_flight=2,
+        max_backoff_s=0.05,
+    )
 
 
 class Running:
