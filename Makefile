@@ -11,7 +11,7 @@ CHECKED_PATHS := libs services iglu_registry devstack bench drills
 # its type annotations. A module left out runs as plain Python; one is listed only once the whole
 # suite passes with it compiled (mypyc checks annotations at run time, and may build a generator
 # expression as a list).
-NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py \
+NATIVE_MODULES := libs/formats/enriched.py libs/formats/collector_payload.py libs/batching.py \
 	libs/formats/badrows.py services/enrich/protocol.py services/enrich/core.py \
 	services/enrich/adapters.py services/enrich/rules.py services/enrich/model.py \
 	services/sinks/documents.py services/sinks/bulks.py services/collector/payload.py \
