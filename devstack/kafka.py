@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError
 
 from devstack.process import (
     StackError,
@@ -40,6 +39,7 @@ from devstack.process import (
     wait_until,
 )
 from devstack.tls import ClientCertificate, certificates, client_certificate
+from devstack.topics import admin_client, create_topics
 
 NAME = "kafka"
 VERSION = "3.9.2"
@@ -409,36 +409,19 @@ def _new_cluster_id() -> str:
 
 
 async def _broker_count() -> int:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=address(), request_timeout_ms=int(_PROBE_TIMEOUT * 1000)
-    )
-    try:
-        await admin.start()
+    async with admin_client(address(), request_timeout_ms=int(_PROBE_TIMEOUT * 1000)) as admin:
         cluster = await admin.describe_cluster()
-    finally:
-        await admin.close()
     return len(cluster["brokers"])
 
 
 async def _ensure_topics(partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=address())
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(topic, partitions, 1) for topic in TOPICS if topic not in existing]
-        if missing:
-            response = await admin.create_topics(missing)
-            for topic, code, *_ in response.topic_errors:
-                error = for_code(code)
-                if code and error is not TopicAlreadyExistsError:
-                    raise error(topic)
+    await create_topics(address(), TOPICS, partitions=partitions)
+    async with admin_client(address()) as admin:
         # Creation is acknowledged by the controller before the broker can serve the topic.
         while True:
             if _all_led(await admin.describe_topics(list(TOPICS))):
                 return
             await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
 
 
 def _all_led(topics: list[Any]) -> bool:
