@@ -11,7 +11,6 @@ import time
 import uuid
 
 import httpx
-from aiokafka.admin import NewTopic
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,9 +19,9 @@ from starlette.routing import Route
 from bench.timed import Timed
 from devstack.launcher import ChildProcess
 from devstack.process import run_dir, unused_port
+from devstack.topics import create_topics, delete_topics
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
-from libs.kafka_security import admin_client
 from libs.pipes import Message
 from services.forward.config import DestinationSettings
 from services.forward.forwarder import destination_forwarder
@@ -74,9 +73,7 @@ def forwarder_rate(settings: KafkaSettings, lines: list[bytes]) -> float:
 async def _forward(settings: KafkaSettings, lines: list[bytes], receiver_url: str) -> float:
     tag = uuid.uuid4().hex[:8]
     good, bad = f"bench-{tag}-forward-good", f"bench-{tag}-forward-bad"
-    admin = admin_client(settings)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 2, 1) for topic in (good, bad)])
+    await create_topics(settings.bootstrap_servers, [good, bad], partitions=2)
     writer = KafkaSink(settings)
     await writer.start()
     try:
@@ -100,5 +97,4 @@ async def _forward(settings: KafkaSettings, lines: list[bytes], receiver_url: st
         return rate
     finally:
         await writer.stop()
-        await admin.delete_topics([good, bad])
-        await admin.close()
+        await delete_topics(settings.bootstrap_servers, [good, bad])

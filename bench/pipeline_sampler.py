@@ -23,6 +23,7 @@ from bench.pipeline_probes import (
     metric_total,
     resident_bytes,
 )
+from devstack.topics import admin_client
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -69,22 +70,20 @@ class Sampler:
 
     async def run(self, started_at: float, stop: asyncio.Event) -> None:
         """Sample every second (of the event loop's clock, from `started_at`) until `stop`."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
-        await admin.start()
-        await offsets.start()
-        loop = asyncio.get_running_loop()
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-                while not stop.is_set():
-                    at_s = loop.time() - started_at
-                    self.samples.append(await self._sample(at_s, admin, offsets, http))
-                    next_at = started_at + len(self.samples)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
-        finally:
-            await offsets.stop()
-            await admin.close()
+        async with admin_client(self.bootstrap_servers) as admin:
+            await offsets.start()
+            loop = asyncio.get_running_loop()
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                    while not stop.is_set():
+                        at_s = loop.time() - started_at
+                        self.samples.append(await self._sample(at_s, admin, offsets, http))
+                        next_at = started_at + len(self.samples)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
+            finally:
+                await offsets.stop()
 
     async def _sample(
         self,

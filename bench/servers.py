@@ -12,12 +12,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from bench.pipeline_sampler import cpu_seconds
 from devstack import kafka
 from devstack.launcher import ChildProcess
 from devstack.process import run_dir
+from devstack.topics import admin_client, committed_offsets, create_topics, delete_topics
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink
 from libs.pipes import Message
@@ -49,31 +48,11 @@ def scratch_topics(*roles: str, partitions: int = 2) -> Iterator[dict[str, str]]
     """Topics of the benchmark's own (role -> name), so its load never reaches the pipeline's
     topics and the services consuming them; deleted afterwards."""
     names = {role: f"bench-{role}-{uuid.uuid4().hex[:8]}" for role in roles}
-    asyncio.run(_create_topics(list(names.values()), partitions))
+    asyncio.run(create_topics(kafka.address(), names.values(), partitions=partitions))
     try:
         yield names
     finally:
-        asyncio.run(_delete_topics(list(names.values())))
-
-
-async def _create_topics(names: list[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
-        )
-    finally:
-        await admin.close()
-
-
-async def _delete_topics(names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
+        asyncio.run(delete_topics(kafka.address(), names.values()))
 
 
 async def write_records(topic: str, records: list[bytes]) -> None:
@@ -93,15 +72,11 @@ async def follow_commits(
     """Records per second committed by `group` (process `pid`), from its first commit to the one
     that reaches `records` (joining the group is not the work measured), and the process's CPU
     seconds per record over that time. RuntimeError past `timeout_s`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
-    await admin.start()
-    try:
+    async with admin_client(kafka.address()) as admin:
         first: tuple[float, int, float] | None = None
         deadline = time.perf_counter() + timeout_s
         while True:
-            offsets = await admin.list_consumer_group_offsets(group)
-            # A partition with nothing committed yet may be listed at offset -1.
-            committed = sum(max(position.offset, 0) for position in offsets.values())
+            committed = sum((await committed_offsets(admin, group)).values())
             now, used_s = time.perf_counter(), cpu_seconds(pid)
             if first is None and committed > 0:
                 first = (now, committed, used_s)
@@ -112,8 +87,6 @@ async def follow_commits(
                     f"{group} committed {committed:,} of {records:,} records in {timeout_s} s"
                 )
             await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
     assert first is not None
     started, committed_then, used_then_s = first
     done = records - committed_then

@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 
 from bench.forward import forwarder_rate
@@ -32,10 +31,10 @@ from bench.timed import Timed
 from devstack import elasticsearch, kafka
 from devstack.launcher import ChildProcess, clean_environment, furrow_argv
 from devstack.process import free_ports, run_dir
+from devstack.topics import create_topics, delete_topics
 from libs.batching import BatchPolicy
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
-from libs.kafka_security import admin_client
 from libs.memory import freeze_long_lived_objects
 from libs.pipes import Message, Record
 from services.sinks.bulks import BulkItem, bulk_item
@@ -140,9 +139,8 @@ class GoodSinkBench:
         """Each round's floor and sink docs/s, and the sink's docs/s and CPU microseconds per
         document without Elasticsearch."""
         client = elastic_client(self.config)
-        admin = admin_client(self.kafka)
-        await admin.start()
-        await admin.create_topics([NewTopic(t, 2, 1) for t in (self.good_topic, self.bad_topic)])
+        topics = [self.good_topic, self.bad_topic]
+        await create_topics(self.kafka.bootstrap_servers, topics, partitions=2)
         writer = KafkaSink(self.kafka)
         await writer.start()
         try:
@@ -165,8 +163,7 @@ class GoodSinkBench:
             return floors, sinks, (alone, cpu_us)
         finally:
             await writer.stop()
-            await admin.delete_topics([self.good_topic, self.bad_topic])
-            await admin.close()
+            await delete_topics(self.kafka.bootstrap_servers, topics)
             await client.close()
 
     async def _fresh_alias(self, client: AsyncElasticsearch) -> str:
@@ -266,7 +263,7 @@ def _log_line(number: int) -> bytes:
 def _listener_into_kafka() -> tuple[float, float]:
     """Lines/s from sockets to acknowledged Kafka records, and the listener's peak RSS in MiB."""
     topic = f"bench-{uuid.uuid4().hex[:8]}-logs"
-    asyncio.run(_topics(create=[topic]))
+    asyncio.run(create_topics(kafka.address(), [topic], partitions=2))
     port, health_port = free_ports(2)
     environment = clean_environment(
         {
@@ -302,19 +299,7 @@ def _listener_into_kafka() -> tuple[float, float]:
         return total / elapsed, listener.memory_bytes(peak=True) / 2**20
     finally:
         listener.stop()
-        asyncio.run(_topics(delete=[topic]))
-
-
-async def _topics(*, create: Sequence[str] = (), delete: Sequence[str] = ()) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.address())
-    await admin.start()
-    try:
-        if create:
-            await admin.create_topics([NewTopic(topic, 2, 1) for topic in create])
-        if delete:
-            await admin.delete_topics(list(delete))
-    finally:
-        await admin.close()
+        asyncio.run(delete_topics(kafka.address(), [topic]))
 
 
 def _send(port: int, payload: bytes) -> None:

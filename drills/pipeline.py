@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
 from devstack.launcher import ChildProcess, answers, clean_environment, furrow_argv
 from devstack.process import free_ports
+from devstack.topics import admin_client, committed_offsets, create_topics, delete_topics
 from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.receiver import Receiver
 from drills.servers import Servers
@@ -125,7 +125,9 @@ class Pipeline:
         }
 
     async def start(self) -> None:
-        await self._create_topics()
+        await create_topics(
+            self.servers.kafka_bootstrap, self.topics.values(), partitions=PARTITIONS
+        )
         await asyncio.to_thread(self.components["registry"].start)
         await asyncio.to_thread(self._push_schemas)
         if self.receiver is not None:
@@ -201,20 +203,16 @@ class Pipeline:
 
     async def offsets(self, group: str, topic: str) -> tuple[list[int], list[int]]:
         """The end offset of each partition of `topic`, and what `group` has committed of it."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.servers.kafka_bootstrap)
-        await admin.start()
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-            ends = await consumer.end_offsets(partitions)
-            committed = await admin.list_consumer_group_offsets(group)
-        finally:
-            await consumer.stop()
-            await admin.close()
-        return [ends[tp] for tp in partitions], [
-            max(committed[tp].offset, 0) if tp in committed else 0 for tp in partitions
-        ]
+        async with admin_client(self.servers.kafka_bootstrap) as admin:
+            await consumer.start()
+            try:
+                partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+                ends = await consumer.end_offsets(partitions)
+                committed = await committed_offsets(admin, group)
+            finally:
+                await consumer.stop()
+        return [ends[tp] for tp in partitions], [committed.get(tp, 0) for tp in partitions]
 
     async def lag(self, group: str, topic: str) -> int:
         """Records of `topic` that `group` has not committed yet."""
@@ -295,12 +293,7 @@ class Pipeline:
         shutil.rmtree(self.registry_database.parent, ignore_errors=True)
         if self.archive_dir is not None:
             shutil.rmtree(self.archive_dir, ignore_errors=True)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics(list(self.topics.values()))
-        finally:
-            await admin.close()
+        await delete_topics(self.servers.kafka_bootstrap, self.topics.values())
         async with self._elasticsearch() as client:
             for alias in self.aliases.values():
                 found = await client.indices.get(
@@ -324,16 +317,6 @@ class Pipeline:
 
     def _elasticsearch(self) -> AsyncElasticsearch:
         return elasticsearch_client(ElasticsearchSettings(url=self.servers.elasticsearch_url))
-
-    async def _create_topics(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers.kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics(
-                [NewTopic(topic, PARTITIONS, 1) for topic in self.topics.values()]
-            )
-        finally:
-            await admin.close()
 
     def _push_schemas(self) -> None:
         with httpx.Client(
