@@ -2,9 +2,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 
+from devstack.topics import created_topics
 from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names
 
@@ -36,14 +36,12 @@ async def client(elasticsearch_url: str) -> AsyncIterator[AsyncElasticsearch]:
 async def names(kafka_bootstrap: str, elasticsearch_url: str) -> AsyncIterator[Names]:
     """Fresh `good`, `bad` and `logs` topics and aliases for one test, removed afterwards."""
     unique = Names()
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(unique.topic(kind), 2, 1) for kind in KINDS])
     try:
-        yield unique
+        async with created_topics(
+            kafka_bootstrap, [unique.topic(kind) for kind in KINDS], partitions=2
+        ):
+            yield unique
     finally:
-        await admin.delete_topics([unique.topic(kind) for kind in KINDS])
-        await admin.close()
         async with connected(elasticsearch_url) as es:
             for kind in KINDS:
                 await delete_alias_and_indices(es, unique.alias(kind))

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.process import unused_port
+from devstack.topics import create_topics, delete_topics
 from tests.integration.processes import Names, start_service
 from tests.integration.raw import TopicTail
 from tests.integration.registry_servers import empty_registry
@@ -53,30 +53,12 @@ class Outcome:
         ]
 
 
-async def create_topics(kafka: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1) for topic in topics])
-    finally:
-        await admin.close()
-
-
-async def delete_topics(kafka: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    finally:
-        await admin.close()
-
-
 @contextlib.contextmanager
 def fresh_pipeline(kafka: str, tmp: Path) -> Iterator[FreshPipeline]:
     """The collector, the enricher (with the shipped enrichments) and an empty registry."""
     names = Names()
     topics = [names.topic(kind) for kind in ("raw", "good", "bad")]
-    asyncio.run(create_topics(kafka, topics))
+    asyncio.run(create_topics(kafka, topics, partitions=2))
     common = {
         "FURROW_KAFKA_BOOTSTRAP_SERVERS": kafka,
         "FURROW_TOPICS_RAW": names.topic("raw"),

@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devstack.topics import partitions_of
 from libs.formats.collector_payload import CollectorPayload, decode
-from tests.integration.kafka import partitions_of
 
 
 class TopicTail:

@@ -17,9 +17,9 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devstack.process import REPO_ROOT, unused_port
+from devstack.topics import created_topics, partitions_of
 from libs.formats.enriched import timestamp, to_tsv
 from services.console.rates import MIN_INTERVAL_S
 from tests.integration.console_data import (
@@ -31,7 +31,7 @@ from tests.integration.console_data import (
     write_schemas,
 )
 from tests.integration.elastic import connected, delete_alias_and_indices
-from tests.integration.kafka import partitions_of, produce, wait_until_consumed
+from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, Service, start_service
 from tests.integration.registry_servers import SUPER_KEY, empty_registry
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
@@ -368,10 +368,7 @@ async def test_pipeline_shows_consumer_lag_per_partition(
 ) -> None:
     names = Names()
     topic, group = names.topic("raw"), names.group("enrich")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
+    async with created_topics(kafka_bootstrap, [topic], partitions=2):
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await producer.start()
         for partition, count in ((0, 5), (1, 3)):
@@ -404,9 +401,6 @@ async def test_pipeline_shows_consumer_lag_per_partition(
                 answer = (await client.get(f"http://127.0.0.1:{port}/api/pipeline")).json()
         finally:
             service.stop()
-    finally:
-        await admin.delete_topics([topic])
-        await admin.close()
     assert answer["kafka_problem"] is None
     enrich = next(row for row in answer["lags"] if row["component"] == "enrich")
     assert (enrich["group_id"], enrich["topic"], enrich["topic_written_by"]) == (

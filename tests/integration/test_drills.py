@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from devstack.topics import create_topics
 from drills import servers as drill_servers
 from drills.catalog import DRILLS, Timings
 from drills.pipeline import unused_ports
@@ -122,10 +122,7 @@ async def test_a_consumer_health_tells_a_stall_and_an_outage_and_recovers_by_its
 ) -> None:
     settings = KafkaSettings(bootstrap_servers=own_servers.kafka_bootstrap, stall_after_s=2)
     topic = f"health-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=own_servers.kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 2, 1)])
-    await admin.close()
+    await create_topics(own_servers.kafka_bootstrap, [topic], partitions=2)
     sink = KafkaSink(settings)
     await sink.start()
     await sink.write([Message(topic, b"before-%d" % i) for i in range(10)])

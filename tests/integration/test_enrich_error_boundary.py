@@ -10,10 +10,11 @@ from pathlib import Path
 
 import orjson
 
+from devstack.topics import created_topics
 from libs.formats.collector_payload import decode
 from libs.formats.enriched import to_json
 from tests.integration.enricher_with_a_bug import PLANTED_BUG_SCHEMA
-from tests.integration.kafka import created_topics, produce, wait_until_consumed
+from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import health_port, start_service
 from tests.integration.raw import TopicTail, tracker_events
 from tests.integration.test_replay import furrow_replay, raw_get
@@ -49,7 +50,7 @@ async def test_a_record_that_meets_a_bug_goes_to_bad_the_enricher_goes_on_and_re
     }
     buggy = [meets_the_bug(), meets_the_bug()]
     records = [raw_record(e="pv"), buggy[0], raw_record(e="pv"), buggy[1], raw_record(e="pv")]
-    async with created_topics(kafka_bootstrap, topics.values()):
+    async with created_topics(kafka_bootstrap, topics.values(), partitions=1):
         enricher = start_service(
             [],
             environment,

@@ -13,18 +13,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.launcher import ChildProcess, furrow_argv
 from devstack.process import free_ports
+from devstack.topics import admin_client, created_topics, group_state
 from libs.config import KafkaSettings
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.enriched import to_json
 from libs.kafka import KafkaSink
 from libs.pipes import Message
-from tests.integration.kafka import created_topics
 from tests.integration.raw import TopicTail
-from tests.integration.test_stack import group_state
 
 EVENTS = 3000
 
@@ -92,16 +90,12 @@ async def test_a_group_shares_the_work_and_survives_a_member_stopping(
     group: str,
     enrichers: list[ChildProcess],
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(kafka_bootstrap) as admin:
         for _ in range(60):
             if (state := await group_state(admin, group)) == ("Stable", 2):
                 break
             await asyncio.sleep(0.5)
         assert state == ("Stable", 2)
-    finally:
-        await admin.close()
     sent = [str(uuid.uuid4()) for _ in range(EVENTS)]
     sink = KafkaSink(KafkaSettings(bootstrap_servers=kafka_bootstrap))
     await sink.start()

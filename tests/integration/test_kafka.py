@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from devstack.topics import created_topics
 from libs.config import KafkaSettings
 from libs.kafka import WRITES_THAT_END_A_LINGER, KafkaSink, KafkaSource
 from libs.pipes import Message, Record
@@ -17,14 +17,8 @@ from libs.pipes import Message, Record
 @pytest.fixture
 async def topic(kafka_bootstrap: str) -> AsyncIterator[str]:
     name = f"test-{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    try:
+    async with created_topics(kafka_bootstrap, [name], partitions=2):
         yield name
-    finally:
-        await admin.delete_topics([name])
-        await admin.close()
 
 
 @pytest.fixture

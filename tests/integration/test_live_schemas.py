@@ -20,11 +20,12 @@ import orjson
 import pytest
 
 from devstack.registry import running_registry
+from devstack.topics import created_topics
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA, SchemaKey
 from libs.iglu_client import HttpRepository, RepositorySettings, ResolutionError, Resolver
 from libs.iglu_repositories import BUILTIN_NAME
-from tests.integration.kafka import created_topics, produce
+from tests.integration.kafka import produce
 from tests.integration.processes import Service, health_port, start_service
 from tests.integration.raw import TopicTail
 from tests.integration.registry_servers import SUPER_KEY, free_port, fresh_database
@@ -117,7 +118,7 @@ async def topics(kafka_bootstrap: str) -> AsyncIterator[dict[str, str]]:
     names = {
         role: f"test-live-{tag}-{role}" for role in ("raw", "good-0", "bad-0", "good-1", "bad-1")
     }
-    async with created_topics(kafka_bootstrap, names.values()):
+    async with created_topics(kafka_bootstrap, names.values(), partitions=1):
         yield names
 
 

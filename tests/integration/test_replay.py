@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import AsyncElasticsearch
 
 from devstack.process import REPO_ROOT
 from devstack.registry import running_registry
+from devstack.topics import created_topics
 from libs.formats.collector_payload import CollectorPayload, encode
 from tests.integration.elastic import wait_for_count
 from tests.integration.kafka import produce
@@ -57,14 +57,8 @@ def registry_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def raw_topic(names: Names, kafka_bootstrap: str) -> AsyncIterator[str]:
     topic = names.topic("raw")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 2, 1)])
-    try:
+    async with created_topics(kafka_bootstrap, [topic], partitions=2):
         yield topic
-    finally:
-        await admin.delete_topics([topic])
-        await admin.close()
 
 
 def settings(names: Names, raw_topic: str, kafka_bootstrap: str) -> dict[str, str]:

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch
 from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJson, Tracker
 
 from devstack.furrow import Endpoint
 from devstack.process import REPO_ROOT
+from devstack.topics import admin_client, group_state
 from libs.config import LoggingSettings
 from libs.log import configure_logging
 from tests.integration.elastic import connected
@@ -91,28 +91,14 @@ def test_collector_sink_health_is_ok_once_kafka_took_a_write(
 async def test_consumers_have_joined_their_groups(
     kafka_bootstrap: str, furrow_stack: list[Endpoint]
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
     joined = {group_id: ("Stable", 1) for group_id in CONSUMER_GROUPS}
-    try:
+    async with admin_client(kafka_bootstrap) as admin:
         for _ in range(60):
             states = {group_id: await group_state(admin, group_id) for group_id in CONSUMER_GROUPS}
             if states == joined:
                 break
             await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
     assert states == joined
-
-
-async def group_state(admin: AIOKafkaAdminClient, group_id: str) -> tuple[str, int]:
-    """The group's state and member count (one group per request: aiokafka 0.14 cannot decode a
-    DescribeGroups answer that covers several)."""
-    (response,) = await admin.describe_consumer_groups([group_id])
-    (group,) = response.groups
-    error_code, _, state, _, _, members = group[:6]
-    assert error_code == 0, group
-    return state, len(members)
 
 
 async def test_a_log_line_over_tcp_is_searchable_in_the_logs_index(
