@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -213,32 +214,36 @@ def _log_hint(log: Path | None) -> str:
     return f"; see {log}:\n" + tail(log.read_text(errors="replace"))
 
 
+# Ports are picked below the range Linux gives outgoing connections (32768-60999 by default): a
+# port from inside it can be taken by some client's connection in the seconds between picking
+# it and a server binding it.
+PICKED_PORTS = range(20000, 32768)
+
+
 def unused_port() -> int:
-    """A port the system hands out as free, not the next of a fixed range: other runs on the
+    """A port free now, picked at random, not the next of a fixed range: other runs on the
     machine would take those in the same order, and a health check could be answered by their
     process instead of ours."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_ports(1)[0]
 
 
 def free_ports(count: int, *, consecutive: bool = False) -> list[int]:
-    """`count` ports nothing listens on now, handed out by the system; `consecutive` for a
-    broker and its controller."""
-    if not consecutive:
-        ports: list[int] = []
-        while len(ports) < count:
-            if (port := unused_port()) not in ports:
-                ports.append(port)
-        return ports
+    """`count` distinct ports free now; `consecutive` for a broker and its controller."""
     while True:
-        first = unused_port()
-        ports = list(range(first, first + count))
-        if all(_free(port) for port in ports):
+        if consecutive:
+            first = random.randrange(PICKED_PORTS.start, PICKED_PORTS.stop - count)
+            ports = list(range(first, first + count))
+        else:
+            ports = random.sample(PICKED_PORTS, count)
+        if all(_bindable(port) for port in ports):
             return ports
 
 
-def _free(port: int) -> bool:
+def _bindable(port: int) -> bool:
+    """Nothing listens on `port` and no connection holds it."""
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

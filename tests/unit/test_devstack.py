@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -9,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from devstack import furrow
-from devstack.process import StackError, read_pid, start_background, stop_process, wait_until
+from devstack.process import (
+    PICKED_PORTS,
+    StackError,
+    free_ports,
+    read_pid,
+    start_background,
+    stop_process,
+    wait_until,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +101,19 @@ def test_super_key_is_generated_once_then_reused(run_dir: Path) -> None:
 def test_super_key_from_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(furrow.SUPER_KEY_VARIABLE, "from-env")
     assert furrow.super_key() == ("from-env", False)
+
+
+@pytest.mark.parametrize("consecutive", [False, True])
+def test_free_ports_are_distinct_bindable_and_below_the_outgoing_connections_range(
+    consecutive: bool,
+) -> None:
+    ports = free_ports(3, consecutive=consecutive)
+    assert len(set(ports)) == 3
+    assert all(port in PICKED_PORTS and port < 32768 for port in ports)
+    if consecutive:
+        assert ports == list(range(ports[0], ports[0] + 3))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", ports[0]))
+        held.listen()
+        # A port something holds is never handed out.
+        assert ports[0] not in {port for _ in range(200) for port in free_ports(5)}
