@@ -23,7 +23,11 @@ from libs.formats.enriched import shredded_name
 from services.console import queries
 from services.console.index import EventsPage
 from services.console.queries import (
+    BAD_ROW_EVENT_IDS,
+    BAD_ROW_SCHEMAS,
     EXAMPLES,
+    IN_BAD_ROW,
+    LOOKUP_BAD_ROWS,
     MESSAGE_FIELDS,
     NO_SCHEMA,
     BadGroup,
@@ -34,15 +38,6 @@ from services.console.queries import (
 from services.sinks.documents import Document
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Bad rows carry the partly enriched event here (queries._IN_BAD_ROW in Elasticsearch).
-IN_BAD_ROW = "data.payload.enriched."
-# Where bad rows name an event id, as queries.lookup_searches looks for it.
-BAD_ROW_EVENT_IDS = (
-    "data.payload.enriched.event_id",
-    "data.payload.raw.parameters.value",
-    "data.payload.querystring.value",
-)
-LOOKUP_BAD_ROWS = 20
 WORD = re.compile(r"\w+")
 # The bad rows' fields mapped as analysed text; every other string is a keyword.
 TEXT_FIELDS = ("data.failure_string", "data.payload_string", "data.data_string")
@@ -72,7 +67,7 @@ def keywords(source: dict[str, Any], path: str) -> list[str]:
 def has_schema(kind: Kind, source: dict[str, Any], uri: str) -> bool:
     """An event of this schema or carrying an entity of its model; a bad row naming it."""
     if kind == "bad":
-        return uri in keywords(source, "data.failure.messages.schemaKey")
+        return uri in keywords(source, BAD_ROW_SCHEMAS)
     key = queries.schema_key(uri)
     return (
         (source.get("event_vendor"), source.get("event_name"), source.get("event_version"))
@@ -174,7 +169,7 @@ def bad_groups(rows: list[Stored], span: TimeRange) -> list[BadGroup]:
     pair has."""
     pairs: dict[tuple[str, str], list[Stored]] = {}
     for row in rows:
-        schemas = keywords(row.source, "data.failure.messages.schemaKey") or [NO_SCHEMA]
+        schemas = keywords(row.source, BAD_ROW_SCHEMAS) or [NO_SCHEMA]
         for schema in dict.fromkeys(schemas):
             pairs.setdefault((str(row.source.get("failure_type")), schema), []).append(row)
     width = queries.duration(
@@ -291,7 +286,7 @@ class MemoryIndex:
                 good[uri] = good.get(uri, 0) + 1
         bad: dict[str, int] = {}
         for row in self._newest("bad", span):
-            for uri in dict.fromkeys(keywords(row.source, "data.failure.messages.schemaKey")):
+            for uri in dict.fromkeys(keywords(row.source, BAD_ROW_SCHEMAS)):
                 bad[uri] = bad.get(uri, 0) + 1
         return {"good": good, "bad": bad}
 

@@ -143,7 +143,16 @@ EVENT_FILTERS: Final = (
 
 # Where a bad row keeps the field of the event it was about (rows of enrichment and schema
 # failures carry the partly enriched event).
-_IN_BAD_ROW: Final = "data.payload.enriched."
+IN_BAD_ROW: Final = "data.payload.enriched."
+# Where a bad row names the schemas it failed on, and the event ids it may carry.
+BAD_ROW_SCHEMAS: Final = "data.failure.messages.schemaKey"
+# A lookup shows at most this many bad rows naming the event, the newest.
+LOOKUP_BAD_ROWS: Final = 20
+BAD_ROW_EVENT_IDS: Final = (
+    "data.payload.enriched.event_id",
+    "data.payload.raw.parameters.value",
+    "data.payload.querystring.value",
+)
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,7 @@ def schema_key(uri: str) -> SchemaKey:
 
 def filter_clauses(kind: Kind, filters: EventFilters) -> list[dict[str, Any]]:
     """The query clauses that select events matching `filters` in the index of `kind`."""
-    prefix = "" if kind == "good" else _IN_BAD_ROW
+    prefix = "" if kind == "good" else IN_BAD_ROW
     clauses: list[dict[str, Any]] = [
         {"term": {prefix + name: value}} for name, value in filters.fields.items()
     ]
@@ -193,7 +202,7 @@ def _schema_clause(kind: Kind, uri: str) -> dict[str, Any]:
     keeps entities by vendor, name and model)."""
     key = schema_key(uri)
     if kind == "bad":
-        return {"term": {"data.failure.messages.schemaKey": uri}}
+        return {"term": {BAD_ROW_SCHEMAS: uri}}
     return {
         "bool": {
             "should": [
@@ -356,15 +365,11 @@ def lookup_searches(event_id: str) -> dict[Kind, dict[str, Any]]:
     return {
         "good": {"size": 1, "query": {"term": {"event_id": event_id}}},
         "bad": {
-            "size": 20,
+            "size": LOOKUP_BAD_ROWS,
             "sort": [{"@timestamp": {"order": "desc"}}],
             "query": {
                 "bool": {
-                    "should": [
-                        {"term": {"data.payload.enriched.event_id": event_id}},
-                        {"term": {"data.payload.raw.parameters.value": event_id}},
-                        {"term": {"data.payload.querystring.value": event_id}},
-                    ],
+                    "should": [{"term": {path: event_id}} for path in BAD_ROW_EVENT_IDS],
                     "minimum_should_match": 1,
                 }
             },
@@ -420,7 +425,7 @@ def bad_groups_search(span: TimeRange, filters: EventFilters) -> dict[str, Any]:
                 "aggs": {
                     "schemas": {
                         "terms": {
-                            "field": "data.failure.messages.schemaKey",
+                            "field": BAD_ROW_SCHEMAS,
                             "size": 50,
                             "missing": NO_SCHEMA,
                         },
@@ -576,11 +581,7 @@ def schema_counts_searches(span: TimeRange) -> dict[Kind, dict[str, Any]]:
         "bad": {
             "size": 0,
             "query": {"bool": {"filter": [span.as_query()]}},
-            "aggs": {
-                "values": {
-                    "terms": {"field": "data.failure.messages.schemaKey", "size": MAX_VALUES}
-                }
-            },
+            "aggs": {"values": {"terms": {"field": BAD_ROW_SCHEMAS, "size": MAX_VALUES}}},
         },
     }
 
