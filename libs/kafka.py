@@ -55,6 +55,8 @@ ASSIGN_LOOKUP_S = 30.0
 # How often a source measures its group's lag, and how long it waits for each answer.
 LAG_MEASURED_EVERY_S = 5.0
 LAG_TIMEOUT_S = 5.0
+# How long a new client, made to tell an unreachable Kafka from a broken consumer, waits.
+PROBE_TIMEOUT_S = 3.0
 
 
 class KafkaSink:
@@ -599,13 +601,21 @@ class KafkaSource:
                 except GroupUnavailable as error:
                     self._watch.coordinator_missing(time.monotonic(), str(error))
                 except KafkaException as error:
-                    self._watch.unreachable(time.monotonic(), str(error))
                     # The consumer may only say it cannot connect (or say nothing, if it is not
-                    # trying): a probe with the settings as they are now tells refused ones.
-                    self._refused = self._refused or await asyncio.to_thread(
-                        settings_refused, self._settings
+                    # trying): a new client with the settings as they are now tells refused
+                    # ones, and whether Kafka answers at all.
+                    try:
+                        answered = await asyncio.to_thread(
+                            check_connection, self._settings, timeout_s=PROBE_TIMEOUT_S
+                        )
+                    except KafkaSetupError as refused:
+                        answered, self._refused = False, self._refused or str(refused)
+                    if not answered:
+                        self._watch.unreachable(time.monotonic(), str(error))
+                        continue
+                    self._watch.client_failing(
+                        time.monotonic(), f"Kafka answers a new client, but not this one: {error}"
                     )
-                    continue
                 else:
                     self._refused = None
                     self._lag = lag.group

@@ -76,12 +76,12 @@ def admin_client(settings: KafkaSettings, **options: Any) -> AIOKafkaAdminClient
     )
 
 
-def check_connection(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
+def check_connection(settings: KafkaSettings, *, timeout_s: float = 10.0) -> bool:
     """Connect once as every client will, and raise KafkaSetupError, naming the setting at fault,
     when the brokers refuse these settings: wrong credentials or mechanism, a certificate not
-    signed by the CA trusted, TLS on one side only. Returns once the brokers answer, or after
-    `timeout_s` when they cannot be reached at all: brokers that are down may come back, and
-    the clients wait for them as they do later on.
+    signed by the CA trusted, TLS on one side only. Returns True once the brokers answer, or
+    False after `timeout_s` when they cannot be reached at all: brokers that are down may come
+    back, and the clients wait for them as they do later on.
 
     Blocks for as long as it takes; done with librdkafka, which tells each of these failures
     apart (aiokafka only logs them before failing with "Unable to bootstrap")."""
@@ -103,12 +103,13 @@ def check_connection(settings: KafkaSettings, *, timeout_s: float = 10.0) -> Non
         logger=logging.getLogger("librdkafka"),
     )
     try:
-        problem = _first_problem(settings, probe, problems, timeout_s)
+        answered, problem = _first_answer(settings, probe, problems, timeout_s)
     finally:
         # Now, on this thread: a client left to the interpreter's exit crashed it there.
         probe.close()
     if problem is not None:
         raise KafkaSetupError(problem)
+    return answered
 
 
 def settings_refused(settings: KafkaSettings, *, timeout_s: float = 3.0) -> str | None:
@@ -120,23 +121,24 @@ def settings_refused(settings: KafkaSettings, *, timeout_s: float = 3.0) -> str 
     return None
 
 
-def _first_problem(
+def _first_answer(
     settings: KafkaSettings, probe: Producer, problems: list[str], timeout_s: float
-) -> str | None:
+) -> tuple[bool, str | None]:
+    """Whether the brokers answered `probe`, and what they have against the settings."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             probe.list_topics(timeout=1.0)
-            return None
+            return True, None
         except KafkaException:
             probe.poll(0)
         if problems:
-            return problems[0]
+            return False, problems[0]
         if not _uses_tls(settings) and any(
             speaks_tls(*address) for address in _addresses(settings)
         ):
-            return _plaintext_to_tls(settings)
-    return None
+            return False, _plaintext_to_tls(settings)
+    return False, None
 
 
 def librdkafka_setup_problem(settings: KafkaSettings, error: LibrdkafkaError) -> str | None:

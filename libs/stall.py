@@ -5,7 +5,8 @@ and holds up its reading. It is stalled when its group has records waiting and i
 read nor committed any for `stall_after_s`. It is stuck when it keeps asking for records, with
 Kafka answering, and gets none for `exit_after_s` while records wait in partitions assigned to
 it, or while it has no partition at all and its group has records waiting (it never joined its
-group again): then only a new consumer helps, and saying so beats sitting silent. Pure: the
+group again), or while its own requests fail and a new client's are answered: then only a new
+consumer helps, and saying so beats sitting silent. Pure: the
 caller passes the time and the measurements.
 """
 
@@ -35,8 +36,9 @@ class StallWatch:
         self._lag: Lag | None = None
         self._unreachable_since: float | None = None
         self._unreachable_reason = ""
-        # Why the group's coordinator does not answer this consumer, while Kafka does.
-        self._without_group: str | None = None
+        # What does not answer this consumer while Kafka answers, and why: its group's
+        # coordinator, or its own client.
+        self._unanswered: tuple[str, str] | None = None
         self._stuck_since: float | None = None
 
     def started(self, now: float) -> None:
@@ -60,7 +62,7 @@ class StallWatch:
     def measured(self, now: float, lag: Lag) -> None:
         self._lag = lag
         self._unreachable_since = None
-        self._without_group = None
+        self._unanswered = None
         # Records wait in its own partitions, or it has none while the group has records
         # waiting (it never joined again after an outage).
         self._asking(now, lag.assigned > 0 or (lag.partitions == 0 and lag.group > 0))
@@ -68,9 +70,17 @@ class StallWatch:
     def coordinator_missing(self, now: float, reason: str) -> None:
         """Kafka answers, but not this consumer's group: it has lost its coordinator, which a
         broker back from a restart provides within seconds."""
+        self._unanswered_while_kafka_answers(now, "no group coordinator for this consumer", reason)
+
+    def client_failing(self, now: float, reason: str) -> None:
+        """Kafka answers a new client, but this consumer's own requests fail: after a broker's
+        restarts its client may never connect again, nor join its group."""
+        self._unanswered_while_kafka_answers(now, "this consumer's own requests fail", reason)
+
+    def _unanswered_while_kafka_answers(self, now: float, what: str, reason: str) -> None:
         self._lag = None
         self._unreachable_since = None
-        self._without_group = reason
+        self._unanswered = (what, reason)
         self._asking(now, True)
 
     def _asking(self, now: float, left_waiting: bool) -> None:
@@ -89,7 +99,7 @@ class StallWatch:
         if self._unreachable_since is None:
             self._unreachable_since = now
         self._unreachable_reason = reason
-        self._without_group = None
+        self._unanswered = None
         # Nothing can be read from a broker that is away: waiting for it is not being stuck.
         self._stuck_since = None
 
@@ -101,8 +111,8 @@ class StallWatch:
         if self._unreachable_since is not None:
             away_s = now - self._unreachable_since
             return f"Kafka has not answered for {away_s:.0f} s: {self._unreachable_reason}"
-        if self._without_group is not None:
-            return f"nothing read or committed for {still_s:.0f} s: {self._without_group}"
+        if self._unanswered is not None:
+            return f"nothing read or committed for {still_s:.0f} s: {self._unanswered[1]}"
         if self._lag is not None and self._lag.group > 0:
             return (
                 f"nothing read or committed for {still_s:.0f} s while the group has "
@@ -115,11 +125,9 @@ class StallWatch:
         if self._stuck_since is None or now - self._stuck_since < self._exit_after_s:
             return None
         still_s = now - self._last_progress
-        if self._without_group is not None:
-            return (
-                f"no group coordinator for this consumer and nothing read for {still_s:.0f} s "
-                f"while Kafka answers: {self._without_group}"
-            )
+        if self._unanswered is not None:
+            what, reason = self._unanswered
+            return f"{what} and nothing read for {still_s:.0f} s while Kafka answers: {reason}"
         assert self._lag is not None
         if self._lag.partitions == 0:
             return (

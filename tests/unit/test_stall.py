@@ -150,3 +150,27 @@ def test_a_coordinator_back_within_the_time_clears_the_stuck_clock() -> None:
     stall.polled(101.0, records=10)
     assert stall.hopeless(STALL_S + EXIT_S + 15) is None
     assert stall.problem(102.0) is None
+
+
+def test_a_consumer_whose_own_requests_fail_while_a_new_client_is_answered_is_stuck() -> None:
+    stall = watch()
+    reason = "Kafka answers a new client, but not this one: Local: Broker transport failure"
+    for now in range(0, int(STALL_S + EXIT_S) + 20, 5):
+        stall.polled(float(now), records=0)
+        stall.client_failing(float(now), reason)
+    assert stall.problem(40.0) == f"nothing read or committed for 40 s: {reason}"
+    assert stall.hopeless(STALL_S + EXIT_S + 15) == (
+        f"this consumer's own requests fail and nothing read for 165 s while Kafka answers: "
+        f"{reason}"
+    )
+
+
+def test_kafka_going_away_stops_the_clock_of_a_failing_consumer() -> None:
+    stall = watch()
+    for now in range(0, int(STALL_S + EXIT_S) + 20, 5):
+        stall.polled(float(now), records=0)
+        if now < 50:
+            stall.client_failing(float(now), "Local: Broker transport failure")
+        else:
+            stall.unreachable(float(now), "Local: Broker transport failure")
+    assert stall.hopeless(STALL_S + EXIT_S + 15) is None
