@@ -55,7 +55,7 @@ async def wait_for_count(
                 if await client.indices.exists(index=index):
                     await client.indices.refresh(index=index)
                     found = await client.count(index=index, query=query or {"match_all": {}})
-                    count = found["count"]
+                    count = int(found["count"])
                     if count >= expected:
                         return count
                 await asyncio.sleep(0.25)
