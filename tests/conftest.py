@@ -49,7 +49,8 @@ def stale_modules() -> list[str]:
         str(source.relative_to(ROOT))
         for package in COMPILED_PACKAGES
         for compiled in package.rglob("*.so")
-        if (source := compiled.with_name(compiled.name.split(".")[0] + ".py")).exists()
+        for suffix in (".py", ".c")
+        if (source := compiled.with_name(compiled.name.split(".")[0] + suffix)).exists()
         and source.stat().st_mtime > built
     ]
 

@@ -446,6 +446,7 @@ def test_invalid_json_columns_are_reported_with_every_other_invalid_value() -> N
     ]
 
 
+@pytest.mark.compiled
 def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None:
     encoder = enriched._encoder(None)
     assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
@@ -455,6 +456,7 @@ def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None
     assert [encoder.encode(line) for line in DECLINED] == [None] * len(DECLINED)
 
 
+@pytest.mark.compiled
 def test_self_describing_columns_are_shredded_in_one_pass_or_handed_back() -> None:
     encoder = enriched._encoder(None)
     assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
@@ -481,6 +483,7 @@ def test_the_encoder_hands_back_columns_in_column_order() -> None:
     assert positions == sorted(positions)
 
 
+@pytest.mark.compiled
 def test_the_encoder_survives_odd_layouts() -> None:
     from libs.formats._tsv_json import Encoder
 
@@ -504,6 +507,7 @@ ADDED_MEMBERS = [
 ]
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize(("line", "columns"), ADDED_MEMBERS)
 def test_added_members_follow_the_columns_when_theirs_are_not_empty(
     line: str, columns: dict[str, Any]
@@ -541,6 +545,7 @@ UTF8_SAMPLES = [
 ]
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("value", UTF8_SAMPLES)
 def test_bytes_are_encoded_as_their_text_and_declined_unless_utf8(value: bytes) -> None:
     from libs.formats._tsv_json import Encoder
