@@ -23,7 +23,7 @@ from bench.pipeline_probes import (
     metric_total,
     resident_bytes,
 )
-from devstack.topics import admin_client
+from devstack.topics import admin_client, end_offsets, offsets_consumer
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -70,20 +70,18 @@ class Sampler:
 
     async def run(self, started_at: float, stop: asyncio.Event) -> None:
         """Sample every second (of the event loop's clock, from `started_at`) until `stop`."""
-        offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
-        async with admin_client(self.bootstrap_servers) as admin:
-            await offsets.start()
-            loop = asyncio.get_running_loop()
-            try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-                    while not stop.is_set():
-                        at_s = loop.time() - started_at
-                        self.samples.append(await self._sample(at_s, admin, offsets, http))
-                        next_at = started_at + len(self.samples)
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
-            finally:
-                await offsets.stop()
+        loop = asyncio.get_running_loop()
+        async with (
+            admin_client(self.bootstrap_servers) as admin,
+            offsets_consumer(self.bootstrap_servers) as offsets,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+        ):
+            while not stop.is_set():
+                at_s = loop.time() - started_at
+                self.samples.append(await self._sample(at_s, admin, offsets, http))
+                next_at = started_at + len(self.samples)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
 
     async def _sample(
         self,
@@ -126,12 +124,12 @@ class Sampler:
         if group.group_id not in self._coordinators:
             self._coordinators[group.group_id] = await admin.find_coordinator(group.group_id)
         partitions = [TopicPartition(group.topic, p) for p in range(group.partitions)]
-        ends = await offsets.end_offsets(partitions)
+        ends = await end_offsets(offsets, group.topic, range(group.partitions))
         committed = await admin.list_consumer_group_offsets(
             group.group_id, self._coordinators[group.group_id], partitions=partitions
         )
         return consumer_lag(
-            {tp.partition: end for tp, end in ends.items()},
+            ends,
             {tp.partition: (m.offset if m.offset >= 0 else None) for tp, m in committed.items()},
         )
 

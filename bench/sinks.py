@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
 from bench.forward import forwarder_rate
@@ -31,7 +30,7 @@ from bench.timed import Timed
 from devstack import elasticsearch, kafka
 from devstack.launcher import ChildProcess, clean_environment, furrow_argv
 from devstack.process import free_ports, run_dir
-from devstack.topics import create_topics, delete_topics
+from devstack.topics import create_topics, delete_topics, end_offsets, offsets_consumer
 from libs.batching import BatchPolicy
 from libs.config import ElasticsearchSettings, KafkaSettings
 from libs.kafka import KafkaSink, KafkaSource
@@ -308,10 +307,5 @@ def _send(port: int, payload: bytes) -> None:
 
 
 async def _written(topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.address())
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in (0, 1)])
-    finally:
-        await consumer.stop()
-    return sum(ends.values())
+    async with offsets_consumer(kafka.address()) as consumer:
+        return sum((await end_offsets(consumer, topic, (0, 1))).values())

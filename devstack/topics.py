@@ -1,5 +1,5 @@
 """Kafka topic administration for the harness (devstack, tests, bench and drills): one admin
-client per block, topics made and removed, partitions and committed offsets read.
+client per block, topics made and removed, partitions, end offsets and committed offsets read.
 
 The services build their own (possibly secured) admin client in `libs/kafka_security.py`; this
 module serves only the plaintext broker the harness starts.
@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
@@ -61,6 +61,27 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     async with admin_client(bootstrap) as admin:
         (description,) = await admin.describe_topics([topic])
     return [partition["partition"] for partition in description["partitions"]]
+
+
+@contextlib.asynccontextmanager
+async def offsets_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer of the broker at `bootstrap` in no group, stopped after the block: it
+    only answers offsets (it subscribes to nothing and commits nothing)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        await consumer.start()
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(
+    consumer: AIOKafkaConsumer, topic: str, partitions: Iterable[int]
+) -> dict[int, int]:
+    """The end offset (that of the next record written) of each of `partitions` of `topic`, by
+    partition. It takes the caller's consumer since some callers poll it."""
+    ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    return {position.partition: offset for position, offset in ends.items()}
 
 
 async def committed_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, int]:

@@ -15,13 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
 from devstack.launcher import ChildProcess, answers, clean_environment, furrow_argv
 from devstack.process import free_ports
-from devstack.topics import admin_client, committed_offsets, create_topics, delete_topics
+from devstack.topics import (
+    admin_client,
+    committed_offsets,
+    create_topics,
+    delete_topics,
+    end_offsets,
+    offsets_consumer,
+)
 from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.receiver import Receiver
 from drills.servers import Servers
@@ -203,16 +210,12 @@ class Pipeline:
 
     async def offsets(self, group: str, topic: str) -> tuple[list[int], list[int]]:
         """The end offset of each partition of `topic`, and what `group` has committed of it."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.servers.kafka_bootstrap)
-        async with admin_client(self.servers.kafka_bootstrap) as admin:
-            await consumer.start()
-            try:
-                partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-                ends = await consumer.end_offsets(partitions)
-                committed = await committed_offsets(admin, group)
-            finally:
-                await consumer.stop()
-        return [ends[tp] for tp in partitions], [committed.get(tp, 0) for tp in partitions]
+        bootstrap, partitions = self.servers.kafka_bootstrap, range(PARTITIONS)
+        async with admin_client(bootstrap) as admin, offsets_consumer(bootstrap) as consumer:
+            ends = await end_offsets(consumer, topic, partitions)
+            committed = await committed_offsets(admin, group)
+        done = [committed.get(TopicPartition(topic, p), 0) for p in partitions]
+        return [ends[p] for p in partitions], done
 
     async def lag(self, group: str, topic: str) -> int:
         """Records of `topic` that `group` has not committed yet."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from devstack.topics import admin_client, committed_offsets, partitions_of
+from devstack.topics import (
+    admin_client,
+    committed_offsets,
+    end_offsets,
+    offsets_consumer,
+    partitions_of,
+)
 from libs.config import KafkaSettings
 from libs.kafka import KafkaSink
 from libs.pipes import Message
@@ -22,22 +26,13 @@ async def produce(bootstrap: str, topic: str, values: Iterable[bytes]) -> None:
         await sink.stop()
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {position.partition: offset for position, offset in ends.items()}
-
-
 async def wait_until_consumed(
     bootstrap: str, group: str, topic: str, *, timeout_s: float = 60.0
 ) -> dict[int, int]:
     """The group's committed offsets of `topic`, once they reach the end of every partition."""
-    ends = await end_offsets(bootstrap, topic)
+    partitions = await partitions_of(bootstrap, topic)
+    async with offsets_consumer(bootstrap) as consumer:
+        ends = await end_offsets(consumer, topic, partitions)
     committed: dict[int, int] = {}
     async with admin_client(bootstrap) as admin:
         try:
