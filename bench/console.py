@@ -17,6 +17,7 @@ import httpx
 
 from bench.report import Measurement
 from devstack import elasticsearch
+from devstack.indices import delete_alias_and_indices
 from devstack.process import unused_port
 from libs.config import ElasticsearchSettings
 from libs.formats import badrows
@@ -26,7 +27,6 @@ from services.sinks.config import SinkConfig, SinkKind, sink_defaults
 from services.sinks.documents import to_document
 from services.sinks.elastic import BulkIndexer, elastic_client, install_template
 from tests.enriched_events import START, enriched_lines
-from tests.integration.elastic import delete_alias_and_indices
 from tests.integration.processes import start_service
 
 PART = "console"

@@ -28,6 +28,7 @@ from bench.forward import forwarder_rate
 from bench.report import Measurement
 from bench.timed import Timed
 from devstack import elasticsearch, kafka
+from devstack.indices import delete_alias_and_indices
 from devstack.launcher import ChildProcess, clean_environment, furrow_argv
 from devstack.process import free_ports, run_dir
 from devstack.topics import create_topics, delete_topics, end_offsets, offsets_consumer
@@ -41,7 +42,6 @@ from services.sinks.config import SinkConfig
 from services.sinks.documents import Document, good_document
 from services.sinks.elastic import BulkIndexer, Rejection, elastic_client, install_template
 from services.sinks.loader import Indexer, KafkaBadRows, Loader
-from services.sinks.mappings import template_name
 from tests.enriched_events import enriched_lines
 
 PART = "sinks"
@@ -171,12 +171,6 @@ class GoodSinkBench:
         await install_template(client, "good", self.config.model_copy(update={"index": alias}))
         return alias
 
-    async def _drop(self, client: AsyncElasticsearch, alias: str) -> None:
-        found = await client.indices.get(index=f"{alias}-2*", allow_no_indices=True)
-        if found:
-            await client.indices.delete(index=",".join(found))
-        await client.indices.delete_index_template(name=template_name(alias))
-
     async def _floor(self, client: AsyncElasticsearch, bulks: list[list[Document]]) -> float:
         alias = await self._fresh_alias(client)
         bodies = [b"".join(bulk_item(alias, document).lines for document in bulk) for bulk in bulks]
@@ -196,7 +190,7 @@ class GoodSinkBench:
         started = time.perf_counter()
         await asyncio.gather(*(send(body) for body in bodies))
         elapsed = time.perf_counter() - started
-        await self._drop(client, alias)
+        await delete_alias_and_indices(client, alias)
         return sum(len(bulk) for bulk in bulks) / elapsed
 
     async def _sink(self, client: AsyncElasticsearch | None, bad_rows: KafkaSink) -> float:
@@ -235,7 +229,7 @@ class GoodSinkBench:
         assert source.first_batch_at is not None
         rate = EVENTS / (time.perf_counter() - source.first_batch_at)
         if client is not None:
-            await self._drop(client, indexer.alias)
+            await delete_alias_and_indices(client, indexer.alias)
         return rate
 
 

@@ -19,6 +19,7 @@ from aiokafka import TopicPartition
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
+from devstack.indices import connected, delete_alias_and_indices, refreshed, searchable_count
 from devstack.launcher import ChildProcess, answers, clean_environment, furrow_argv
 from devstack.process import free_ports
 from devstack.topics import (
@@ -33,12 +34,9 @@ from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.receiver import Receiver
 from drills.servers import Servers
 from drills.traffic import drill_schemas
-from libs.config import ElasticsearchSettings
-from libs.elastic import elasticsearch_client
 from libs.formats import badrows
 from libs.formats.enriched import FIELDS
 from libs.formats.iglu import SchemaKey
-from services.sinks.mappings import template_name
 
 SUPER_KEY = "drill-super-key"
 PARTITIONS = 2
@@ -260,7 +258,7 @@ class Pipeline:
 
     async def stored(self) -> tuple[list[str], list[BadRowEvent]]:
         """The event ids of every `good` document and the events of every `bad` row."""
-        async with self._elasticsearch() as client:
+        async with connected(self.servers.elasticsearch_url) as client:
             good = [
                 hit["_id"] async for hit in self._every(client, self.aliases["good"], source=False)
             ]
@@ -271,15 +269,12 @@ class Pipeline:
 
     async def forwarding_errors(self) -> int:
         """How many `event_forwarding_error` rows the bad index holds."""
-        async with self._elasticsearch() as client:
-            if not await client.indices.exists_alias(name=self.aliases["bad"]):
-                return 0
-            await client.indices.refresh(index=self.aliases["bad"])
-            counted = await client.count(
-                index=self.aliases["bad"],
+        async with connected(self.servers.elasticsearch_url) as client:
+            return await searchable_count(
+                client,
+                self.aliases["bad"],
                 query={"term": {"schema": badrows.EVENT_FORWARDING_ERROR}},
             )
-        return int(counted["count"])
 
     def archived(self) -> list[str]:
         """The event id of every enriched event in the archive's files."""
@@ -297,29 +292,18 @@ class Pipeline:
         if self.archive_dir is not None:
             shutil.rmtree(self.archive_dir, ignore_errors=True)
         await delete_topics(self.servers.kafka_bootstrap, self.topics.values())
-        async with self._elasticsearch() as client:
+        async with connected(self.servers.elasticsearch_url) as client:
             for alias in self.aliases.values():
-                found = await client.indices.get(
-                    index=f"{alias}-2*", ignore_unavailable=True, allow_no_indices=True
-                )
-                if found:
-                    await client.indices.delete(index=",".join(found))
-                await client.options(ignore_status=404).indices.delete_index_template(
-                    name=template_name(alias)
-                )
+                await delete_alias_and_indices(client, alias)
 
     @staticmethod
     async def _every(client: AsyncElasticsearch, alias: str, *, source: bool) -> Any:
-        if not await client.indices.exists_alias(name=alias):
+        if not await refreshed(client, alias):
             return
-        await client.indices.refresh(index=alias)
         async for hit in async_scan(
             client, index=alias, query={"query": {"match_all": {}}, "_source": source}
         ):
             yield hit
-
-    def _elasticsearch(self) -> AsyncElasticsearch:
-        return elasticsearch_client(ElasticsearchSettings(url=self.servers.elasticsearch_url))
 
     def _push_schemas(self) -> None:
         with httpx.Client(

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import connected, delete_alias_and_indices
 from devstack.topics import created_topics
-from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names
 
 # The registry's server fixtures live in their own module; importing them here makes them

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from devstack.indices import connected, delete_alias_and_indices
 from devstack.process import REPO_ROOT, unused_port
 from devstack.topics import created_topics, partitions_of
 from libs.formats.enriched import timestamp, to_tsv
@@ -30,7 +31,6 @@ from tests.integration.console_data import (
     structured,
     write_schemas,
 )
-from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, Service, start_service
 from tests.integration.registry_servers import SUPER_KEY, empty_registry

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devstack.indices import connected, delete_alias_and_indices
 from libs.pipes import Record
 from services.console import queries
 from services.console.index import ElasticIndex, EventsIndex
@@ -27,7 +28,6 @@ from tests.integration.console_data import (
     requests,
     write_schemas,
 )
-from tests.integration.elastic import connected, delete_alias_and_indices
 from tests.integration.processes import Names
 
 INJECTIONS = ['"} OR 1=1', '{"match_all": {}}', "*", "doc['x'].value"]

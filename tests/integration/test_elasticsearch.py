@@ -9,6 +9,7 @@ import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import delete_alias_and_indices
 from libs.config import ElasticsearchSettings
 from libs.pipes import Record
 from services.sinks.bulks import bulk_item
@@ -16,7 +17,6 @@ from services.sinks.config import SinkConfig
 from services.sinks.documents import Document
 from services.sinks.elastic import BulkIndexer, SinkSetupError, install_template
 from services.sinks.mappings import template_name
-from tests.integration.elastic import delete_alias_and_indices
 
 
 @pytest.fixture

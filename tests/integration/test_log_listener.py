@@ -15,8 +15,8 @@ import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import wait_for_count
 from services.log_listener.framing import TRUNCATED_TAG
-from tests.integration.elastic import wait_for_count
 from tests.integration.processes import (
     JAVA_HOME,
     Names,

@@ -19,11 +19,11 @@ import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import wait_for_count
 from devstack.process import REPO_ROOT
 from devstack.registry import running_registry
 from devstack.topics import created_topics
 from libs.formats.collector_payload import CollectorPayload, encode
-from tests.integration.elastic import wait_for_count
 from tests.integration.kafka import produce
 from tests.integration.processes import Names, Service, health_port, start_service
 from tests.integration.registry_servers import SUPER_KEY, free_port, fresh_database

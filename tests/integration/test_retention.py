@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import delete_alias_and_indices
 from services.sinks.config import SinkConfig
 from services.sinks.elastic import install_template
 from services.sinks.retention import delete_expired, ilm_running
-from tests.integration.elastic import delete_alias_and_indices
 from tests.integration.processes import Names, health_port, start_service
 from tests.integration.test_sinks import sink_environment
 

@@ -19,9 +19,9 @@ from elasticsearch import AsyncElasticsearch
 
 from devstack import elasticsearch
 from devstack.environment import environment
+from devstack.indices import connected, wait_for_count
 from devstack.process import REPO_ROOT, unused_port, wait_until
 from tests.enriched_events import enriched_lines
-from tests.integration.elastic import connected, wait_for_count
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, health_port, start_service
 

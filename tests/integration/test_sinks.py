@@ -16,9 +16,9 @@ import orjson
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from devstack.indices import wait_for_count
 from libs.formats.enriched import to_tsv
 from tests.enriched_events import EVENT_TYPES, contexts, enriched_lines
-from tests.integration.elastic import wait_for_count
 from tests.integration.kafka import produce, wait_until_consumed
 from tests.integration.processes import Names, Service, health_port, start_service
 

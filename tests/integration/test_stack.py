@@ -20,11 +20,11 @@ from elasticsearch import AsyncElasticsearch
 from snowplow_tracker import Emitter, PageView, SelfDescribing, SelfDescribingJson, Tracker
 
 from devstack.furrow import Endpoint
+from devstack.indices import connected
 from devstack.process import REPO_ROOT
 from devstack.topics import admin_client, group_state
 from libs.config import LoggingSettings
 from libs.log import configure_logging
-from tests.integration.elastic import connected
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project
 
 __all__ = ["chromium", "node_project"]

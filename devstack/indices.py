@@ -1,4 +1,9 @@
-"""Elasticsearch chores shared by the integration tests."""
+"""Elasticsearch index administration for the harness (tests, bench and drills): what a sink
+made for an alias removed, and documents counted once searchable.
+
+The sinks install their own templates and policies (`services/sinks/elastic.py`); this module only
+clears and reads what the harness's pipelines wrote.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from services.sinks.retention import policy_name
 
 @contextlib.asynccontextmanager
 async def connected(url: str) -> AsyncIterator[AsyncElasticsearch]:
+    """A client of the cluster at `url`, closed after the block."""
     client = elasticsearch_client(ElasticsearchSettings(url=url))
     try:
         yield client
@@ -38,6 +44,26 @@ async def delete_alias_and_indices(client: AsyncElasticsearch, alias: str) -> No
     await client.options(ignore_status=(400, 404)).ilm.delete_lifecycle(name=policy_name(alias))
 
 
+async def refreshed(client: AsyncElasticsearch, index: str) -> bool:
+    """Refresh `index` (an index or an alias), so that everything indexed so far is searchable;
+    False when it does not exist (yet: before a sink's first bulk)."""
+    if not await client.indices.exists(index=index):
+        return False
+    await client.indices.refresh(index=index)
+    return True
+
+
+async def searchable_count(
+    client: AsyncElasticsearch, index: str, *, query: dict[str, Any] | None = None
+) -> int:
+    """The number of documents matching `query` (all by default) in `index` after a refresh;
+    0 when `index` does not exist."""
+    if not await refreshed(client, index):
+        return 0
+    found = await client.count(index=index, query=query or {"match_all": {}})
+    return int(found["count"])
+
+
 async def wait_for_count(
     client: AsyncElasticsearch,
     index: str,
@@ -52,12 +78,9 @@ async def wait_for_count(
     try:
         async with asyncio.timeout(timeout_s):
             while True:
-                if await client.indices.exists(index=index):
-                    await client.indices.refresh(index=index)
-                    found = await client.count(index=index, query=query or {"match_all": {}})
-                    count = int(found["count"])
-                    if count >= expected:
-                        return count
+                count = await searchable_count(client, index, query=query)
+                if count >= expected:
+                    return count
                 await asyncio.sleep(0.25)
     except TimeoutError:
         return count
