@@ -7,6 +7,7 @@ module serves only the plaintext broker the harness starts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -89,6 +90,32 @@ async def committed_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[Topi
     (offset -1) counts as 0. It takes the caller's client since callers poll it."""
     offsets = await admin.list_consumer_group_offsets(group)
     return {position: max(meta.offset, 0) for position, meta in offsets.items()}
+
+
+async def wait_until_consumed(
+    bootstrap: str, group: str, topic: str, *, timeout_s: float = 60.0
+) -> dict[int, int]:
+    """The offsets `group` has committed of `topic`, by partition, once they reach the end each
+    partition had at the call: every record written before it is then consumed. TimeoutError
+    past `timeout_s`, saying what was committed of what."""
+    partitions = await partitions_of(bootstrap, topic)
+    async with offsets_consumer(bootstrap) as consumer:
+        ends = await end_offsets(consumer, topic, partitions)
+    committed: dict[int, int] = {}
+    async with admin_client(bootstrap) as admin:
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    committed = {
+                        position.partition: offset
+                        for position, offset in (await committed_offsets(admin, group)).items()
+                        if position.topic == topic
+                    }
+                    if all(committed.get(p, 0) >= end for p, end in ends.items()):
+                        return committed
+                    await asyncio.sleep(0.25)
+        except TimeoutError:
+            raise TimeoutError(f"{group} committed {committed} of {ends} in {topic}") from None
 
 
 async def group_state(admin: AIOKafkaAdminClient, group_id: str) -> tuple[str, int]:

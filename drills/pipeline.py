@@ -29,6 +29,7 @@ from devstack.topics import (
     delete_topics,
     end_offsets,
     offsets_consumer,
+    wait_until_consumed,
 )
 from drills.accounting import BadRowEvent, events_of_bad_row
 from drills.receiver import Receiver
@@ -223,14 +224,12 @@ class Pipeline:
     async def wait_enriched(self, timeout_s: float) -> None:
         """Return once the enricher has committed every raw record written before the call, so
         each one's output is in `good` or `bad`, even while the load goes on."""
-        group, topic = self.groups["enrich"], self.topics["raw"]
-        written, _ = await self.offsets(group, topic)
-        async with asyncio.timeout(timeout_s):
-            while True:
-                _, committed = await self.offsets(group, topic)
-                if all(done >= end for done, end in zip(committed, written, strict=True)):
-                    return
-                await asyncio.sleep(0.5)
+        await wait_until_consumed(
+            self.servers.kafka_bootstrap,
+            self.groups["enrich"],
+            self.topics["raw"],
+            timeout_s=timeout_s,
+        )
 
     async def drain(self, timeout_s: float) -> float:
         """Seconds until the enricher and both sinks have committed everything in their topics

@@ -20,9 +20,10 @@ from devstack import s3
 from devstack.launcher import clean_environment, furrow_argv
 from devstack.process import REPO_ROOT
 from devstack.s3 import S3Server
+from devstack.topics import wait_until_consumed
 from libs.formats import badrows
 from tests.enriched_events import enriched_lines
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import Names, Service, health_port, start_service
 
 INVALID = [b"not an enriched event", b"three\tcolumns\tonly"]

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from devstack.indices import connected, delete_alias_and_indices
 from devstack.process import REPO_ROOT, unused_port
-from devstack.topics import created_topics, partitions_of
+from devstack.topics import created_topics, partitions_of, wait_until_consumed
 from libs.formats.enriched import timestamp, to_tsv
 from services.console.rates import MIN_INTERVAL_S
 from tests.integration.console_data import (
@@ -31,7 +31,7 @@ from tests.integration.console_data import (
     structured,
     write_schemas,
 )
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import Names, Service, start_service
 from tests.integration.registry_servers import SUPER_KEY, empty_registry
 from tests.integration.test_real_trackers import chromium, in_chromium, node_project

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import orjson
 
-from devstack.topics import created_topics
+from devstack.topics import created_topics, wait_until_consumed
 from libs.formats.collector_payload import decode
 from libs.formats.enriched import to_json
 from tests.integration.enricher_with_a_bug import PLANTED_BUG_SCHEMA
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import health_port, start_service
 from tests.integration.raw import TopicTail, tracker_events
 from tests.integration.test_replay import furrow_replay, raw_get

@@ -24,11 +24,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from devstack.process import unused_port
-from devstack.topics import created_topics
+from devstack.topics import created_topics, wait_until_consumed
 from libs.formats import badrows
 from libs.formats.enriched import to_json
 from tests.enriched_events import enriched_lines
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import Service, start_service
 
 EVENTS = 600

@@ -21,8 +21,9 @@ from devstack import elasticsearch
 from devstack.environment import environment
 from devstack.indices import connected, wait_for_count
 from devstack.process import REPO_ROOT, unused_port, wait_until
+from devstack.topics import wait_until_consumed
 from tests.enriched_events import enriched_lines
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import Names, health_port, start_service
 
 RUN_DIR = REPO_ROOT / ".run" / "test-es-outage"

@@ -17,9 +17,10 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 
 from devstack.indices import wait_for_count
+from devstack.topics import wait_until_consumed
 from libs.formats.enriched import to_tsv
 from tests.enriched_events import EVENT_TYPES, contexts, enriched_lines
-from tests.integration.kafka import produce, wait_until_consumed
+from tests.integration.kafka import produce
 from tests.integration.processes import Names, Service, health_port, start_service
 
 EVENTS = 1000
