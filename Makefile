@@ -40,6 +40,9 @@ $(NATIVE): $(INSTALLED) $(NATIVE_MODULES) $(C_EXTENSIONS)
 	@command -v cc >/dev/null || { echo "A C compiler is needed: apt-get install gcc"; exit 1; }
 	@echo "compiling $(words $(NATIVE_MODULES)) modules with mypyc (a few minutes; log in build/native.log)"
 	@mkdir -p build
+	@# Every extension built again: one of a module since dropped from the list would be imported
+	@# before its source.
+	find libs services -name '*.so' -delete
 	@$(BIN)/pip install --no-build-isolation --no-deps -e . >build/native.log 2>&1 \
 		|| { tail -40 build/native.log; exit 1; }
 	touch $@

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
@@ -23,11 +23,11 @@ from libs.formats.iglu import IgluError, SchemaKey
 from services.enrich.model import RawEvent, SelfDescribingJson
 from services.enrich.protocol import UNSTRUCT_EVENT
 
-PAYLOAD_DATA: Final = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
-CONTEXTS_1_0_1: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
-URI_REDIRECT: Final = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
-PIXEL_PATHS: Final = frozenset({"/i", "/ice.png"})
-_BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+PAYLOAD_DATA = "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-"
+CONTEXTS_1_0_1 = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+URI_REDIRECT = "iglu:com.snowplowanalytics.snowplow/uri_redirect/jsonschema/1-0-0"
+PIXEL_PATHS = frozenset({"/i", "/ice.png"})
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 SchemaCheck = Callable[[SelfDescribingJson], list[str]]
 """Validates self-describing JSON against its schema; the problems found, empty if valid."""
@@ -212,9 +212,9 @@ def _add_redirect_entity(
 
 
 # The tracker parameters Snowplow's webhook adapters keep as such rather than as event data.
-_WEBHOOK_TRACKER_PARAMETERS: Final = frozenset({"nuid", "aid", "cv", "eid", "ttm", "url"})
-_JSON_TYPES: Final = ("application/json", "application/json; charset=utf-8")
-_FORM_TYPE: Final = "application/x-www-form-urlencoded"
+_WEBHOOK_TRACKER_PARAMETERS = frozenset({"nuid", "aid", "cv", "eid", "ttm", "url"})
+_JSON_TYPES = ("application/json", "application/json; charset=utf-8")
+_FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def _iglu_webhook(payload: CollectorPayload, query: dict[str, str], adapted: Adapted) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
 
 from libs.formats.enriched import EnrichedEvent
 
-_TIMESTAMP_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
+_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)

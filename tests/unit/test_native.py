@@ -43,3 +43,19 @@ def test_the_installed_package_runs_the_compiled_modules() -> None:
     assert len(files) == len(NATIVE_MODULES)
     assert [file for file in files if not file.endswith(EXTENSION)] == []
     assert all(Path(file).is_relative_to(ROOT) for file in files), "the clone's own build"
+
+
+def test_no_module_off_the_list_is_compiled() -> None:
+    # A module taken off the list keeps an extension from an earlier build unless the build
+    # removes it, and Python would import that extension before the edited source.
+    sources = [
+        extension.with_name(extension.name.split(".")[0] + ".py")
+        for package in (ROOT / "libs", ROOT / "services")
+        for extension in package.rglob(f"*{EXTENSION}")
+    ]
+    compiled = {
+        str(source.relative_to(ROOT).with_suffix("")).replace("/", ".")
+        for source in sources
+        if source.exists()
+    }
+    assert compiled - set(NATIVE_MODULES) == set()

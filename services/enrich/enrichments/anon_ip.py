@@ -17,16 +17,16 @@ import functools
 from collections.abc import Mapping
 from ipaddress import IPv6Address
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import AnonIpParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "anon_ip"
-_MASK: Final = "x"
+NAME = "anon_ip"
+_MASK = "x"
 # How Snowplow writes the prefix it keeps in front of an IPv4-mapped address.
-_MAPPED_PREFIX: Final = "::FFFF:"
+_MAPPED_PREFIX = "::FFFF:"
 
 
 class AnonIp:

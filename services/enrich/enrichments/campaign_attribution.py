@@ -15,16 +15,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import CampaignAttributionParameters
 from services.enrich.enrichments.urls import query_of, query_parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "campaign_attribution"
+NAME = "campaign_attribution"
 
-DEFAULT_CLICK_IDS: Final[Mapping[str, str]] = {
+DEFAULT_CLICK_IDS: Mapping[str, str] = {
     "gclid": "Google",
     "gbraid": "Google",
     "wbraid": "Google",

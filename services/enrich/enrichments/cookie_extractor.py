@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import CookieExtractorParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "cookie_extractor_config"
-COOKIE_SCHEMA: Final = "iglu:org.ietf/http_cookie/jsonschema/1-0-0"
+NAME = "cookie_extractor_config"
+COOKIE_SCHEMA = "iglu:org.ietf/http_cookie/jsonschema/1-0-0"
 # Furrow's collector stores `Cookie:`; other collectors may keep the lower case of HTTP/2.
-_COOKIE_HEADERS: Final = ("Cookie:", "cookie:", "COOKIE:")
+_COOKIE_HEADERS = ("Cookie:", "cookie:", "COOKIE:")
 
 
 class CookieExtractor:

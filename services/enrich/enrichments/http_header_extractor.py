@@ -13,18 +13,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import HttpHeaderExtractorParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "http_header_extractor_config"
-HEADER_SCHEMA: Final = "iglu:org.ietf/http_header/jsonschema/1-0-0"
+NAME = "http_header_extractor_config"
+HEADER_SCHEMA = "iglu:org.ietf/http_header/jsonschema/1-0-0"
 
 # Header names repeat from request to request; remembering the verdict for a bounded number of
 # them saves a regex match per header per event.
-_NAME_CACHE_SIZE: Final = 4096
+_NAME_CACHE_SIZE = 4096
 
 
 class HttpHeaderExtractor:

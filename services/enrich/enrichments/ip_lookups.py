@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import maxminddb
 from maxminddb.reader import Reader
@@ -32,10 +32,10 @@ from services.enrich.enrichments.config import local_file
 from services.enrich.enrichments.parameters import DatabaseFile, IpLookupsParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "ip_lookups"
-CACHE_SIZE: Final = 20_000
-BUNDLED_DATABASE: Final = "GeoLite2-City.mmdb"
-BUNDLED_PACKAGE: Final = "_maxminddb_geolite2"  # where maxminddb-geolite2 installs the database
+NAME = "ip_lookups"
+CACHE_SIZE = 20_000
+BUNDLED_DATABASE = "GeoLite2-City.mmdb"
+BUNDLED_PACKAGE = "_maxminddb_geolite2"  # where maxminddb-geolite2 installs the database
 
 Fields = tuple[tuple[str, str], ...]
 
@@ -103,7 +103,7 @@ def _connection_type(record: Mapping[str, Any]) -> Fields:
     return _present(("ip_netspeed", record.get("connection_type")))
 
 
-_EXTRACTORS: Final[dict[str, Callable[[Mapping[str, Any]], Fields]]] = {
+_EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], Fields]] = {
     "geo": _geo,
     "isp": _isp,
     "domain": _domain,

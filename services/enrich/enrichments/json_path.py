@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
 
 # A JSONPath step: ("key", name), ("index", n), ("all", None) or ("descend", name).
 Step = tuple[str, Any]
-_STEP: Final = re.compile(
+_STEP = re.compile(
     r"""\.\.(?P<descend>[A-Za-z0-9_\-$@]+)
       | \.(?P<key>[A-Za-z0-9_\-$@]+)
       | \.\*(?P<dot_all>)

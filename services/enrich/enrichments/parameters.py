@@ -1,9 +1,9 @@
 """Each enrichment's `parameters` model: what its configuration file may hold, checked once when
 the file is loaded, in the order the enrichments run.
 
-The models live apart from the enrichments because those are compiled by mypyc for their
-per-event code, and pydantic cannot read the `Literal` fields, validators and `Field` defaults of
-a compiled module; this module stays plain Python.
+The models live apart from the enrichments' per-event code, which mypyc may compile (the modules
+`[tool.furrow] native-modules` lists), and pydantic cannot read the `Literal` fields, validators
+and `Field` defaults of a compiled module; this module stays plain Python.
 """
 
 from __future__ import annotations

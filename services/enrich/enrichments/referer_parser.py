@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -35,11 +35,11 @@ from services.enrich.enrichments.parameters import (
 from services.enrich.enrichments.urls import host_of, query_parameters, split_url
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "referer_parser"
+NAME = "referer_parser"
 # The same referrers come back again and again (a search engine's home page, the site's own
 # pages): their classification is cached, LRU, per referrer and page host.
-CACHE_SIZE: Final = 10_000
-BUILT_IN_DATABASE: Final = "referers.json"
+CACHE_SIZE = 10_000
+BUILT_IN_DATABASE = "referers.json"
 
 
 class RefererParser:

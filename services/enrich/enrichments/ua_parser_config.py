@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from ua_parser import BestAvailableResolver, DefaultedResult, Domain, load_builtins
 
@@ -28,9 +28,9 @@ from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import UaParserParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "ua_parser_config"
-CONTEXT_SCHEMA: Final = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
-CACHE_SIZE: Final = 5_000
+NAME = "ua_parser_config"
+CONTEXT_SCHEMA = "iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0"
+CACHE_SIZE = 5_000
 
 
 class UaParser:

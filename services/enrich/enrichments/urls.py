@@ -5,11 +5,11 @@ of an enrichment together."""
 from __future__ import annotations
 
 import re
-from typing import Final, NamedTuple
+from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 # scheme://[userinfo@]host[:port][path][?query][#fragment], RFC 3986's shape, leniently.
-_URL: Final = re.compile(
+_URL = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://(?:[^/?#@]*@)?(\[[^\]/?#]*\]|[^/?#:]*)(?::[^/?#]*)?"
     r"([^?#]*)(?:\?([^#]*))?"
 )
