@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from drills.traffic import Index
+from libs.formats import badrows
+
+# Events out of place shown in a drill's report, with their bad rows: enough to say what shape
+# the rows had, few enough to read.
+MAX_OFFENDERS = 3
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,21 @@ class BadRowEvent:
 
     event_id: str
     unresolved_schema: bool
+    # The row's type, schema and failure (`row_evidence`), shown when its event is out of place;
+    # not part of what the row counts for.
+    evidence: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Offender:
+    """An event stored more than once, or in the index it does not belong in, and the bad rows
+    that name it, for the report of a drill that fails."""
+
+    event_id: str
+    # None: the collector never answered it 200.
+    belongs_in: Index | None
+    in_good: int
+    bad_rows: list[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,11 @@ class Tally:
     duplicates: int
     misplaced: int
     stored_unowed: int
+    # A few of the events counted in `duplicates` or `misplaced`: evidence, not a count, so two
+    # tallies of the same counts are equal whichever events were picked.
+    offenders: list[Offender] = field(default_factory=list, compare=False)
+    # How many bad rows of the events out of place have each shape (`row_shape`).
+    offending_shapes: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -146,12 +171,40 @@ def events_of_bad_row(row: Mapping[str, Any]) -> list[BadRowEvent]:
     payload = data.get("payload")
     if not isinstance(payload, dict):
         return []
+    evidence = row_evidence(row)
     enriched = payload.get("enriched")
     if isinstance(enriched, dict) and isinstance(enriched.get("event_id"), str):
-        return [BadRowEvent(enriched["event_id"], _is_resolution_failure(data))]
+        return [BadRowEvent(enriched["event_id"], _is_resolution_failure(data), evidence)]
     ids = _query_event_ids(payload.get("querystring"))
     ids.extend(_body_event_ids(payload.get("body")))
-    return [BadRowEvent(event_id, False) for event_id in ids]
+    return [BadRowEvent(event_id, False, evidence) for event_id in ids]
+
+
+def row_evidence(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a bad row (or a bad document, which the sink may have renamed parts of) says of
+    itself: its type, schema and failure."""
+    schema = row.get("schema")
+    data = row.get("data")
+    data = data if isinstance(data, dict) else {}
+    failure_type = row.get("failure_type")
+    if failure_type is None and isinstance(schema, str):
+        failure_type = badrows.type_of(schema)
+    return {
+        "failure_type": failure_type,
+        "schema": schema,
+        "failure": data.get("failure", data.get("failure_string")),
+    }
+
+
+def row_shape(evidence: Mapping[str, Any]) -> str:
+    """A bad row's type and the kinds of error its failure messages name, e.g.
+    `schema_violations: ResolutionError`."""
+    failure = evidence.get("failure")
+    kinds = sorted(_error_kinds(failure))
+    shape = str(evidence.get("failure_type") or "unknown")
+    if not isinstance(failure, dict):
+        shape += " (failure not an object)"
+    return f"{shape}: {', '.join(kinds)}" if kinds else shape
 
 
 def _query_event_ids(querystring: object) -> list[str]:
@@ -186,6 +239,18 @@ def tally(
     copies = {
         event_id: in_good[event_id] + in_bad[event_id] for event_id in set(in_good) | set(in_bad)
     }
+    misplaced = {
+        event.event_id
+        for event in owed
+        if copies.get(event.event_id, 0) > 0
+        and (in_good if event.belongs_in == "good" else in_bad)[event.event_id] == 0
+    }
+    doubled = {event_id for event_id, count in copies.items() if count > 1}
+    # The owed events in the order sent, then any unowed one stored twice.
+    out_of_place = [e.event_id for e in owed if e.event_id in misplaced or e.event_id in doubled]
+    out_of_place += sorted(doubled - owed_ids)
+    rows_of = _rows_of(bad_rows, set(out_of_place))
+    belongs_in = {event.event_id: event.belongs_in for event in owed}
     return Tally(
         sent=len(sent),
         answered_200=len(owed),
@@ -195,28 +260,47 @@ def tally(
         in_bad=sum(in_bad.values()),
         replayed=len(replayed),
         missing=sum(1 for event in owed if copies.get(event.event_id, 0) == 0),
-        duplicates=sum(count - 1 for count in copies.values() if count > 1),
-        misplaced=sum(
-            1
-            for event in owed
-            if copies.get(event.event_id, 0) > 0
-            and (in_good if event.belongs_in == "good" else in_bad)[event.event_id] == 0
-        ),
+        duplicates=sum(copies[event_id] - 1 for event_id in doubled),
+        misplaced=len(misplaced),
         stored_unowed=sum(1 for event_id in copies if event_id not in owed_ids),
+        offenders=[
+            Offender(
+                event_id,
+                belongs_in.get(event_id),
+                in_good[event_id],
+                [row.evidence for row in rows_of.get(event_id, [])],
+            )
+            for event_id in out_of_place[:MAX_OFFENDERS]
+        ],
+        offending_shapes=dict(
+            Counter(row_shape(row.evidence) for rows in rows_of.values() for row in rows)
+        ),
     )
+
+
+def _rows_of(bad_rows: list[BadRowEvent], event_ids: set[str]) -> dict[str, list[BadRowEvent]]:
+    rows: dict[str, list[BadRowEvent]] = {}
+    for row in bad_rows:
+        if row.event_id in event_ids:
+            rows.setdefault(row.event_id, []).append(row)
+    return rows
 
 
 def _is_resolution_failure(data: Mapping[str, Any]) -> bool:
-    failure = data.get("failure")
+    return "ResolutionError" in _error_kinds(data.get("failure"))
+
+
+def _error_kinds(failure: object) -> set[str]:
+    """The `error.error` of each of a failure's messages: the Iglu client's kinds of error
+    (`ResolutionError`, `ValidationError`) in a `schema_violations` row."""
     messages = failure.get("messages") if isinstance(failure, dict) else None
-    if not isinstance(messages, list):
-        return False
-    return any(
-        isinstance(message, dict)
+    return {
+        message["error"]["error"]
+        for message in (messages if isinstance(messages, list) else [])
+        if isinstance(message, dict)
         and isinstance(message.get("error"), dict)
-        and message["error"].get("error") == "ResolutionError"
-        for message in messages
-    )
+        and isinstance(message["error"].get("error"), str)
+    }
 
 
 def _body_event_ids(body: object) -> list[str]:

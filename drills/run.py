@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import orjson
 
 from devstack.launcher import LaunchError
 from drills.accounting import (
@@ -25,6 +26,8 @@ from drills.pipeline import Pipeline, Ports
 from drills.servers import Servers
 
 logger = logging.getLogger("drills")
+# A bad row in a note is cut to this; the JSON report holds it whole.
+MAX_NOTE_CHARS = 1500
 
 
 @dataclass
@@ -96,6 +99,7 @@ async def run_drill(
             result.notes.append(f"not drained within {timings.drain_timeout_s:.0f} s")
         good, bad = await pipeline.stored()
         result.tally = tally(load.sent, good, bad)
+        result.notes.extend(_out_of_place(result.tally))
         if pipeline.archive_dir is not None:
             result.archive = archive_tally(good, await asyncio.to_thread(pipeline.archived))
             result.notes.append(f"archive: {result.archive}")
@@ -131,6 +135,22 @@ def _record(result: DrillResult, fault: Fault) -> None:
     else:
         logger.info("%s: healthy again after %.1f s", result.name, recovery.seconds)
     result.notes.extend(fault.notes)
+
+
+def _out_of_place(counted: Tally) -> list[str]:
+    """Notes on the events stored twice or in the wrong index: their bad rows by shape, and a
+    few of them with their rows (the whole rows are in the JSON report)."""
+    notes = [
+        f"out of place: {count} bad rows {shape}"
+        for shape, count in sorted(counted.offending_shapes.items())
+    ]
+    for offender in counted.offenders:
+        rows = orjson.dumps(offender.bad_rows).decode()
+        notes.append(
+            f"out of place: event {offender.event_id} (belongs in {offender.belongs_in or 'none'},"
+            f" {offender.in_good} in good), bad rows: {rows[:MAX_NOTE_CHARS]}"
+        )
+    return notes
 
 
 def _stop_quietly(pipeline: Pipeline, result: DrillResult) -> None:

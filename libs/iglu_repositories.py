@@ -13,12 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from libs.formats.iglu import IgluError, SchemaKey
 from libs.iglu_client import (
+    ChangeFeed,
     Changes,
     HttpRepository,
     Repository,
@@ -108,20 +109,44 @@ class BackoffRepository:
             wait_s = min(self._first_s * 2 ** (self._failures - 1), self._max_s)
             self._until = self._clock() + wait_s
             raise
-        self._failures = 0
+        self.end_backoff()
         return found
+
+    def end_backoff(self) -> None:
+        """The repository answered: the next lookup goes to it whatever its backoff was."""
+        self._failures = 0
+        self._until = 0.0
+
+
+class Registry(Repository, ChangeFeed, Protocol):
+    """A repository with a change feed: Furrow's registry."""
 
 
 class BackoffRegistry(BackoffRepository):
     """A Furrow registry behind a backoff for its lookups; its change feed is asked without one
-    (a failed poll costs that poll alone), so that its schemas stay live."""
+    (a failed poll costs that poll alone), so that its schemas stay live. The feed answering
+    again after failing ends the lookups' backoff: after a long outage, that backoff would
+    otherwise outlast the outage by up to `max_s`, every lookup failing meanwhile though the
+    registry is back (and `furrow replay`, run once it is, sending the events to `bad` again)."""
 
-    def __init__(self, registry: HttpRepository) -> None:
-        super().__init__(registry)
+    def __init__(self, registry: Registry, *, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(registry, clock=clock)
         self._registry = registry
+        self._feed_failed = False
 
     def changes(self, after: int | None) -> Changes:
-        return self._registry.changes(after)
+        try:
+            changes = self._registry.changes(after)
+        except RepositoryError:
+            self._feed_failed = True
+            raise
+        # Only on its return: a registry whose feed answers while its lookups keep failing is
+        # still asked no more than its backoff allows. (The feed is polled from the resolver's
+        # own thread; a lookup racing this reset at worst backs off once more.)
+        if self._feed_failed:
+            self._feed_failed = False
+            self.end_backoff()
+        return changes
 
 
 def resolver_repositories(

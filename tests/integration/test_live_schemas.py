@@ -24,7 +24,7 @@ from devstack.topics import created_topics
 from libs.formats.collector_payload import CollectorPayload, encode
 from libs.formats.iglu import SELF_DESCRIBING_SCHEMA, SchemaKey
 from libs.iglu_client import HttpRepository, RepositorySettings, ResolutionError, Resolver
-from libs.iglu_repositories import BUILTIN_NAME
+from libs.iglu_repositories import BUILTIN_NAME, BackoffRegistry, BuiltinRepository
 from tests.integration.kafka import produce
 from tests.integration.processes import Service, health_port, start_service
 from tests.integration.raw import TopicTail
@@ -312,6 +312,51 @@ def test_an_outage_is_reported_and_never_remembered_as_a_miss(
             except ResolutionError as error:
                 raise AssertionError(error.lookup_history) from error
             assert found["self"]["vendor"] == vendor
+    finally:
+        resolver.close()
+
+
+def test_a_registry_back_from_a_long_outage_is_asked_again_within_a_second(
+    tmp_path: Path,
+) -> None:
+    """The enricher's repositories (the registry behind its backoff, then the built-in schemas):
+    an outage long enough for the longest backoff ends when the registry's change feed answers
+    again, not when the backoff does; a replay run once the registry is back finds it used."""
+    vendor = f"com.live{uuid.uuid4().hex[:8]}"
+    key = SchemaKey.parse_uri(f"iglu:{vendor}/checkout/jsonschema/1-0-0")
+    port = free_port()
+    settings = registry_settings(f"sqlite:///{tmp_path / 'registry.db'}")
+    with running_registry(port, settings, tmp_path / "registry.log") as url:
+        publish(url, vendor)
+    # The backoff's own clock, moved by hand: the outage lasts as long as the test says.
+    now = [1000.0]
+    registry = BackoffRegistry(
+        HttpRepository(RepositorySettings(name="furrow registry", url=url), timeout_s=10),
+        clock=lambda: now[0],
+    )
+    resolver = Resolver([registry, BuiltinRepository()], attempts=1)
+    resolver.follow_changes(0.2)
+    try:
+        for _ in range(12):
+            now[0] += 60
+            with pytest.raises(ResolutionError) as down:
+                resolver.schema(key)
+        assert "Connection refused" in down.value.lookup_history[0]["errors"][0]["message"]
+        with pytest.raises(ResolutionError) as backing_off:
+            resolver.schema(key)
+        assert "backing off for 30.00 s" in str(backing_off.value.lookup_history)
+
+        with running_registry(port, settings, tmp_path / "registry.log"):
+            answering = time.monotonic()
+            while True:
+                try:
+                    found = resolver.schema(key)
+                    break
+                except ResolutionError as error:
+                    if time.monotonic() - answering > 1.0:
+                        raise AssertionError(error.lookup_history) from error
+                time.sleep(0.05)
+        assert found["self"]["vendor"] == vendor
     finally:
         resolver.close()
 

@@ -12,14 +12,18 @@ import orjson
 import pytest
 
 from drills.accounting import (
+    MAX_OFFENDERS,
     ArchiveTally,
     BadRowEvent,
     ForwardTally,
+    Offender,
     Sent,
     Tally,
     archive_tally,
     events_of_bad_row,
     forward_tally,
+    row_evidence,
+    row_shape,
     tally,
 )
 from drills.traffic import TrackerRequest, broken_base64, checkout, page_view, requests
@@ -169,6 +173,97 @@ EXACT = Tally(
 )
 def test_the_tally(good: list[str], bad_rows: list[BadRowEvent], expected: Tally) -> None:
     assert tally(SENT, good, bad_rows) == expected
+
+
+def test_the_tally_shows_the_bad_rows_of_events_out_of_place() -> None:
+    resolution = {
+        "failure_type": "schema_violations",
+        "failure": {"messages": [{"error": RESOLUTION}]},
+    }
+    invalid = {"failure_type": "schema_violations", "failure": {"messages": [{"error": INVALID}]}}
+    rows = [
+        BadRowEvent("b1", False, invalid),
+        # Replayed into good: not out of place, its row is no evidence.
+        BadRowEvent("g1", True, resolution),
+        # In bad twice and never in good: doubled and misplaced (b1, in both, is doubled).
+        BadRowEvent("g2", True, resolution),
+        BadRowEvent("g2", True, resolution),
+    ]
+    counted = tally(SENT, ["g1", "b1"], rows)
+
+    assert (counted.duplicates, counted.misplaced, counted.replayed) == (2, 1, 1)
+    assert counted.offenders == [
+        Offender("g2", "good", 0, [resolution, resolution]),
+        Offender("b1", "bad", 1, [invalid]),
+    ]
+    assert counted.offending_shapes == {
+        "schema_violations: ResolutionError": 2,
+        "schema_violations: ValidationError": 1,
+    }
+
+
+def test_the_tally_shows_only_a_few_offenders() -> None:
+    sent = [Sent(str(i), "good", 200) for i in range(10)]
+    counted = tally(sent, [str(i) for i in range(10)] * 2, [])
+
+    assert counted.duplicates == 10
+    assert [offender.event_id for offender in counted.offenders] == [
+        str(i) for i in range(MAX_OFFENDERS)
+    ]
+    assert counted.offending_shapes == {}
+
+
+def test_an_exact_tally_names_no_offender() -> None:
+    counted = tally(SENT, ["g1", "g2"], [bad("b1")])
+    assert (counted.offenders, counted.offending_shapes) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("row", "evidence", "shape"),
+    [
+        (
+            {
+                "schema": badrows.SCHEMA_VIOLATIONS,
+                "failure_type": "schema_violations",
+                "data": {"failure": {"messages": [{"schemaKey": "k", "error": RESOLUTION}]}},
+            },
+            {
+                "failure_type": "schema_violations",
+                "schema": badrows.SCHEMA_VIOLATIONS,
+                "failure": {"messages": [{"schemaKey": "k", "error": RESOLUTION}]},
+            },
+            "schema_violations: ResolutionError",
+        ),
+        (
+            # As the bad sink stores a row whose failure is no object.
+            {"schema": "iglu:com.acme/odd/jsonschema/1-0-0", "data": {"failure_string": "boom"}},
+            {
+                "failure_type": None,
+                "schema": "iglu:com.acme/odd/jsonschema/1-0-0",
+                "failure": "boom",
+            },
+            "unknown (failure not an object)",
+        ),
+        (
+            _row(badrows.generic_error("enrich", ["unexpected KeyError"], "cmF3", now=NOW)),
+            {
+                "failure_type": "generic_error",
+                "schema": badrows.GENERIC_ERROR,
+                "failure": {
+                    "timestamp": "2026-11-23T12:00:00.000Z",
+                    "errors": ["unexpected KeyError"],
+                },
+            },
+            "generic_error",
+        ),
+    ],
+    ids=["bad document", "renamed failure", "bad row as the enricher writes it"],
+)
+def test_the_evidence_of_a_bad_row(
+    row: dict[str, Any], evidence: dict[str, Any], shape: str
+) -> None:
+    assert row_evidence(row) == evidence
+    assert row_shape(evidence) == shape
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from libs.config import load_config
 from libs.formats.iglu import SchemaKey
 from libs.iglu_client import (
     ChangeFeed,
+    Changes,
     RepositoryError,
     RepositorySettings,
     ResolutionError,
@@ -24,6 +25,7 @@ from libs.iglu_client import (
 from libs.iglu_repositories import (
     BUILTIN_NAME,
     BackingOff,
+    BackoffRegistry,
     BackoffRepository,
     StaticHttpRepository,
     resolver_repositories,
@@ -195,6 +197,54 @@ def test_a_repository_that_is_down_never_stalls_lookups_nor_is_cached_as_a_miss(
     flaky.down = False
     clock.now += 5.0
     assert resolver.schema(EVENT)["self"]["name"] == "event"
+
+
+class FlakyRegistry(Flaky):
+    """A registry with a change feed, down (lookups and feed alike) while `down`."""
+
+    def changes(self, after: int | None) -> Changes:
+        if self.down:
+            raise RepositoryError("connection refused")
+        return Changes(1, [])
+
+
+def test_a_registry_answering_its_change_feed_ends_the_backoff_of_its_lookups() -> None:
+    """A long outage leaves a long backoff; the feed, polled without one, says the registry is
+    back, and lookups go to it at once instead of failing until the backoff ends."""
+    flaky, clock = FlakyRegistry(), Clock()
+    registry = BackoffRegistry(flaky, clock=clock)
+    for _ in range(12):
+        with pytest.raises(RepositoryError):
+            registry.fetch(EVENT)
+        clock.now += 60
+    with pytest.raises(RepositoryError):
+        registry.fetch(EVENT)
+    # A feed that fails too leaves the backoff as it is.
+    with pytest.raises(RepositoryError):
+        registry.changes(1)
+    with pytest.raises(BackingOff):
+        registry.fetch(EVENT)
+    flaky.down = False
+    with pytest.raises(BackingOff):
+        registry.fetch(EVENT)
+    registry.changes(1)
+    assert registry.fetch(EVENT) is not None
+
+
+def test_a_change_feed_that_never_failed_leaves_the_backoff_of_failing_lookups() -> None:
+    flaky, clock = FlakyRegistry(), Clock()
+    registry = BackoffRegistry(flaky, clock=clock)
+    flaky.down = False
+    registry.changes(None)
+    # Lookups fail (a registry whose schemas cannot be read) while its feed answers.
+    flaky.down = True
+    with pytest.raises(RepositoryError):
+        registry.fetch(EVENT)
+    flaky.down = False
+    registry.changes(1)
+    with pytest.raises(BackingOff):
+        registry.fetch(EVENT)
+    assert flaky.asked == 1
 
 
 def test_the_builtin_schemas_answer_while_every_remote_repository_is_down() -> None:
