@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -21,33 +21,31 @@ from libs.formats.collector_payload import CollectorPayload
 from libs.formats.enriched import FIELDS, Kind
 from libs.version import ARTIFACT, VERSION
 
-VENDOR: Final = "com.snowplowanalytics.snowplow.badrows"
+VENDOR = "com.snowplowanalytics.snowplow.badrows"
 # Snowplow's schemas of these rows, as Furrow embeds them.
-BUILTIN_SCHEMAS: Final = Path(__file__).resolve().parents[1] / "builtin_schemas"
-GENERIC_ERROR: Final = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
-SIZE_VIOLATION: Final = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
-CP_FORMAT_VIOLATION: Final = f"iglu:{VENDOR}/collector_payload_format_violation/jsonschema/1-0-0"
-ADAPTER_FAILURES: Final = f"iglu:{VENDOR}/adapter_failures/jsonschema/1-0-0"
-TRACKER_PROTOCOL_VIOLATIONS: Final = f"iglu:{VENDOR}/tracker_protocol_violations/jsonschema/1-0-1"
-SCHEMA_VIOLATIONS: Final = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
-ENRICHMENT_FAILURES: Final = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
-LOADER_PARSING_ERROR: Final = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
-LOADER_RUNTIME_ERROR: Final = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
-EVENT_FORWARDING_ERROR: Final = f"iglu:{VENDOR}/event_forwarding_error/jsonschema/1-0-0"
+BUILTIN_SCHEMAS = Path(__file__).resolve().parents[1] / "builtin_schemas"
+GENERIC_ERROR = f"iglu:{VENDOR}/generic_error/jsonschema/1-0-0"
+SIZE_VIOLATION = f"iglu:{VENDOR}/size_violation/jsonschema/1-0-0"
+CP_FORMAT_VIOLATION = f"iglu:{VENDOR}/collector_payload_format_violation/jsonschema/1-0-0"
+ADAPTER_FAILURES = f"iglu:{VENDOR}/adapter_failures/jsonschema/1-0-0"
+TRACKER_PROTOCOL_VIOLATIONS = f"iglu:{VENDOR}/tracker_protocol_violations/jsonschema/1-0-1"
+SCHEMA_VIOLATIONS = f"iglu:{VENDOR}/schema_violations/jsonschema/2-0-1"
+ENRICHMENT_FAILURES = f"iglu:{VENDOR}/enrichment_failures/jsonschema/2-0-1"
+LOADER_PARSING_ERROR = f"iglu:{VENDOR}/loader_parsing_error/jsonschema/2-0-0"
+LOADER_RUNTIME_ERROR = f"iglu:{VENDOR}/loader_runtime_error/jsonschema/1-0-1"
+EVENT_FORWARDING_ERROR = f"iglu:{VENDOR}/event_forwarding_error/jsonschema/1-0-0"
 # Limits of Snowplow's bad-row schemas: sizes up to 1 GiB, parameters up to 512 characters.
-MAX_SIZE_BYTES: Final = 1 << 30
-MAX_PARAMETER_CHARS: Final = 512
+MAX_SIZE_BYTES = 1 << 30
+MAX_PARAMETER_CHARS = 512
 # A partially enriched event spells one column as loaders do.
-_PARTIAL_NAMES: Final = {"refr_device_tstamp": "refr_dvce_tstamp"}
+_PARTIAL_NAMES = {"refr_device_tstamp": "refr_dvce_tstamp"}
 # Snowplow types the integer and boolean columns (as 0/1) of a partially enriched event, but
 # not txn_id; of the decimal columns only the coordinates, the others stay strings.
-_PARTIAL_INTEGERS: Final = frozenset(
+_PARTIAL_INTEGERS = frozenset(
     name for name, kind in FIELDS if kind in (Kind.INTEGER, Kind.BOOLEAN) and name != "txn_id"
 )
-_PARTIAL_NUMBERS: Final = frozenset({"geo_latitude", "geo_longitude"})
-_UUID: Final = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+_PARTIAL_NUMBERS = frozenset({"geo_latitude", "geo_longitude"})
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def processor(component: str) -> dict[str, str]:

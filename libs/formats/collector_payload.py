@@ -10,24 +10,24 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import thriftpy2
 from thriftpy2.protocol import TCyBinaryProtocolFactory
 from thriftpy2.utils import serialize
 
-SCHEMA: Final = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0"
-ENCODING: Final = "UTF-8"
+SCHEMA = "iglu:com.snowplowanalytics.snowplow/CollectorPayload/thrift/1-0-0"
+ENCODING = "UTF-8"
 
 _thrift = thriftpy2.load(
     str(Path(__file__).with_name("collector_payload.thrift")),
     module_name="collector_payload_thrift",
 )
-_WRITER: Final = TCyBinaryProtocolFactory()
+_WRITER = TCyBinaryProtocolFactory()
 # The times Python's datetime can hold (years 1 to 9999): a record stamped outside them cannot
 # be enriched, nor even described in a bad row's timestamp.
-_EARLIEST_MS: Final = int(datetime(1, 1, 1, tzinfo=UTC).timestamp()) * 1000
-_LATEST_MS: Final = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()) * 1000 + 999
+_EARLIEST_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp()) * 1000
+_LATEST_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()) * 1000 + 999
 
 
 class CollectorPayloadError(ValueError):
@@ -111,29 +111,29 @@ def decode(raw: bytes) -> CollectorPayload:
 # a truncated buffer, and raw records are untrusted input). Every length and count is checked
 # against the bytes left before anything is read; strings stay bytes, since a body need not be
 # UTF-8 and judging it is the enricher's job.
-_STOP: Final = 0
-_I64: Final = 10
-_STRING: Final = 11
-_STRUCT: Final = 12
-_MAP: Final = 13
-_SET: Final = 14
-_LIST: Final = 15
-_FIXED_SIZES: Final = {2: 1, 3: 1, 4: 8, 6: 2, 8: 4, _I64: 8}  # bool, byte, double, i16, i32, i64
-_SCHEMA_ID: Final = 31337
-_IP_ADDRESS_ID: Final = 100
-_TIMESTAMP_ID: Final = 200
-_COLLECTOR_ID: Final = 220
-_HEADERS_ID: Final = 350
-_STRING_IDS: Final = frozenset(
+_STOP = 0
+_I64 = 10
+_STRING = 11
+_STRUCT = 12
+_MAP = 13
+_SET = 14
+_LIST = 15
+_FIXED_SIZES = {2: 1, 3: 1, 4: 8, 6: 2, 8: 4, _I64: 8}  # bool, byte, double, i16, i32, i64
+_SCHEMA_ID = 31337
+_IP_ADDRESS_ID = 100
+_TIMESTAMP_ID = 200
+_COLLECTOR_ID = 220
+_HEADERS_ID = 350
+_STRING_IDS = frozenset(
     {_SCHEMA_ID, _IP_ADDRESS_ID, 210, _COLLECTOR_ID, 300, 310, 320, 330, 340, 360, 400, 410}
 )
-_FIELD_HEADER: Final = struct.Struct(">bh")
-_I32: Final = struct.Struct(">i")
-_I64_VALUE: Final = struct.Struct(">q")
-_COLLECTION_HEADER: Final = struct.Struct(">bi")
-_MAP_HEADER: Final = struct.Struct(">bbi")
+_FIELD_HEADER = struct.Struct(">bh")
+_I32 = struct.Struct(">i")
+_I64_VALUE = struct.Struct(">q")
+_COLLECTION_HEADER = struct.Struct(">bi")
+_MAP_HEADER = struct.Struct(">bbi")
 # Unknown fields may nest; deeper than this is not a CollectorPayload from any collector.
-_MAX_DEPTH: Final = 32
+_MAX_DEPTH = 32
 
 
 def _read_fields(raw: bytes) -> dict[int, Any]:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,13 +25,13 @@ from services.enrich.rules import Deduplicator, ValidityRules
 
 logger = logging.getLogger(__name__)
 
-COMPONENT: Final = "enrich"
-ETL_VERSION: Final = f"furrow-enrich-{VERSION}"
-DERIVED_CONTEXTS: Final = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
+COMPONENT = "enrich"
+ETL_VERSION = f"furrow-enrich-{VERSION}"
+DERIVED_CONTEXTS = "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1"
 # The schema Snowplow names when an atomic field cannot be read from its parameter.
-ATOMIC: Final = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
+ATOMIC = "iglu:com.snowplowanalytics.snowplow/atomic/jsonschema/1-0-0"
 # What a duplicate sent again by a retrying tracker or collector may differ in.
-NOT_IN_FINGERPRINT: Final = frozenset({"eid", "nuid", "stm", "cv"})
+NOT_IN_FINGERPRINT = frozenset({"eid", "nuid", "stm", "cv"})
 
 
 EnrichmentApply = Callable[[EnrichedEvent, RawEvent], list[SelfDescribingJson]]
@@ -150,7 +150,6 @@ class Enricher:
         uri = str(instance.get("schema"))
         try:
             return uri, self.validator.validate(instance), None
-        # Names of their own: a compiled function gives each name one type.
         except IgluError:
             return uri, [], {"json": instance, "error": "INVALID_IGLUURI"}
         except ResolutionError as unresolved:

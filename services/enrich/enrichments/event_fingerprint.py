@@ -16,18 +16,18 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
 from services.enrich.enrichments.parameters import EventFingerprintParameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "event_fingerprint_config"
+NAME = "event_fingerprint_config"
 
-_WRITERS_CACHE_SIZE: Final = 1024
-_UNIT_SEPARATOR: Final = "\x1f"
+_WRITERS_CACHE_SIZE = 1024
+_UNIT_SEPARATOR = "\x1f"
 
-_HASHES: Final[dict[str, Callable[[bytes], Any]]] = {
+_HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "SHA1": hashlib.sha1,
     "SHA256": hashlib.sha256,

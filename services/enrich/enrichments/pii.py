@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -43,11 +43,11 @@ from services.enrich.enrichments.json_path import Location, Step, locate, parse_
 from services.enrich.enrichments.parameters import PiiParameters, Strategy
 from services.enrich.model import RawEvent, SelfDescribingJson
 
-NAME: Final = "pii_enrichment_config"
-MASKED_VALUE_SCHEMA: Final = "iglu:dev.furrow/pii_masked_value/jsonschema/1-0-0"
-_MATCH_CACHE_SIZE: Final = 4096
+NAME = "pii_enrichment_config"
+MASKED_VALUE_SCHEMA = "iglu:dev.furrow/pii_masked_value/jsonschema/1-0-0"
+_MATCH_CACHE_SIZE = 4096
 
-_HASHES: Final[dict[str, Callable[[bytes], Any]]] = {
+_HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "SHA-1": hashlib.sha1,
     "SHA-256": hashlib.sha256,
