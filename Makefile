@@ -12,7 +12,6 @@ CHECKED_PATHS := libs services iglu_registry devstack bench drills
 NATIVE_MODULES := $(shell $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["furrow"]["native-modules"])')
 # The good sink's encoder of enriched lines as JSON, written in C (see the file's comment), which
 # setup.py compiles with them.
-C_EXTENSIONS := libs/formats/_tsv_json.c
 NATIVE := $(VENV)/.native
 # The console's chart library, from npm (services/console/assets), served from static/vendor.
 CONSOLE_ASSETS := services/console/assets
@@ -36,7 +35,7 @@ $(INSTALLED): pyproject.toml setup.py
 # The package built again, its native modules compiled in place (docker/Dockerfile builds the
 # same way); tests/conftest.py stops a run that would import a compiled module older than its
 # source.
-$(NATIVE): $(INSTALLED) $(NATIVE_MODULES) $(C_EXTENSIONS)
+$(NATIVE): $(INSTALLED) $(NATIVE_MODULES)
 	@command -v cc >/dev/null || { echo "A C compiler is needed: apt-get install gcc"; exit 1; }
 	@echo "compiling $(words $(NATIVE_MODULES)) modules with mypyc (a few minutes; log in build/native.log)"
 	@mkdir -p build
@@ -71,11 +70,10 @@ check: install
 	$(BIN)/mypy $(CHECKED_PATHS)
 
 # The unit suite runs a second time on the interpreted modules (FURROW_PURE=1 makes the tests
-# import the sources), so the path without a C compiler keeps working; the C encoder's own tests
-# have nothing to test there.
+# import the sources), so the path without a C compiler keeps working.
 test: check
 	$(BIN)/pytest
-	FURROW_PURE=1 $(BIN)/pytest -q -m 'not compiled' tests/unit
+	FURROW_PURE=1 $(BIN)/pytest -q tests/unit
 
 unit: install
 	$(BIN)/pytest -m 'not servers'

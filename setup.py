@@ -1,6 +1,5 @@
 """The package's build: setuptools (metadata in pyproject.toml) with the per-event modules
-compiled to C by mypyc, into extension modules beside their sources' packages, and the good
-sink's encoder (`libs/formats/_tsv_json.c`) compiled beside them.
+compiled to C by mypyc, into extension modules beside their sources' packages.
 
 mypyc type-checks the modules against the installed dependencies, so the package is built after
 them and without build isolation: `make install` and docker/Dockerfile take both steps. A plain
@@ -33,13 +32,7 @@ def native_extensions() -> list[Extension]:
     # Each module in a library of its own beside its source, inside its package: a library shared
     # by all would sit at the top of the tree, outside any package (compiled code derives its
     # modules' __file__ from the shared library's place, so it cannot go inside one).
-    compiled = mypycify(modules, separate=True, opt_level="3")
-    encoder = Extension(
-        "libs.formats._tsv_json",
-        ["libs/formats/_tsv_json.c"],
-        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror"],
-    )
-    return [*compiled, encoder]
+    return mypycify(modules, separate=True, opt_level="3")
 
 
 setup(ext_modules=native_extensions())

@@ -70,7 +70,7 @@ def run() -> list[Measurement]:
             "good sink / floor",
             ratio,
             "x floor",
-            target=">= 0.85",
+            target=">= 0.8",
             note=f"median of {ROUNDS} rounds' ratios (ratio of the medians: {sink / floor:.2f})",
         ),
         Measurement(

@@ -49,8 +49,7 @@ def stale_modules() -> list[str]:
         str(source.relative_to(ROOT))
         for package in COMPILED_PACKAGES
         for compiled in package.rglob("*.so")
-        for suffix in (".py", ".c")
-        if (source := compiled.with_name(compiled.name.split(".")[0] + suffix)).exists()
+        if (source := compiled.with_name(compiled.name.split(".")[0] + ".py")).exists()
         and source.stat().st_mtime > built
     ]
 

@@ -5,8 +5,7 @@ Elasticsearch indexes (typed atomic fields, `geo_location`, and every context or
 event under its own `contexts_{vendor}_{name}_{model}` / `unstruct_event_...` key); `to_event`
 reads one into the event shape of loader bad rows (typed atomic fields, the three JSON columns
 kept as the self-describing JSON they are). `to_json_bytes` writes the analytics-SDK shape as
-JSON: most lines, contexts included, in one pass by the encoder of `_tsv_json.c`, every other
-line through `to_json`.
+JSON: a line in the usual spellings straight from its columns' bytes, any other through `to_json`.
 
 Reading follows the PyPI `snowplow-analytics-sdk` 0.2.3, the reference reader, except where the
 newer Scala and .NET analytics SDKs fixed it: dots *and dashes* in a schema's vendor and name become
@@ -24,12 +23,11 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
-
-if TYPE_CHECKING:
-    from libs.formats._tsv_json import Encoder
+from librt.strings import BytesWriter
+from mypy_extensions import i64
 
 
 class Kind(Enum):
@@ -327,28 +325,22 @@ def to_json_bytes(line: str | bytes, time_field: str | None = None) -> EncodedEv
     """`to_json(line)` encoded, with the collector timestamp also under `time_field` if given
     (a loader's time field, such as `@timestamp`); EnrichedEventError as `to_json`. `line` may
     be the line's UTF-8 bytes, as read from a topic (UnicodeDecodeError if they are not)."""
-    encoder = _encoder(time_field)
-    encoded = encoder.encode(line) if encoder is not None else None
+    encoded = (
+        _written_from_bytes(line if isinstance(line, bytes) else _utf8(line), time_field)
+        if _COMPILED
+        else None
+    )
     if encoded is None:
         return _encoded(to_json(_text(line)), time_field)
-    json, returned = encoded
-    collector_tstamp, event_id, contexts, unstruct_event, derived_contexts = returned
-    # The encoder wrote it in the JSON, so it has the usual shape.
-    timestamp = collector_tstamp.replace(" ", "T") + "Z" if collector_tstamp else ""
-    if contexts or unstruct_event or derived_contexts:
-        # JSON columns the encoder left to Python: a rare spelling, or invalid.
-        shredded: dict[str, Any] = {}
-        try:
-            for position, value in zip(_JSON_POSITIONS, returned[2:], strict=True):
-                if value:
-                    _add_shredded(shredded, position, value)
-        except _InvalidValue:
-            # The general path reports every invalid value of the line, as the bad row should.
-            return _encoded(to_json(_text(line)), time_field)
-        if shredded:
-            tail = orjson.dumps(shredded)
-            json = tail if json == b"{}" else json[:-1] + b"," + tail[1:]
-    return EncodedEvent(json, event_id, timestamp)
+    return encoded
+
+
+def _utf8(line: str) -> bytes | None:
+    try:
+        return line.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates: only the general path reads them.
+        return None
 
 
 def _text(line: str | bytes) -> str:
@@ -423,7 +415,7 @@ def _split(line: str) -> list[str]:
 
 
 def _integer(value: str) -> int:
-    if _fits_shape(value, _SHORT_DIGITS):
+    if value.isascii() and _fits_shape(value.encode(), _SHORT_DIGITS):
         # Nine digits at most are within 32 bits: read here, far cheaper than int().
         number = 0
         for position in range(len(value)):
@@ -458,31 +450,36 @@ def _boolean(value: str) -> bool:
 
 # Shapes for _fits_shape. A timestamp as enrichers write it (millisecond precision) has the first;
 # the regex checks the other ones.
-_USUAL_TIMESTAMP: Final = "0000-00-00 00:00:00.000"
-_SHORT_DIGITS: Final = "000000000"
-_ZERO: Final = ord("0")
+_USUAL_TIMESTAMP: Final = b"0000-00-00 00:00:00.000"
+_SHORT_DIGITS: Final = b"000000000"
+_ZERO: Final = 0x30  # "0"
 
 
-def _fits_shape(value: str, shape: str) -> bool:
-    """Whether `value` is non-empty, no longer than `shape`, and each of its characters fits the
-    one at the same position in `shape`: any ASCII digit for "0", itself for anything else."""
-    # Character codes compared one by one in compiled code: no object is made, unlike a regex
-    # match or a translated copy.
+def _fits_shape(value: bytes, shape: bytes) -> bool:
+    """Whether `value` is non-empty, no longer than `shape`, and each of its bytes fits the one
+    at the same position in `shape`: any ASCII digit for "0", itself for anything else."""
+    # Compared one by one in compiled code: no object is made, unlike a regex match.
     if not 0 < len(value) <= len(shape):
         return False
-    for position in range(len(value)):
-        code = ord(value[position])
-        expected = ord(shape[position])
+    position: i64 = 0
+    while position < len(value):
+        code = value[position]
+        expected = shape[position]
         if expected == _ZERO:
             if not _ZERO <= code <= _ZERO + 9:
                 return False
         elif code != expected:
             return False
+        position += 1
     return True
 
 
+def _is_usual_timestamp(value: bytes) -> bool:
+    return len(value) == len(_USUAL_TIMESTAMP) and _fits_shape(value, _USUAL_TIMESTAMP)
+
+
 def _timestamp(value: str) -> str:
-    usual = len(value) == len(_USUAL_TIMESTAMP) and _fits_shape(value, _USUAL_TIMESTAMP)
+    usual = value.isascii() and _is_usual_timestamp(value.encode())
     if not usual and _TIMESTAMP.fullmatch(value) is None:
         raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
     return value.replace(" ", "T") + "Z"
@@ -597,59 +594,210 @@ def _invalid(name: str, value: str, message: str) -> dict[str, str]:
     return {"type": "InvalidValue", "key": name, "value": value, "message": message}
 
 
-# How the compiled encoder writes each column kind.
-_ENCODED_KINDS: Final = {
-    Kind.STRING: b"s",
-    Kind.INTEGER: b"i",
-    Kind.DOUBLE: b"d",
-    Kind.BOOLEAN: b"b",
-    Kind.TIMESTAMP: b"t",
-    Kind.CONTEXTS: b"e",
-    Kind.UNSTRUCT: b"w",
-}
-_JSON_POSITIONS: Final = tuple(position for _, position in _JSON_FIELDS)
-# The columns the encoder returns, in column order, as `to_json_bytes` unpacks them: the JSON
-# columns come back empty unless the encoder hands them back unshredded.
-HANDED_BACK: Final = ("collector_tstamp", "event_id", *(name for name, _ in _JSON_FIELDS))
+# The JSON of a line in the usual spellings is written straight from its columns' bytes: strings
+# as they are (escaped if need be), numbers and booleans checked, timestamps barely changed, the
+# entities of JSON columns read by orjson. Building the dict of `to_json` and encoding it costs
+# the good sink several times as much; a line in any other spelling takes that general path.
+
+# Interpreted, those loops over bytes cost more than the dict and orjson: the general path is the
+# faster one there (the package built without mypyc, or FURROW_PURE=1).
+_COMPILED: Final = not __file__.endswith(".py")
+
+# How each column is written, a byte per column: indexing bytes is cheap once compiled.
+_AS_STRING: Final = 0
+_AS_INTEGER: Final = 1
+_AS_DECIMAL: Final = 2
+_AS_BOOLEAN: Final = 3
+_AS_TIMESTAMP: Final = 4
+_AS_ENTITIES: Final = 5
+_WRITTEN_AS: Final = bytes(
+    {
+        Kind.STRING: _AS_STRING,
+        Kind.INTEGER: _AS_INTEGER,
+        Kind.DOUBLE: _AS_DECIMAL,
+        Kind.BOOLEAN: _AS_BOOLEAN,
+        Kind.TIMESTAMP: _AS_TIMESTAMP,
+        Kind.CONTEXTS: _AS_ENTITIES,
+        Kind.UNSTRUCT: _AS_ENTITIES,
+    }[kind]
+    for _, kind in FIELDS
+)
+# Per column, the start of its member: `{"name":` for the first member of the object, `,"name":`
+# for the others.
+_FIRST_MEMBERS: Final = [b'{"' + name.encode() + b'":' for name in FIELD_NAMES]
+_MEMBERS: Final = [b',"' + name.encode() + b'":' for name in FIELD_NAMES]
+_EVENT_ID: Final = FIELD_NAMES.index("event_id")
+# Byte values as literals, which compiled code inlines (it would call ord() at import, then read
+# a global each time).
+_QUOTE: Final = 0x22
+_BACKSLASH: Final = 0x5C
+_SPACE: Final = 0x20
+_COMMA: Final = 0x2C
+_MINUS: Final = 0x2D
+_POINT: Final = 0x2E
+_HEX_DIGITS: Final = b"0123456789abcdef"
+# `YYYY-MM-DD HH:MM:SS.mmm`: where the space is, which JSON writes as `T`.
+_DATE_LENGTH: Final = 10
+_LETTER_T: Final = 0x54
+_DIGITS_OF_A_DOUBLE: Final = 15
 
 
-def _encoder_type() -> type[Encoder] | None:
-    try:
-        from libs.formats._tsv_json import Encoder
-    except ImportError:
-        # Not built (make install builds it): every line takes the general path.
+def _written_from_bytes(line: bytes | None, time_field: str | None) -> EncodedEvent | None:
+    """The event's JSON written from the line's bytes; None if they are not UTF-8, or the line
+    is not 131 columns in the usual spellings (see `_written_value`), or a JSON column is not
+    valid: the general path then reads it, or says what is wrong."""
+    if line is None or not _is_utf8(line):
         return None
-    return Encoder
+    values = line.split(b"\t")
+    if len(values) != FIELD_COUNT:
+        return None
+    out = BytesWriter()
+    first = True
+    shredded: dict[str, Any] = {}
+    for column in range(FIELD_COUNT):
+        value = values[column]
+        if len(value) == 0:
+            continue
+        written_as = _WRITTEN_AS[column]
+        if written_as == _AS_ENTITIES:
+            try:
+                _add_shredded(shredded, column, value.decode())
+            except _InvalidValue:
+                return None
+            continue
+        out.write(_FIRST_MEMBERS[column] if first else _MEMBERS[column])
+        first = False
+        if not _written_value(out, written_as, value):
+            return None
+    if shredded:
+        # `"key":[...],...`: orjson's object without its braces.
+        entities = orjson.dumps(shredded)
+        out.write(b"{" if first else b",")
+        out.write(entities[1:-1])
+        first = False
+    latitude, longitude = values[_LATITUDE], values[_LONGITUDE]
+    if len(latitude) > 0 and len(longitude) > 0:
+        out.write(b'{"geo_location":"' if first else b',"geo_location":"')
+        first = False
+        out.write(latitude)
+        out.append(_COMMA)
+        out.write(longitude)
+        out.append(_QUOTE)
+    collector_tstamp = values[_COLLECTOR_TSTAMP]
+    if time_field is not None and len(collector_tstamp) > 0:
+        out.write(b"{" if first else b",")
+        first = False
+        out.write(_time_member(time_field))
+        _written_value(out, _AS_TIMESTAMP, collector_tstamp)
+    out.write(b"{}" if first else b"}")
+    timestamp = collector_tstamp.decode().replace(" ", "T") + "Z" if collector_tstamp else ""
+    return EncodedEvent(out.getvalue(), values[_EVENT_ID].decode(), timestamp)
 
 
-# Looked up once: a failed import is tried again, at some cost, each time it is asked for.
-_ENCODER_TYPE: Final = _encoder_type()
+def _is_utf8(line: bytes) -> bool:
+    if line.isascii():
+        return True
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
-def _encoder(time_field: str | None) -> Encoder | None:
-    """The compiled encoder writing the collector timestamp also under `time_field`; None if
-    it is not built."""
-    known = _ENCODERS.get(time_field)
-    if known is not None or _ENCODER_TYPE is None:
-        return known
-    added: list[tuple[str, int] | tuple[str, int, int]] = [("geo_location", _LATITUDE, _LONGITUDE)]
-    if time_field is not None:
-        added.append((time_field, _POSITIONS["collector_tstamp"]))
-    encoder = _ENCODERS[time_field] = _ENCODER_TYPE(
-        FIELD_NAMES,
-        b"".join(_ENCODED_KINDS[kind] for _, kind in FIELDS),
-        tuple(_POSITIONS[name] for name in HANDED_BACK),
-        _entity_key,
-        tuple(added),
-    )
-    return encoder
+def _written_value(out: BytesWriter, written_as: int, value: bytes) -> bool:
+    """Write a non-empty column's JSON value; False if it is not in its usual spelling: a
+    timestamp other than `YYYY-MM-DD HH:MM:SS.mmm`, an integer with a sign, a leading zero or
+    more than nine digits, a decimal with an exponent or more than 15 digits, or a boolean
+    other than 1 or 0."""
+    if written_as == _AS_STRING:
+        out.append(_QUOTE)
+        if _needs_escapes(value):
+            _write_escaped(out, value)
+        else:
+            out.write(value)
+        out.append(_QUOTE)
+    elif written_as == _AS_TIMESTAMP:
+        if not _is_usual_timestamp(value):
+            return False
+        out.append(_QUOTE)
+        space = len(out) + _DATE_LENGTH
+        out.write(value)
+        out[space] = _LETTER_T
+        out.write(b'Z"')
+    elif written_as == _AS_INTEGER:
+        # Nine digits at most are within 32 bits.
+        if not _fits_shape(value, _SHORT_DIGITS) or (len(value) > 1 and value[0] == _ZERO):
+            return False
+        out.write(value)
+    elif written_as == _AS_DECIMAL:
+        if not _is_plain_decimal(value):
+            return False
+        out.write(value)
+    elif value == b"1":
+        out.write(b"true")
+    elif value == b"0":
+        out.write(b"false")
+    else:
+        return False
+    return True
+
+
+def _is_plain_decimal(value: bytes) -> bool:
+    """`-?(0|[1-9][0-9]*)(\\.[0-9]+)?` with at most 15 digits: a JSON number that is the double
+    Python's float() reads from the same text. (float() also takes `1e5`, `.5`, `+1`, `inf`.)"""
+    end: i64 = len(value)
+    at: i64 = 1 if value[0] == _MINUS else 0
+    integer_start = at
+    while at < end and _ZERO <= value[at] <= _ZERO + 9:
+        at += 1
+    digits = at - integer_start
+    if digits == 0 or (digits > 1 and value[integer_start] == _ZERO):
+        return False
+    if at < end:
+        if value[at] != _POINT or at + 1 == end:
+            return False
+        at += 1
+        while at < end and _ZERO <= value[at] <= _ZERO + 9:
+            at += 1
+            digits += 1
+    return at == end and digits <= _DIGITS_OF_A_DOUBLE
+
+
+def _needs_escapes(text: bytes) -> bool:
+    """Whether `text` holds what a JSON string escapes: a quote, a backslash or a control
+    character."""
+    position: i64 = 0
+    while position < len(text):
+        code = text[position]
+        if code < _SPACE or code in (_QUOTE, _BACKSLASH):
+            return True
+        position += 1
+    return False
+
+
+def _write_escaped(out: BytesWriter, text: bytes) -> None:
+    position: i64 = 0
+    while position < len(text):
+        code = text[position]
+        if code in (_QUOTE, _BACKSLASH):
+            out.append(_BACKSLASH)
+            out.append(code)
+        elif code < _SPACE:
+            out.write(b"\\u00")
+            out.append(_HEX_DIGITS[code >> 4])
+            out.append(_HEX_DIGITS[code & 15])
+        else:
+            out.append(code)
+        position += 1
+
+
+def _time_member(time_field: str) -> bytes:
+    """`"name":` for the time field."""
+    known = _TIME_MEMBERS.get(time_field)
+    if known is None:
+        known = _TIME_MEMBERS[time_field] = orjson.dumps(time_field) + b":"
+    return known
 
 
 # By time field: a loader has one.
-_ENCODERS: Final[dict[str | None, Encoder]] = {}
-
-
-def _entity_key(position: int, schema_uri: str) -> str:
-    return shredded_name(
-        "unstruct_event" if position == _UNSTRUCT_EVENT else "contexts", schema_uri
-    )
+_TIME_MEMBERS: Final[dict[str, bytes]] = {}

@@ -1,7 +1,7 @@
-"""The enriched-event encoder under arbitrary column values: the JSON written in one pass by the
-compiled encoder, or by the general path for what it declines, is always the event's JSON shape,
-and a line that has none fails the same way. The JSON columns, which the encoder copies as written
-once it has checked them, are also edited a character at a time, into near-JSON."""
+"""The enriched-event encoder under arbitrary column values: the JSON written straight from the
+line's bytes, or by the general path for what that declines, is always the event's JSON shape, and
+a line that has none fails the same way. The JSON columns are also edited a character at a time,
+into near-JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from libs.formats.enriched import (
     FIELD_NAMES,
     EnrichedEventError,
+    _utf8,
+    _written_from_bytes,
     to_json,
     to_json_bytes,
     to_tsv,
@@ -106,10 +108,15 @@ def test_edited_json_columns_are_their_json_shape(
 def _assert_encoded_as_json_shape(line: str) -> None:
     expected = _outcome(lambda: to_json(line))
     encoded = _outcome(lambda: to_json_bytes(line))
+    # Interpreted, to_json_bytes takes the general path: the bytes' own is checked here too.
+    written = _written_from_bytes(_utf8(line), time_field=None)
     if isinstance(expected, EnrichedEventError):
         assert isinstance(encoded, EnrichedEventError)
         assert encoded.failure == expected.failure
+        assert written is None
         return
+    if written is not None:
+        assert json.loads(written.json, object_pairs_hook=_no_repeated_keys) == expected
     assert not isinstance(encoded, Exception), encoded
     assert orjson.loads(encoded.json) == expected
     # Elasticsearch refuses an object with a key twice, where Python keeps the last value.

@@ -13,7 +13,6 @@ from snowplow_analytics_sdk.event_transformer import ENRICHED_EVENT_FIELD_TYPES,
 from libs.formats import enriched
 from libs.formats.enriched import (
     FIELD_NAMES,
-    HANDED_BACK,
     EnrichedEventError,
     collector_time,
     shredded_name,
@@ -305,7 +304,7 @@ def test_tsv_writes_separators_in_values_as_spaces(
     assert columns[FIELD_NAMES.index(field)] == written
 
 
-# Lines the compiled encoder writes itself: every kind of column, and strings that need escaping.
+# Lines written straight from their bytes: every kind of column, and strings that need escaping.
 ENCODED_IN_ONE_PASS = [
     *(to_tsv(event_fields(number, random.Random(number))) for number in range(10)),
     to_tsv({"page_title": 'Say "hi"', "se_label": "C:\\temp\\x", "useragent": "a\x01b\x1fc\x7fd"}),
@@ -332,8 +331,8 @@ def user(data: str) -> str:
     return f'{{"schema":"{CONTEXTS}","data":[{{"schema":"{USER}","data":{data}}}]}}'
 
 
-# Lines whose JSON columns the encoder shreds itself, copying each entity's data as written.
-SHREDDED_IN_ONE_PASS = [
+# Lines whose JSON columns are valid: their entities are written with the rest of the line.
+VALID_JSON_COLUMNS = [
     to_tsv(
         {
             "contexts": contexts((USER, {"id": 1}), ("iglu:com.acme/page/jsonschema/1-0-0", {})),
@@ -349,10 +348,8 @@ SHREDDED_IN_ONE_PASS = [
     to_tsv({"contexts": user('"just a string"')}),
     to_tsv({"unstruct_event": f'{{"schema":"{UNSTRUCT}","data":{{"data":7,"schema":"{USER}"}}}}'}),
     to_tsv({"contexts": user(str(10**17))}),
-]
-# Lines whose JSON columns it hands back for Python to read, or to report.
-SHREDDED_BY_PYTHON = [
-    # Valid, but beyond what the encoder shreds itself.
+    # Spellings orjson would not make, read and written again by it: a key twice (which
+    # Elasticsearch refuses) once with its last value, escapes and numbers as orjson writes them.
     to_tsv({"contexts": user('{"a": 1, "a": 2}')}),
     to_tsv({"contexts": user('{"a": {"b": 1, "b": 2}}')}),
     to_tsv({"contexts": user('{"\\u0061": 1, "a": 2}')}),
@@ -363,9 +360,10 @@ SHREDDED_BY_PYTHON = [
     to_tsv({"contexts": user("{" + ",".join(f'"k{n}":{n}' for n in range(70)) + "}")}),
     to_tsv({"contexts": contexts(*[(USER, {"n": n}) for n in range(70)])}),
     to_tsv({"contexts": user("1").replace(USER, USER.replace("/", "\\/"))}),
-    # A valid context beside one to hand back: both columns go back together.
     to_tsv({"contexts": contexts((USER, {})), "derived_contexts": user("1e100")}),
-    # Not valid: both paths must fail alike.
+]
+# Lines with an invalid JSON column: the general path says what is wrong.
+INVALID_JSON_COLUMNS = [
     to_tsv({"contexts": user("[1,]")}),
     to_tsv({"contexts": user("NaN")}),
     to_tsv({"contexts": user("01")}),
@@ -415,7 +413,7 @@ def outcome(read: Callable[[str], Any], line: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    "line", ENCODED_IN_ONE_PASS + DECLINED + SHREDDED_IN_ONE_PASS + SHREDDED_BY_PYTHON
+    "line", ENCODED_IN_ONE_PASS + DECLINED + VALID_JSON_COLUMNS + INVALID_JSON_COLUMNS
 )
 def test_encoded_events_are_their_json_shape(line: str) -> None:
     expected = outcome(to_json, line)
@@ -426,6 +424,9 @@ def test_encoded_events_are_their_json_shape(line: str) -> None:
     assert orjson.loads(encoded.json) == expected
     # Elasticsearch refuses an object with a key twice, where Python keeps the last value.
     json.loads(encoded.json, object_pairs_hook=no_repeated_keys)
+    # Interpreted, to_json_bytes takes the general path: the bytes' own is checked here too.
+    if (written := written_from_bytes(line)) is not None:
+        assert json.loads(written, object_pairs_hook=no_repeated_keys) == expected
     timed = to_json_bytes(line, time_field="@timestamp")
     has_time = (
         {"@timestamp": expected["collector_tstamp"]} if "collector_tstamp" in expected else {}
@@ -446,30 +447,19 @@ def test_invalid_json_columns_are_reported_with_every_other_invalid_value() -> N
     ]
 
 
-@pytest.mark.compiled
-def test_usual_lines_are_encoded_in_one_pass_and_unusual_ones_declined() -> None:
-    encoder = enriched._encoder(None)
-    assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
-    assert [encoder.encode(line) is not None for line in ENCODED_IN_ONE_PASS] == [True] * len(
-        ENCODED_IN_ONE_PASS
+def written_from_bytes(line: str | bytes) -> bytes | None:
+    """The JSON written straight from the line's bytes; None where the general path reads it."""
+    encoded = enriched._written_from_bytes(
+        line if isinstance(line, bytes) else line.encode(), time_field=None
     )
-    assert [encoder.encode(line) for line in DECLINED] == [None] * len(DECLINED)
+    return None if encoded is None else encoded.json
 
 
-@pytest.mark.compiled
-def test_self_describing_columns_are_shredded_in_one_pass_or_handed_back() -> None:
-    encoder = enriched._encoder(None)
-    assert encoder is not None, "make install builds libs/formats/_tsv_json.c"
-    json_columns = [FIELD_NAMES.index(name) for name in HANDED_BACK[2:]]
-    for line in SHREDDED_IN_ONE_PASS:
-        encoded = encoder.encode(line)
-        assert encoded is not None
-        assert encoded[1][2:] == ("", "", ""), line
-    for line in SHREDDED_BY_PYTHON:
-        encoded = encoder.encode(line)
-        assert encoded is not None
-        columns = line.split("\t")
-        assert encoded[1][2:] == tuple(columns[position] for position in json_columns), line
+def test_usual_lines_are_written_from_their_bytes_and_unusual_ones_declined() -> None:
+    usual = ENCODED_IN_ONE_PASS + VALID_JSON_COLUMNS
+    assert [written_from_bytes(line) is not None for line in usual] == [True] * len(usual)
+    unusual = DECLINED + INVALID_JSON_COLUMNS
+    assert [written_from_bytes(line) for line in unusual] == [None] * len(unusual)
 
 
 def no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -478,52 +468,29 @@ def no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def test_the_encoder_hands_back_columns_in_column_order() -> None:
-    positions = [FIELD_NAMES.index(name) for name in HANDED_BACK]
-    assert positions == sorted(positions)
-
-
-@pytest.mark.compiled
-def test_the_encoder_survives_odd_layouts() -> None:
-    from libs.formats._tsv_json import Encoder
-
-    encoder = Encoder(("a", "b"), b"si", (0, 0, 1))
-    assert encoder.encode("x\t5") == (b'{"a":"x","b":5}', ("x", "5"))
-    with pytest.raises(ValueError, match="plain columns"):
-        Encoder(("a", "b"), b"s-", (), added=(("c", 1),))
-    with pytest.raises(ValueError, match="plain columns"):
-        Encoder(("a", "b"), b"ss", (), added=(("c", 0, 2),))
-    with pytest.raises(TypeError):
-        encoder.__init__(("a", 3), b"ss", ())  # type: ignore[misc]
-    # Left without a whole layout, it declines every line rather than write from a partial one.
-    assert encoder.encode("x\ty") is None
-
-
+COLLECTED = "2026-11-23 10:00:00.123"
 ADDED_MEMBERS = [
-    ("x\t1.5\t2026-11-23 10:00:00.123", {"a": "x", "b": 1.5, "c": "2026-11-23T10:00:00.123Z"}),
-    ('x"\t1.5\t', {"a": 'x"', "b": 1.5}),
-    ("\t1.5\t2026-11-23 10:00:00.123", {"b": 1.5, "c": "2026-11-23T10:00:00.123Z"}),
-    ("\t\t", {}),
+    (
+        {"collector_tstamp": COLLECTED, "geo_latitude": "52.5", "geo_longitude": "-13"},
+        ["collector_tstamp", "geo_latitude", "geo_longitude", "geo_location", "@timestamp"],
+    ),
+    ({"geo_latitude": "52.5", "app_id": 'x"'}, ["app_id", "geo_latitude"]),
+    (
+        {"collector_tstamp": COLLECTED, "contexts": contexts((USER, {}))},
+        ["collector_tstamp", "contexts_com_acme_user_1", "@timestamp"],
+    ),
+    ({"contexts": contexts((USER, {}))}, ["contexts_com_acme_user_1"]),
+    ({}, []),
 ]
 
 
-@pytest.mark.compiled
-@pytest.mark.parametrize(("line", "columns"), ADDED_MEMBERS)
+@pytest.mark.parametrize(("values", "keys"), ADDED_MEMBERS)
 def test_added_members_follow_the_columns_when_theirs_are_not_empty(
-    line: str, columns: dict[str, Any]
+    values: dict[str, str], keys: list[str]
 ) -> None:
-    from libs.formats._tsv_json import Encoder
-
-    encoder = Encoder(("a", "b", "c"), b"sdt", (), added=(("ab", 0, 1), ("at", 2)))
-    encoded = encoder.encode(line)
+    encoded = enriched._written_from_bytes(to_tsv(values).encode(), time_field="@timestamp")
     assert encoded is not None
-    expected = dict(columns)
-    if "a" in columns and "b" in columns:
-        expected["ab"] = f"{columns['a']},1.5"
-    if "c" in columns:
-        expected["at"] = columns["c"]
-    assert json.loads(encoded[0], object_pairs_hook=no_repeated_keys) == expected
-    assert list(json.loads(encoded[0])) == list(expected), "the columns first, in order"
+    assert list(json.loads(encoded.json, object_pairs_hook=no_repeated_keys)) == keys
 
 
 UTF8_SAMPLES = [
@@ -545,19 +512,18 @@ UTF8_SAMPLES = [
 ]
 
 
-@pytest.mark.compiled
 @pytest.mark.parametrize("value", UTF8_SAMPLES)
-def test_bytes_are_encoded_as_their_text_and_declined_unless_utf8(value: bytes) -> None:
-    from libs.formats._tsv_json import Encoder
-
-    encoder = Encoder(("a", "b"), b"si", (0,))
-    line = value + b"\t5"
+def test_bytes_are_written_as_their_text_and_declined_unless_utf8(value: bytes) -> None:
+    before, after = to_tsv({"page_title": "|", "txn_id": "5"}).encode().split(b"|")
+    line = before + value + after
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        assert encoder.encode(line) is None
+        assert written_from_bytes(line) is None
     else:
-        assert encoder.encode(line) == encoder.encode(text) is not None
+        written = written_from_bytes(line)
+        assert written is not None
+        assert orjson.loads(written) == orjson.loads(to_json_bytes(text).json)
 
 
 def test_an_event_read_as_bytes_is_its_text_or_a_decoding_error() -> None:
