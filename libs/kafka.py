@@ -342,7 +342,9 @@ class KafkaSource:
             "on_commit": self._on_commit,
             "error_cb": self._on_error,
         }
-        self._consumer = self._new_consumer()
+        # Made by start(), once the brokers take the settings: a librdkafka client made and
+        # never closed (a part started before this one failing, say) crashes the interpreter's exit.
+        self._consumer: Consumer
         self._topics = list(topics)
         # The rebalance and commit callbacks run on the polling thread, inside a poll.
         self._polling = ThreadPoolExecutor(1, thread_name_prefix="kafka-poll")
@@ -392,13 +394,8 @@ class KafkaSource:
 
     async def start(self) -> None:
         """Raises KafkaSetupError when the brokers refuse the settings."""
-        try:
-            await asyncio.to_thread(check_connection, self._settings)
-        except KafkaSetupError:
-            # Closed here, on its thread: a consumer left to the interpreter's exit crashed it.
-            await self._call(self._polling, self._consumer.close)
-            self._polling.shutdown()
-            raise
+        await asyncio.to_thread(check_connection, self._settings)
+        self._consumer = self._new_consumer()
         await self._call(self._polling, self._subscribe)
         self._watch.started(time.monotonic())
         self._watching = asyncio.create_task(self._watch_over())

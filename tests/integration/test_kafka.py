@@ -155,3 +155,21 @@ async def test_a_fetch_waits_for_more_data_up_to_fetch_max_wait(
     assert [record.value for record in records] == [b"alone"]
     # Far less than a megabyte arrived, so the broker held the fetch until its wait ran out.
     assert waited_s >= 1.0
+
+
+async def test_a_source_never_started_reaches_no_broker() -> None:
+    # A service whose sink fails to start never starts its source; a librdkafka client made and
+    # left open then crashed the interpreter at its exit, now and then, instead of exiting 2.
+    connections = 0
+
+    def count(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    async with listener:
+        port = listener.sockets[0].getsockname()[1]
+        KafkaSource(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}"), ["t"], "g-never")
+        await asyncio.sleep(2.0)
+    assert connections == 0
