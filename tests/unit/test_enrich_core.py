@@ -18,8 +18,7 @@ from libs.formats.iglu import SchemaKey
 from libs.iglu_client import DirectoryRepository, RepositorySettings, Resolver
 from libs.iglu_repositories import BUILTIN_SCHEMAS
 from services.enrich.core import Enricher
-from services.enrich.enrichments.parameters import PiiParameters
-from services.enrich.enrichments.pii import Pii
+from services.enrich.enrichments.pii import Pii, PiiParameters
 from services.enrich.model import EnrichmentFailure, RawEvent, SelfDescribingJson
 from services.enrich.rules import Deduplicator, ValidityRules
 

@@ -1,7 +1,6 @@
 import pytest
 
-from services.enrich.enrichments.anon_ip import AnonIp
-from services.enrich.enrichments.parameters import AnonIpParameters
+from services.enrich.enrichments.anon_ip import AnonIp, AnonIpParameters
 from tests.unit.enrichment_inputs import raw_event
 
 

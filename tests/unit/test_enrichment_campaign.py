@@ -2,8 +2,10 @@ from typing import Any
 
 import pytest
 
-from services.enrich.enrichments.campaign_attribution import CampaignAttribution
-from services.enrich.enrichments.parameters import CampaignAttributionParameters
+from services.enrich.enrichments.campaign_attribution import (
+    CampaignAttribution,
+    CampaignAttributionParameters,
+)
 from services.enrich.enrichments.urls import query_parameters
 from tests.unit.enrichment_inputs import raw_event
 

@@ -1,9 +1,8 @@
 import pytest
 
-from services.enrich.enrichments.cookie_extractor import CookieExtractor
-from services.enrich.enrichments.http_header_extractor import HttpHeaderExtractor
-from services.enrich.enrichments.parameters import (
-    CookieExtractorParameters,
+from services.enrich.enrichments.cookie_extractor import CookieExtractor, CookieExtractorParameters
+from services.enrich.enrichments.http_header_extractor import (
+    HttpHeaderExtractor,
     HttpHeaderExtractorParameters,
 )
 from services.enrich.model import SelfDescribingJson

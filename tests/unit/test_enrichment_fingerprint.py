@@ -1,7 +1,10 @@
 import pytest
 
-from services.enrich.enrichments.event_fingerprint import EventFingerprint, parameters_text
-from services.enrich.enrichments.parameters import EventFingerprintParameters
+from services.enrich.enrichments.event_fingerprint import (
+    EventFingerprint,
+    EventFingerprintParameters,
+    parameters_text,
+)
 from tests.unit.enrichment_inputs import raw_event
 
 # Sorted by name, minus eid/nuid/stm/cv, each name and value followed by the unit separator:

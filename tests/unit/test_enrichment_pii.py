@@ -5,8 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.enrich.enrichments.json_path import locate, parse_json_path
-from services.enrich.enrichments.parameters import PiiParameters
-from services.enrich.enrichments.pii import MASKED_VALUE_SCHEMA, Pii, from_config
+from services.enrich.enrichments.pii import MASKED_VALUE_SCHEMA, Pii, PiiParameters, from_config
 from services.enrich.model import SelfDescribingJson
 from tests.unit.enrichment_inputs import assert_valid, raw_event
 

@@ -18,14 +18,15 @@ from hypothesis import strategies as st
 from libs.formats.collector_payload import CollectorPayload
 from libs.formats.enriched import tsv_safe
 from services.enrich.enrichments import campaign_attribution, referer_parser
-from services.enrich.enrichments.anon_ip import AnonIp
-from services.enrich.enrichments.cookie_extractor import CookieExtractor
-from services.enrich.enrichments.event_fingerprint import EventFingerprint, parameters_text
-from services.enrich.enrichments.http_header_extractor import HttpHeaderExtractor
-from services.enrich.enrichments.parameters import (
-    AnonIpParameters,
-    CookieExtractorParameters,
+from services.enrich.enrichments.anon_ip import AnonIp, AnonIpParameters
+from services.enrich.enrichments.cookie_extractor import CookieExtractor, CookieExtractorParameters
+from services.enrich.enrichments.event_fingerprint import (
+    EventFingerprint,
     EventFingerprintParameters,
+    parameters_text,
+)
+from services.enrich.enrichments.http_header_extractor import (
+    HttpHeaderExtractor,
     HttpHeaderExtractorParameters,
 )
 from services.enrich.enrichments.ua_parser_config import UaParser

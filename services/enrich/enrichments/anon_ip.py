@@ -19,14 +19,21 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import AnonIpParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "anon_ip"
 _MASK = "x"
 # How Snowplow writes the prefix it keeps in front of an IPv4-mapped address.
 _MAPPED_PREFIX = "::FFFF:"
+
+
+class AnonIpParameters(Parameters):
+    anon_octets: int = Field(ge=1, le=4)
+    anon_segments: int | None = Field(default=None, ge=1, le=8)
 
 
 class AnonIp:

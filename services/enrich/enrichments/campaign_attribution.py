@@ -15,10 +15,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import CampaignAttributionParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.enrichments.urls import query_of, query_parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
@@ -36,6 +36,20 @@ DEFAULT_CLICK_IDS: Mapping[str, str] = {
     "li_fat_id": "LinkedIn",
     "yclid": "Yandex",
 }
+
+
+class CampaignFields(Parameters):
+    mkt_medium: tuple[str, ...] = ("utm_medium",)
+    mkt_source: tuple[str, ...] = ("utm_source",)
+    mkt_term: tuple[str, ...] = ("utm_term",)
+    mkt_content: tuple[str, ...] = ("utm_content",)
+    mkt_campaign: tuple[str, ...] = ("utm_campaign",)
+    mkt_click_id: dict[str, str] = {}
+
+
+class CampaignAttributionParameters(Parameters):
+    mapping: Literal["static"] = "static"
+    fields: CampaignFields = CampaignFields()
 
 
 class CampaignAttribution:

@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import CookieExtractorParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "cookie_extractor_config"
 COOKIE_SCHEMA = "iglu:org.ietf/http_cookie/jsonschema/1-0-0"
 # Furrow's collector stores `Cookie:`; other collectors may keep the lower case of HTTP/2.
 _COOKIE_HEADERS = ("Cookie:", "cookie:", "COOKIE:")
+
+
+class CookieExtractorParameters(Parameters):
+    cookies: tuple[str, ...]
 
 
 class CookieExtractor:

@@ -16,10 +16,10 @@ import hashlib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import EventFingerprintParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "event_fingerprint_config"
@@ -34,6 +34,14 @@ _HASHES: dict[str, Callable[[bytes], Any]] = {
     "SHA384": hashlib.sha384,
     "SHA512": hashlib.sha512,
 }
+
+
+HashAlgorithm = Literal["MD5", "SHA1", "SHA256", "SHA384", "SHA512"]
+
+
+class EventFingerprintParameters(Parameters):
+    hash_algorithm: HashAlgorithm = "MD5"
+    exclude_parameters: tuple[str, ...] = ("cv", "eid", "nuid", "stm")
 
 
 class EventFingerprint:

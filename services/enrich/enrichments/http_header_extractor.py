@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import field_validator
+
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import HttpHeaderExtractorParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "http_header_extractor_config"
@@ -25,6 +27,19 @@ HEADER_SCHEMA = "iglu:org.ietf/http_header/jsonschema/1-0-0"
 # Header names repeat from request to request; remembering the verdict for a bounded number of
 # them saves a regex match per header per event.
 _NAME_CACHE_SIZE = 4096
+
+
+class HttpHeaderExtractorParameters(Parameters):
+    headers_pattern: str
+
+    @field_validator("headers_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"headersPattern is not a regular expression: {error}") from error
+        return value
 
 
 class HttpHeaderExtractor:

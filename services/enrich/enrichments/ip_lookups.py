@@ -28,8 +28,7 @@ import maxminddb
 from maxminddb.reader import Reader
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.config import local_file
-from services.enrich.enrichments.parameters import DatabaseFile, IpLookupsParameters
+from services.enrich.enrichments.config import Parameters, local_file
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "ip_lookups"
@@ -127,6 +126,18 @@ def _present(*pairs: tuple[str, Any]) -> Fields:
     return tuple(
         (field, sys.intern(str(value))) for field, value in pairs if value not in (None, "")
     )
+
+
+class DatabaseFile(Parameters):
+    database: str
+    uri: str | None = None
+
+
+class IpLookupsParameters(Parameters):
+    geo: DatabaseFile | None = None
+    isp: DatabaseFile | None = None
+    domain: DatabaseFile | None = None
+    connection_type: DatabaseFile | None = None
 
 
 def open_database(settings: DatabaseFile, directory: Path) -> Reader:

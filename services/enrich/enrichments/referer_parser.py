@@ -24,14 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from libs.formats.enriched import EnrichedEvent, tsv_safe
-from services.enrich.enrichments.config import local_file
-from services.enrich.enrichments.parameters import (
-    REFERER_DATABASE,
-    RefererDatabase,
-    RefererParserParameters,
-)
+from services.enrich.enrichments.config import Parameters, local_file
 from services.enrich.enrichments.urls import host_of, query_parameters, split_url
 from services.enrich.model import RawEvent, SelfDescribingJson
 
@@ -40,6 +36,26 @@ NAME = "referer_parser"
 # pages): their classification is cached, LRU, per referrer and page host.
 CACHE_SIZE = 10_000
 BUILT_IN_DATABASE = "referers.json"
+
+
+class RefererSource(BaseModel):
+    """One source of a referers database; unknown keys are ignored so newer files still load."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    domains: tuple[str, ...] = Field(min_length=1)
+    parameters: tuple[str, ...] = ()
+
+
+RefererDatabase = dict[str, dict[str, RefererSource]]
+_REFERER_DATABASE = TypeAdapter(RefererDatabase)
+
+
+class RefererParserParameters(Parameters):
+    internal_domains: tuple[str, ...] = ()
+    database: str | None = None
+    uri: str | None = None
+    referrers: RefererDatabase = {}
 
 
 class RefererParser:
@@ -113,7 +129,7 @@ def read_database(path: Path | None) -> RefererDatabase:
     else:
         text = path.read_bytes()
     try:
-        return REFERER_DATABASE.validate_python(orjson.loads(text))
+        return _REFERER_DATABASE.validate_python(orjson.loads(text))
     except orjson.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON: {error}") from error
 

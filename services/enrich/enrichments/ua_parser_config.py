@@ -25,7 +25,7 @@ from typing import Any
 from ua_parser import BestAvailableResolver, DefaultedResult, Domain, load_builtins
 
 from libs.formats.enriched import EnrichedEvent
-from services.enrich.enrichments.parameters import UaParserParameters
+from services.enrich.enrichments.config import Parameters
 from services.enrich.model import RawEvent, SelfDescribingJson
 
 NAME = "ua_parser_config"
@@ -79,6 +79,10 @@ def _with_version(family: str, major: str | None, *minors: str | None) -> str:
     part that is present (an empty part too, as Snowplow tests only for null)."""
     space = "" if major is None else f" {major}"
     return family + space + "".join(f".{m}" for m in minors if m is not None)
+
+
+class UaParserParameters(Parameters):
+    """No parameters: the built-in regexes are always used."""
 
 
 def from_config(
