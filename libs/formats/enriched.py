@@ -482,6 +482,11 @@ def _timestamp(value: str) -> str:
     usual = value.isascii() and _is_usual_timestamp(value.encode())
     if not usual and _TIMESTAMP.fullmatch(value) is None:
         raise _InvalidValue("not a timestamp (YYYY-MM-DD HH:MM:SS.mmm)")
+    return _iso_timestamp(value)
+
+
+def _iso_timestamp(value: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS.mmm` as the analytics SDKs write it: ISO 8601 in UTC."""
     return value.replace(" ", "T") + "Z"
 
 
@@ -690,7 +695,7 @@ def _written_from_bytes(line: bytes | None, time_field: str | None) -> EncodedEv
         out.write(_time_member(time_field))
         _written_value(out, _AS_TIMESTAMP, collector_tstamp)
     out.write(b"{}" if first else b"}")
-    timestamp = collector_tstamp.decode().replace(" ", "T") + "Z" if collector_tstamp else ""
+    timestamp = _iso_timestamp(collector_tstamp.decode()) if collector_tstamp else ""
     return EncodedEvent(out.getvalue(), values[_EVENT_ID].decode(), timestamp)
 
 
