@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import Field, field_validator, model_validator
@@ -78,7 +78,7 @@ _PROTECTED = frozenset(
         "etl_tags",
     }
 )
-_JSON_COLUMNS = frozenset({"contexts", "derived_contexts", "unstruct_event"})
+_JSON_COLUMNS = frozenset(get_args(JsonColumn))
 # Numbers and booleans in the enriched event (as snowplow-analytics-sdk reads them): a hash or
 # a mask would make the event unreadable, so only NONE and FULL apply.
 _NOT_TEXT = frozenset(
