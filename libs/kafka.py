@@ -342,8 +342,8 @@ class KafkaSource:
             "on_commit": self._on_commit,
             "error_cb": self._on_error,
         }
-        # Made by start(), once the brokers take the settings: a librdkafka client made and
-        # never closed (a part started before this one failing, say) crashes the interpreter's exit.
+        # Made by start(), once the brokers take the settings: a librdkafka client made and never
+        # closed (when a sink, started first, fails to start, say) crashes the interpreter's exit.
         self._consumer: Consumer
         self._topics = list(topics)
         # The rebalance and commit callbacks run on the polling thread, inside a poll.
